@@ -1,0 +1,40 @@
+"""Explicit thread counts for torch, OpenCV and BLAS: default threading on small machines makes
+small ops many times slower, and parallel workers must not oversubscribe the cores."""
+
+from __future__ import annotations
+
+import os
+
+_ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+def set_threads(n: int) -> int:
+    """Pin torch (intra-op and, if still possible, inter-op), OpenCV and BLAS env to ``n`` threads."""
+    n = max(1, int(n))
+    for var in _ENV_VARS:
+        os.environ[var] = str(n)
+    try:
+        import torch
+
+        torch.set_num_threads(n)
+        try:
+            torch.set_num_interop_threads(n)
+        except RuntimeError:
+            pass  # only settable once per process, before any parallel work
+    except ImportError:
+        pass
+    try:
+        import cv2
+
+        cv2.setNumThreads(n)
+    except ImportError:
+        pass
+    return n
+
+
+def available_cores() -> int:
+    """Cores this process may use (respects affinity masks / cgroups where the OS exposes them)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
