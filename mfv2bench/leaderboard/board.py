@@ -1,0 +1,133 @@
+"""Rank published and local results together on one data set and metric.
+
+Local rows are ours (marked), with the reproduction delta where a local tracker reproduces a
+published one (e.g. our ``mfv2-b`` against the paper's MixFormerV2-B), and every row says whether
+it is on the speed-accuracy Pareto front of the chosen speed column (GPU or CPU FPS; published FPS
+come from different hardware, which the ``hardware`` column keeps).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ConfigError
+from .published import PAPER_COUNTERPARTS, published_dataset_name, published_metric_name
+
+BOARD_COLUMNS = ("rank", "tracker", "variant", "value", "ci_low", "ci_high", "fps_gpu", "fps_cpu",
+                 "ours", "paper_value", "delta", "pareto", "hardware", "source", "year")
+
+
+@dataclass
+class LocalEntry:
+    """One of our results on the board's data set: value in the table's unit (percent)."""
+
+    tracker: str
+    value: float
+    ci_low: float | None = None
+    ci_high: float | None = None
+    fps_cpu: float | None = None
+    fps_gpu: float | None = None
+    hardware: str = ""
+    source: str = "local results"
+    partial: bool = False
+
+
+@dataclass
+class Leaderboard:
+    """The ranked rows and what they rank (data set, metric, speed column used for the front)."""
+
+    dataset: str
+    metric: str
+    speed: str
+    rows: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+    def pareto_front(self) -> pd.DataFrame:
+        """Rows on the speed-accuracy front, fastest first."""
+        front = self.rows[self.rows["pareto"]]
+        return front.sort_values(f"fps_{self.speed}", ascending=False)
+
+
+def pareto_mask(speed: np.ndarray, accuracy: np.ndarray) -> np.ndarray:
+    """True where no other point is at least as fast and as accurate and better in one of them.
+
+    Points without a speed are never on the front.
+    """
+    speed = np.asarray(speed, dtype=float)
+    accuracy = np.asarray(accuracy, dtype=float)
+    ok = np.isfinite(speed) & np.isfinite(accuracy)
+    mask = np.zeros(len(speed), dtype=bool)
+    idx = np.flatnonzero(ok)
+    for i in idx:
+        others = idx[idx != i]
+        dominated = np.any(
+            (speed[others] >= speed[i]) & (accuracy[others] >= accuracy[i])
+            & ((speed[others] > speed[i]) | (accuracy[others] > accuracy[i]))
+        )
+        mask[i] = not dominated
+    return mask
+
+
+def _opt(x: float | None) -> float:
+    return math.nan if x is None else float(x)
+
+
+def build_leaderboard(published: pd.DataFrame, dataset: str, metric: str = "auc",
+                      local: list[LocalEntry] | None = None, speed: str = "gpu") -> Leaderboard:
+    """Published rows of ``dataset``/``metric`` and our rows, ranked by value (best first)."""
+    if speed not in ("gpu", "cpu"):
+        raise ConfigError(f"speed column must be 'gpu' or 'cpu', not {speed!r}")
+    pub_dataset = published_dataset_name(dataset, published)
+    pub_metric = published_metric_name(metric, pub_dataset)
+    chosen = published[(published["dataset"] == pub_dataset) & (published["metric"] == pub_metric)]
+    notes: list[str] = []
+    if chosen.empty:
+        available = sorted(published.loc[published["dataset"] == pub_dataset, "metric"].unique())
+        notes.append(f"no published {pub_metric} on {pub_dataset}"
+                     + (f" (published metrics there: {', '.join(available)})" if available else ""))
+
+    records = []
+    for row in chosen.itertuples(index=False):
+        records.append({
+            "tracker": row.tracker, "variant": row.variant, "value": row.value,
+            "ci_low": math.nan, "ci_high": math.nan,
+            "fps_gpu": row.fps_gpu, "fps_cpu": row.fps_cpu, "ours": False,
+            "paper_value": math.nan, "delta": math.nan,
+            "hardware": row.hardware, "source": row.source, "year": row.year,
+        })
+    for entry in local or []:
+        paper = math.nan
+        counterpart = PAPER_COUNTERPARTS.get(entry.tracker)
+        if counterpart is not None:
+            match = chosen[(chosen["tracker"] == counterpart[0]) & (chosen["variant"] == counterpart[1])]
+            if not match.empty:
+                paper = float(match["value"].iloc[0])
+        source = entry.source + (" (PARTIAL split)" if entry.partial else "")
+        records.append({
+            "tracker": entry.tracker, "variant": "ours", "value": float(entry.value),
+            "ci_low": _opt(entry.ci_low), "ci_high": _opt(entry.ci_high),
+            "fps_gpu": _opt(entry.fps_gpu), "fps_cpu": _opt(entry.fps_cpu), "ours": True,
+            "paper_value": paper, "delta": float(entry.value) - paper if not math.isnan(paper) else math.nan,
+            "hardware": entry.hardware, "source": source, "year": None,
+        })
+        if entry.partial:
+            notes.append(f"{entry.tracker}: results cover only part of the split; not comparable")
+
+    rows = pd.DataFrame(records, columns=[c for c in BOARD_COLUMNS if c not in ("rank", "pareto")])
+    if not rows.empty:
+        rows = rows.sort_values(["value", "ours"], ascending=[False, False], kind="stable")
+        rows = rows.reset_index(drop=True)
+        rows.insert(0, "rank", rows["value"].rank(method="min", ascending=False).astype(int))
+        rows["pareto"] = pareto_mask(rows[f"fps_{speed}"].to_numpy(float), rows["value"].to_numpy(float))
+    else:
+        rows.insert(0, "rank", pd.Series(dtype=int))
+        rows["pareto"] = pd.Series(dtype=bool)
+    rows = rows[list(BOARD_COLUMNS)]
+    if rows[f"fps_{speed}"].notna().any():
+        notes.append(f"Pareto front over {speed.upper()} FPS as published: papers measured on "
+                     "different hardware (see 'hardware'), so the front is indicative only")
+    return Leaderboard(dataset=pub_dataset, metric=pub_metric, speed=speed, rows=rows, notes=notes)

@@ -1,0 +1,133 @@
+"""Published results (shipped as package data) and the names that tie them to our data sets.
+
+``published.csv`` columns: tracker, variant, dataset, metric, value, unit, fps_gpu, fps_cpu,
+hardware, source, year. One row is one number from a paper or a README, with its source.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import ConfigError, InputError
+
+COLUMNS = ("tracker", "variant", "dataset", "metric", "value", "unit", "fps_gpu", "fps_cpu",
+           "hardware", "source", "year")
+
+# Our data-set family -> the name the published table uses.
+PUBLISHED_DATASET = {
+    "lasot": "LaSOT",
+    "lasot_ext": "LaSOT_ext",
+    "got10k": "GOT-10k",
+    "trackingnet": "TrackingNet",
+}
+
+# Command-line metric -> published metric name, per published data set (default entry: "*").
+# GOT-10k reports AO (mean overlap), the counterpart of AUC there.
+METRIC_ALIASES: dict[str, dict[str, str]] = {
+    "auc": {"*": "AUC", "GOT-10k": "AO"},
+    "ao": {"*": "AO"},
+    "p": {"*": "P"},
+    "precision": {"*": "P"},
+    "p_norm": {"*": "P_norm"},
+    "np": {"*": "P_norm"},
+    "norm_precision": {"*": "P_norm"},
+    "sr50": {"*": "SR0.5"},
+    "sr0.5": {"*": "SR0.5"},
+    "sr75": {"*": "SR0.75"},
+    "sr0.75": {"*": "SR0.75"},
+    "eao": {"*": "EAO"},
+}
+
+# Local tracker spec names that reproduce a published (tracker, variant).
+PAPER_COUNTERPARTS: dict[str, tuple[str, str]] = {
+    "mfv2-b": ("MixFormerV2", "B"),
+    "mfv2-s": ("MixFormerV2", "S"),
+}
+
+
+def published_csv_path() -> Path:
+    """Where the shipped table lives (inside the installed package)."""
+    return Path(str(resources.files("mfv2bench.leaderboard") / "published.csv"))
+
+
+def _number(text: str, path: Path, line: int, column: str) -> float:
+    if text.strip() == "":
+        return math.nan
+    try:
+        return float(text)
+    except ValueError:
+        raise InputError(f"column {column!r}: {text!r} is not a number", path, line) from None
+
+
+def load_published(path: str | Path | None = None) -> pd.DataFrame:
+    """Read the published-results table, checking every row (file:line on a bad one)."""
+    path = Path(path) if path is not None else published_csv_path()
+    if not path.is_file():
+        raise InputError("published-results table not found", path)
+    rows = []
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        header = next(reader, None)
+        if header is None or tuple(h.strip() for h in header) != COLUMNS:
+            raise InputError(f"header must be {','.join(COLUMNS)}", path, 1)
+        for record in reader:
+            line = reader.line_num
+            if not record or all(not cell.strip() for cell in record):
+                continue
+            if len(record) != len(COLUMNS):
+                raise InputError(f"expected {len(COLUMNS)} columns, found {len(record)}", path, line)
+            row = dict(zip(COLUMNS, record))
+            for column in ("tracker", "dataset", "metric"):
+                if not row[column].strip():
+                    raise InputError(f"column {column!r} is empty", path, line)
+            value = _number(row["value"], path, line, "value")
+            if math.isnan(value):
+                raise InputError("column 'value' is empty", path, line)
+            rows.append({
+                "tracker": row["tracker"].strip(),
+                "variant": row["variant"].strip(),
+                "dataset": row["dataset"].strip(),
+                "metric": row["metric"].strip(),
+                "value": value,
+                "unit": row["unit"].strip(),
+                "fps_gpu": _number(row["fps_gpu"], path, line, "fps_gpu"),
+                "fps_cpu": _number(row["fps_cpu"], path, line, "fps_cpu"),
+                "hardware": row["hardware"].strip(),
+                "source": row["source"].strip(),
+                "year": int(_number(row["year"], path, line, "year")) if row["year"].strip() else None,
+                "line": line,
+            })
+    return pd.DataFrame(rows, columns=[*COLUMNS, "line"])
+
+
+def published_dataset_name(dataset: str, table: pd.DataFrame | None = None) -> str:
+    """Map ``lasot`` / ``lasot-test`` / ``LaSOT`` / ``uav123`` to the table's data-set name."""
+    text = dataset.strip()
+    family = text.lower()
+    for suffix in ("-test", "-val", "-all"):
+        if family.endswith(suffix):
+            family = family[: -len(suffix)]
+    if family in PUBLISHED_DATASET:
+        return PUBLISHED_DATASET[family]
+    if table is not None:
+        for name in table["dataset"].unique():
+            if name.lower() in (text.lower(), family):
+                return name
+        known = ", ".join(sorted(set(PUBLISHED_DATASET) | {n.lower() for n in table["dataset"].unique()
+                                                             if not n.startswith("(")}))
+        raise ConfigError(f"no published results for data set {dataset!r}; known: {known}")
+    return text
+
+
+def published_metric_name(metric: str, published_dataset: str) -> str:
+    """Map a command-line metric (``auc``, ``p``, ``p_norm``...) to the table's metric name."""
+    key = metric.strip().lower()
+    if key in METRIC_ALIASES:
+        aliases = METRIC_ALIASES[key]
+        return aliases.get(published_dataset, aliases["*"])
+    return metric.strip()

@@ -1,0 +1,149 @@
+"""The leaderboard as a terminal table, CSV, Markdown or a self-contained HTML page."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import pandas as pd
+
+from ..errors import ConfigError
+from .board import Leaderboard
+
+FORMATS = ("table", "csv", "markdown", "html")
+
+# Columns shown in the human-readable formats (CSV keeps every column).
+SHOWN = ("rank", "tracker", "variant", "value", "ci", "fps_gpu", "fps_cpu", "delta", "pareto", "source")
+
+
+def _fmt(value, digits: int = 1) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def display_rows(board: Leaderboard) -> list[dict[str, str]]:
+    """Rows as strings, ours marked with '*', delta signed, front marked."""
+    out = []
+    for row in board.rows.itertuples(index=False):
+        ci = ""
+        if not (math.isnan(row.ci_low) or math.isnan(row.ci_high)):
+            ci = f"[{row.ci_low:.1f}, {row.ci_high:.1f}]"
+        delta = ""
+        if not math.isnan(row.delta):
+            delta = f"{row.delta:+.1f} vs {row.paper_value:.1f}"
+        out.append({
+            "rank": str(row.rank),
+            "tracker": ("* " if row.ours else "") + str(row.tracker),
+            "variant": str(row.variant),
+            "value": _fmt(row.value),
+            "ci": ci,
+            "fps_gpu": _fmt(row.fps_gpu, 0),
+            "fps_cpu": _fmt(row.fps_cpu, 0),
+            "delta": delta,
+            "pareto": "front" if row.pareto else "",
+            "source": str(row.source),
+            "ours": bool(row.ours),
+        })
+    return out
+
+
+def _headers(board: Leaderboard) -> dict[str, str]:
+    return {"rank": "#", "tracker": "tracker", "variant": "variant", "value": board.metric,
+            "ci": "95% CI", "fps_gpu": "FPS GPU", "fps_cpu": "FPS CPU", "delta": "repro. delta",
+            "pareto": f"Pareto ({board.speed.upper()})", "source": "source"}
+
+
+def _title(board: Leaderboard) -> str:
+    return f"{board.dataset} leaderboard by {board.metric} (* = ours, local results)"
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def to_text(board: Leaderboard, source_width: int = 48, variant_width: int = 30) -> str:
+    """Fixed-width table for the terminal (long texts cut, full text in CSV/HTML)."""
+    headers = _headers(board)
+    rows = display_rows(board)
+    for r in rows:
+        r["source"] = _cut(r["source"], source_width)
+        r["variant"] = _cut(r["variant"], variant_width)
+    widths = {c: max([len(headers[c])] + [len(r[c]) for r in rows]) for c in SHOWN}
+    lines = [_title(board)]
+    lines.append("  ".join(headers[c].ljust(widths[c]) for c in SHOWN).rstrip())
+    lines.append("  ".join("-" * widths[c] for c in SHOWN))
+    for r in rows:
+        lines.append("  ".join(r[c].ljust(widths[c]) for c in SHOWN).rstrip())
+    lines.extend(f"note: {n}" for n in board.notes)
+    return "\n".join(lines)
+
+
+def to_csv(board: Leaderboard) -> str:
+    """Every column, machine-readable, with ``dataset`` and ``metric`` on each row."""
+    frame = board.rows.copy()
+    frame.insert(1, "dataset", board.dataset)
+    frame.insert(2, "metric", board.metric)
+    buf = io.StringIO()
+    frame.to_csv(buf, index=False, lineterminator="\n")
+    return buf.getvalue()
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(board: Leaderboard) -> str:
+    """A GitHub-flavoured Markdown table, ours in bold."""
+    headers = _headers(board)
+    lines = [f"**{_md_cell(_title(board))}**", ""]
+    lines.append("| " + " | ".join(_md_cell(headers[c]) for c in SHOWN) + " |")
+    lines.append("|" + "|".join("---" for _ in SHOWN) + "|")
+    for r in display_rows(board):
+        cells = [_md_cell(r[c]) for c in SHOWN]
+        if r["ours"]:
+            cells = [f"**{c}**" if c else c for c in cells]
+        lines.append("| " + " | ".join(cells) + " |")
+    if board.notes:
+        lines.append("")
+        lines.extend(f"- {_md_cell(n)}" for n in board.notes)
+    return "\n".join(lines) + "\n"
+
+
+def to_html(board: Leaderboard) -> str:
+    """A self-contained HTML page (shared report template style, names escaped)."""
+    from ..report.html import render_template
+
+    return render_template("leaderboard_page.html.j2", board=board, headers=_headers(board),
+                           columns=SHOWN, rows=display_rows(board), title=_title(board))
+
+
+def render(board: Leaderboard, fmt: str) -> str:
+    """Dispatch on ``fmt`` in FORMATS."""
+    if fmt == "table":
+        return to_text(board)
+    if fmt == "csv":
+        return to_csv(board)
+    if fmt == "markdown":
+        return to_markdown(board)
+    if fmt == "html":
+        return to_html(board)
+    raise ConfigError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+
+
+def front_text(board: Leaderboard) -> str:
+    """The Pareto front as short lines (fastest first)."""
+    front = board.pareto_front()
+    col = f"fps_{board.speed}"
+    if front.empty:
+        return f"Pareto front ({board.speed.upper()} FPS): no rows with {board.speed.upper()} FPS"
+    parts = [f"{('* ' if r.ours else '')}{r.tracker} {r.variant} ({getattr(r, col):.0f} fps, {r.value:.1f})"
+             for r in front.itertuples(index=False)]
+    return f"Pareto front ({board.speed.upper()} FPS, fastest first): " + "; ".join(parts)
+
+
+def frame_for_display(board: Leaderboard) -> pd.DataFrame:
+    """The displayed columns as a DataFrame (used by the report)."""
+    return pd.DataFrame(display_rows(board), columns=[*SHOWN, "ours"])
