@@ -1,0 +1,77 @@
+"""Thread scaling (CPU, 1..N threads) and batch scaling of model latency, as small tables
+(lists of rows). Each row is its own warmed-up measurement; speed-ups are against the first row."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from ..errors import ConfigError
+from ..threads import available_cores, set_threads
+from .model_latency import measure_model_latency, model_step, prepare_model
+from .timing import is_cuda, summarize_ms, time_callable
+
+
+def thread_counts(max_threads: int | None = None) -> list[int]:
+    """1, 2, 4, ... up to ``max_threads`` (default: the cores available), always ending on it."""
+    top = max(1, max_threads or available_cores())
+    counts, n = [], 1
+    while n < top:
+        counts.append(n)
+        n *= 2
+    counts.append(top)
+    return counts
+
+
+def thread_scaling(model: Any, template_size: int, search_size: int, *,
+                   threads: Iterable[int] | None = None, batch: int = 1,
+                   mode: str = "cached", precision: str = "fp32", warmup: int = 3,
+                   iters: int = 10) -> list[dict[str, Any]]:
+    """Model latency on the CPU at each thread count; the caller's thread setting is restored."""
+    import torch
+
+    counts = list(threads) if threads is not None else thread_counts()
+    if not counts or any(int(n) < 1 for n in counts):
+        raise ConfigError(f"thread counts must be >= 1, got {counts}")
+    before = torch.get_num_threads()
+    net = prepare_model(model, "cpu", precision)
+    rows: list[dict[str, Any]] = []
+    try:
+        for n in counts:
+            res = measure_model_latency(net, template_size, search_size, batch=batch,
+                                        device="cpu", precision=precision, threads=int(n),
+                                        mode=mode, warmup=warmup, iters=iters,
+                                        copy_model=False)
+            rows.append({"threads": int(n), "median_ms": res.stats.median_ms,
+                         "p90_ms": res.stats.p90_ms, "mean_ms": res.stats.mean_ms,
+                         "fps": res.stats.fps})
+    finally:
+        set_threads(before)
+    base = rows[0]["median_ms"]
+    for row in rows:
+        row["speedup"] = base / row["median_ms"] if row["median_ms"] > 0 else None
+    return rows
+
+
+def batch_scaling(model: Any, template_size: int, search_size: int, *,
+                  batches: Iterable[int] = (1, 2, 4, 8), device: str = "cpu",
+                  threads: int | None = None, mode: str = "cached", precision: str = "fp32",
+                  warmup: int = 3, iters: int = 10) -> list[dict[str, Any]]:
+    """Latency per call and per sample, and throughput (samples/s), at each batch size."""
+    sizes = [int(b) for b in batches]
+    if not sizes or any(b < 1 for b in sizes):
+        raise ConfigError(f"batch sizes must be >= 1, got {sizes}")
+    if threads is not None and not is_cuda(device):
+        set_threads(threads)
+    net = prepare_model(model, device, precision)
+    rows: list[dict[str, Any]] = []
+    for b in sizes:
+        step = model_step(net, template_size, search_size, batch=b, mode=mode, device=device,
+                          precision=precision)
+        stats = summarize_ms(time_callable(step, device=device, warmup=warmup, iters=iters))
+        rows.append({"batch": b, "median_ms": stats.median_ms, "p90_ms": stats.p90_ms,
+                     "per_sample_ms": stats.median_ms / b,
+                     "throughput_fps": 1000.0 * b / stats.median_ms})
+    base = rows[0]["per_sample_ms"]
+    for row in rows:
+        row["per_sample_speedup"] = base / row["per_sample_ms"]
+    return rows
