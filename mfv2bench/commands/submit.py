@@ -1,0 +1,44 @@
+"""``mfv2bench submit``: the zip the GOT-10k / TrackingNet servers expect, validated before use."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from ..submit.workflow import check_zip, submit
+
+
+@click.command("submit")
+@click.option("--tracker", help="Tracker whose raw results are packed (results/<tracker>/...).")
+@click.option("--dataset", required=True, help="got10k-test or trackingnet-test (synthetic-* too).")
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="Zip to write (default reports/submissions/<tracker>_<dataset>-<split>.zip).")
+@click.option("--root", type=click.Path(file_okay=False), default=None, help="Data-set root.")
+@click.option("--results", "results_dir", type=click.Path(file_okay=False), default=None,
+              help="Results folder (default: the workspace's results/).")
+@click.option("--check", "check", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="Only validate this existing zip against the split.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_obj
+def command(workspace, tracker, dataset, out, root, results_dir, check, as_json):
+    """Pack raw results for an evaluation server, re-read the zip and validate it.
+
+    Raw results are only read, never moved or deleted."""
+    if check:
+        report = check_zip(workspace, check, dataset, root=root)
+    else:
+        if not tracker:
+            raise click.UsageError("--tracker is required (or --check ZIP)")
+        report = submit(workspace, tracker, dataset, out=out, root=root, results_dir=results_dir)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=1))
+        return
+    verb = "checked" if check else "packed"
+    click.echo(f"{verb} {report.zip_path}")
+    click.echo(f"  format: {report.format} ({report.server})")
+    click.echo(f"  {report.sequences} sequences, {report.frames} frames, {report.members} files; "
+               f"sha256 {report.sha256[:16]}")
+    for note in report.notes:
+        click.echo(f"  note: {note}")
+    click.echo("valid: ready to upload" if not report.notes else "valid")

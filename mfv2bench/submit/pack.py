@@ -1,0 +1,209 @@
+"""Pack raw results into the zip an evaluation server expects, then re-read and validate it.
+
+GOT-10k (test server): one folder per sequence at the zip root holding ``<seq>_001.txt`` (x,y,w,h
+per frame, comma) and ``<seq>_time.txt`` (seconds per frame). TrackingNet (EvalAI): one
+``<seq>.txt`` per sequence at the zip root, comma-separated, one line per frame incl. frame 0.
+
+The raw results are only read: nothing in the results store is written, moved or deleted. The zip
+is written beside its final name and renamed there only after validation succeeds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..datasets.base import DatasetSplit
+from ..errors import ConfigError, InputError, MissingDataError
+from .lines import format_boxes, format_times, parse_box_lines, parse_time_lines
+
+
+@dataclass(frozen=True)
+class SubmissionFormat:
+    """Which files one sequence contributes to the zip (``kind`` is "boxes" or "times")."""
+
+    name: str
+    server: str
+    needs_times: bool
+
+    def members(self, seq: str) -> dict[str, str]:
+        if self.name == "got10k":
+            return {f"{seq}/{seq}_001.txt": "boxes", f"{seq}/{seq}_time.txt": "times"}
+        return {f"{seq}.txt": "boxes"}
+
+    def optional_members(self, seq: str) -> set[str]:
+        """Accepted but not required (GOT-10k repetitions 2 and 3)."""
+        if self.name == "got10k":
+            return {f"{seq}/{seq}_002.txt", f"{seq}/{seq}_003.txt"}
+        return set()
+
+
+FORMATS = {
+    "got10k": SubmissionFormat("got10k", "GOT-10k test server (http://got-10k.aitestunion.com/)", True),
+    "trackingnet": SubmissionFormat(
+        "trackingnet", "TrackingNet on EvalAI (https://eval.ai/web/challenges/challenge-page/1805)", False),
+}
+
+
+def format_for_dataset(dataset: str) -> SubmissionFormat:
+    """The format of a data set's family (``got10k``, ``synthetic-got10k``, ``trackingnet``...)."""
+    family = dataset.removeprefix("synthetic-")
+    if family not in FORMATS:
+        raise ConfigError(f"no submission format for data set {dataset!r}: the servers take "
+                          "got10k-test and trackingnet-test")
+    return FORMATS[family]
+
+
+@dataclass
+class SubmissionReport:
+    """What was packed (or checked): enough for the user to trust the zip before uploading it."""
+
+    zip_path: Path
+    format: str
+    server: str
+    dataset: str
+    tracker: str | None
+    sequences: int
+    frames: int
+    members: int
+    sha256: str
+    results_dir: Path | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "zip": str(self.zip_path), "format": self.format, "server": self.server,
+            "dataset": self.dataset, "tracker": self.tracker, "sequences": self.sequences,
+            "frames": self.frames, "members": self.members, "sha256": self.sha256,
+            "results_dir": str(self.results_dir) if self.results_dir else None, "notes": self.notes,
+        }
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError("not a text file", path) from None
+
+
+def read_raw_sequence(seq_dir: Path, seq: str, n_frames: int, need_times: bool
+                      ) -> tuple[np.ndarray, np.ndarray | None]:
+    """One sequence's boxes (and times) from the results store, checked against its frame count."""
+    box_path = seq_dir / f"{seq}.txt"
+    if not box_path.is_file():
+        raise MissingDataError(f"{box_path}: missing (no result for sequence {seq!r})")
+    boxes = parse_box_lines(_read_text(box_path), str(box_path))
+    if len(boxes) != n_frames:
+        raise InputError(f"{len(boxes)} lines, but sequence {seq!r} has {n_frames} frames",
+                         box_path, min(len(boxes), n_frames) + 1)
+    times = None
+    time_path = seq_dir / f"{seq}_time.txt"
+    if time_path.is_file():
+        times = parse_time_lines(_read_text(time_path), str(time_path))
+        if len(times) != n_frames:
+            raise InputError(f"{len(times)} lines, but sequence {seq!r} has {n_frames} frames",
+                             time_path, min(len(times), n_frames) + 1)
+    elif need_times:
+        raise MissingDataError(f"{time_path}: missing (the server format needs per-frame times)")
+    return boxes, times
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def validate_submission(zip_path: str | Path, expected: dict[str, int], fmt: SubmissionFormat,
+                        dataset: str = "", tracker: str | None = None) -> SubmissionReport:
+    """Re-read a zip: every expected sequence present with its files, no stray entries, one line
+    per frame, comma separators, finite numbers. Raises InputError naming the member and line."""
+    zip_path = Path(zip_path)
+    try:
+        archive = zipfile.ZipFile(zip_path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(f"not a readable zip: {exc}", zip_path) from None
+    with archive:
+        names = [n for n in archive.namelist() if not n.endswith("/")]
+        present = set(names)
+        required: dict[str, tuple[str, str]] = {}
+        allowed: set[str] = set()
+        for seq in expected:
+            for member, kind in fmt.members(seq).items():
+                required[member] = (seq, kind)
+            allowed |= fmt.optional_members(seq)
+        missing = [m for m in required if m not in present]
+        if missing:
+            seqs = sorted({required[m][0] for m in missing})
+            raise InputError(f"{len(seqs)} of {len(expected)} sequences incomplete in the zip "
+                             f"(e.g. missing {', '.join(missing[:3])})", zip_path)
+        stray = [n for n in names if n not in required and n not in allowed]
+        if stray:
+            raise InputError(f"{len(stray)} unexpected entries (the server format has none), e.g. "
+                             f"{', '.join(stray[:3])}", zip_path)
+        frames = 0
+        for member in names:
+            seq, kind = required.get(member, (None, "boxes"))
+            if seq is None:  # optional repetition file
+                seq = member.split("/", 1)[0]
+            source = f"{zip_path}!{member}"
+            text = archive.read(member).decode("utf-8", errors="replace")
+            values = parse_box_lines(text, source) if kind == "boxes" else parse_time_lines(text, source)
+            if len(values) != expected[seq]:
+                raise InputError(f"{len(values)} lines, but sequence {seq!r} has {expected[seq]} frames",
+                                 source)
+            if member in required and kind == "boxes":
+                frames += len(values)
+    return SubmissionReport(zip_path=zip_path, format=fmt.name, server=fmt.server, dataset=dataset,
+                            tracker=tracker, sequences=len(expected), frames=frames,
+                            members=len(names), sha256=_sha256(zip_path))
+
+
+def pack_submission(split: DatasetSplit, seq_dir: str | Path, out: str | Path,
+                    tracker: str | None = None) -> SubmissionReport:
+    """Pack the raw results in ``seq_dir`` (``results/<tracker>/<dataset>-<split>``) for the
+    server of ``split``'s family, validate the zip, and only then move it to ``out``."""
+    fmt = format_for_dataset(split.dataset)
+    seq_dir = Path(seq_dir).resolve()
+    out = Path(out).resolve()
+    if split.partial:
+        raise MissingDataError(f"{split.key}: {len(split.missing)} of {split.expected} sequences are "
+                               "not on disk; a server submission needs the whole split")
+    if not seq_dir.is_dir():
+        raise MissingDataError(f"{seq_dir}: no results folder (run `mfv2bench eval` first)")
+    if out == seq_dir or seq_dir in out.parents:
+        raise ConfigError(f"{out}: write the zip outside the raw results folder {seq_dir}")
+    if out.suffix != ".zip":
+        raise ConfigError(f"{out}: the submission file name must end in .zip")
+    missing = [s.name for s in split.sequences if not (seq_dir / f"{s.name}.txt").is_file()]
+    if missing:
+        raise MissingDataError(f"{seq_dir}: {len(missing)} of {len(split.sequences)} sequences have no "
+                               f"result (e.g. {', '.join(missing[:3])}); finish the run first")
+    expected = {s.name: s.n_frames for s in split.sequences}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    notes: list[str] = []
+    try:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for seq in split.sequences:
+                boxes, times = read_raw_sequence(seq_dir, seq.name, seq.n_frames, fmt.needs_times)
+                for member, kind in fmt.members(seq.name).items():
+                    archive.writestr(member, format_boxes(boxes) if kind == "boxes" else format_times(times))
+        report = validate_submission(tmp, expected, fmt, dataset=split.key, tracker=tracker)
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    if not split.split.startswith("test"):
+        notes.append(f"split {split.split!r} is not the server's test split; the zip is for checking only")
+    report.zip_path = out
+    report.results_dir = seq_dir
+    report.notes = notes
+    return report
