@@ -87,12 +87,17 @@ def speed_dir(results_dir: str | Path, tracker: str) -> Path:
     return Path(results_dir) / tracker / SPEED_DIR
 
 
+def speed_result_path(results_dir: str | Path, result: SpeedResult) -> Path:
+    """Where ``result`` is (or would be) saved."""
+    return speed_dir(results_dir, result.tracker) / speed_file_name(
+        result.device, result.threads, result.batch, result.precision)
+
+
 def save_speed_result(result: SpeedResult, results_dir: str | Path) -> Path:
     """Write ``result`` atomically (temp file + rename) and return its path."""
-    folder = speed_dir(results_dir, result.tracker)
+    path = speed_result_path(results_dir, result)
+    folder = path.parent
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / speed_file_name(result.device, result.threads, result.batch,
-                                    result.precision)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:

@@ -1,0 +1,76 @@
+"""``mfv2bench speed``: model latency and end-to-end tracking speed, measured properly."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from ..errors import ConfigError
+from ..speed.render import breakdown_text, scaling_text, summary_text
+from ..speed.run import SpeedOptions, run_speed
+from ..speed.store import load_speed_results
+from ..workspace import Workspace
+
+
+def _names(tracker: str | None, trackers: str | None) -> list[str]:
+    names = [tracker] if tracker else []
+    if trackers:
+        names += [n.strip() for n in trackers.split(",") if n.strip()]
+    return list(dict.fromkeys(names))
+
+
+@click.command("speed")
+@click.option("--tracker", "tracker", default=None, help="Tracker spec name (e.g. mfv2-s).")
+@click.option("--trackers", "trackers", default=None, help="Comma-separated spec names.")
+@click.option("--device", default="cpu", show_default=True, help="cpu or cuda[:N].")
+@click.option("--threads", type=int, default=None, help="CPU threads (default: all cores).")
+@click.option("--batch", type=int, default=1, show_default=True)
+@click.option("--precision", type=click.Choice(["fp32", "fp16", "bf16"]), default="fp32",
+              show_default=True)
+@click.option("--runtime", type=click.Choice(["eager", "sdpa", "compile", "onnxruntime"]),
+              default=None, help="Override the spec's runtime (network trackers).")
+@click.option("--breakdown", is_flag=True, help="Component breakdown with params and FLOPs.")
+@click.option("--scaling", is_flag=True, help="Thread (CPU) and batch scaling tables.")
+@click.option("--iters", type=int, default=20, show_default=True, help="Timed calls.")
+@click.option("--warmup", type=int, default=3, show_default=True, help="Untimed calls first.")
+@click.option("--mode", type=click.Choice(["cached", "full"]), default="cached",
+              show_default=True, help="cached: templates set once; full: whole forward.")
+@click.option("--dataset", default="synthetic-lasot", show_default=True,
+              help="Frames for end-to-end speed.")
+@click.option("--sequences", "max_sequences", type=int, default=3, show_default=True)
+@click.option("--frames", "max_frames", type=int, default=60, show_default=True,
+              help="Frames read per sequence (frame 0 included, not timed).")
+@click.option("--no-tracking", is_flag=True, help="Model latency only.")
+@click.option("--saved", is_flag=True, help="Show saved results instead of measuring.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.pass_obj
+def command(ws: Workspace, tracker, trackers, device, threads, batch, precision, runtime,
+            breakdown, scaling, iters, warmup, mode, dataset, max_sequences, max_frames,
+            no_tracking, saved, as_json) -> None:
+    """Time trackers: model latency (synthetic inputs) and end-to-end speed (real frames).
+
+    Results are saved to results/<tracker>/speed/<device>-<threads>t-b<batch>-<precision>.json
+    with the hardware/software manifest. Without a checkpoint, networks run with random
+    weights (latency does not depend on weight values); the results say so.
+    """
+    names = _names(tracker, trackers)
+    if saved:
+        results = [r for n in (names or [None]) for r in load_speed_results(ws.results_dir, n)]
+    else:
+        if not names:
+            raise ConfigError("give --tracker NAME or --trackers A,B,...")
+        opts = SpeedOptions(warmup=warmup, iters=iters, mode=mode, breakdown=breakdown,
+                            scaling=scaling, tracking=not no_tracking, dataset=dataset,
+                            max_sequences=max_sequences, max_frames=max_frames)
+        results = [run_speed(n, ws, device=device, threads=threads, batch=batch,
+                             precision=precision, runtime=runtime, options=opts)
+                   for n in names]
+    if as_json:
+        click.echo(json.dumps([r.to_dict() for r in results], indent=1, default=str))
+        return
+    click.echo(summary_text(results))
+    for r in results:
+        for text in (breakdown_text(r), scaling_text(r)):
+            if text:
+                click.echo("\n" + text)

@@ -1,0 +1,137 @@
+"""Component breakdown of one network step: latency, parameters and FLOPs of each top-level part
+(backbone, box head, score head; or a MixViT-style corner head and score module), reproducing the
+paper's latency-breakdown table on this machine.
+
+How: one step is run with forward pre-hooks on the model's direct children, which record the
+inputs each child receives; each child is then timed (and its FLOPs counted with torch's
+``FlopCounterMode``) by replaying exactly those calls. A child that the step reaches without a
+module call (e.g. a backbone method called directly) gets the remainder of the whole step,
+marked ``derived``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ..errors import ConfigError
+from ..threads import set_threads
+from .model_latency import model_step, prepare_model, check_precision
+from .timing import check_device, is_cuda, summarize_ms, time_callable
+
+# Preferred display order; other children follow in definition order.
+KNOWN_COMPONENTS = ("backbone", "box_head", "corner_head", "score_head", "score_module")
+
+
+@dataclass
+class _Calls:
+    module: Any
+    calls: list[tuple[tuple, dict]]
+
+    def replay(self) -> None:
+        for args, kwargs in self.calls:
+            self.module(*args, **kwargs)
+
+
+def count_params(module: Any) -> int:
+    """Number of parameter elements (trainable or not) of ``module``."""
+    return int(sum(p.numel() for p in module.parameters()))
+
+
+def count_flops(fn: Callable[[], Any]) -> int:
+    """FLOPs of one call of ``fn`` by torch's own counter (a multiply-add counts as 2)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with torch.inference_mode(), counter:
+        fn()
+    return int(counter.get_total_flops())
+
+
+def components(model: Any) -> list[tuple[str, Any]]:
+    """The model's direct children that hold parameters, known parts first."""
+    children = [(n, m) for n, m in model.named_children() if count_params(m) > 0]
+    order = {name: i for i, name in enumerate(KNOWN_COMPONENTS)}
+    return sorted(children, key=lambda nm: order.get(nm[0], len(order)))
+
+
+def _capture(model: Any, step: Callable[[], Any]) -> dict[str, _Calls]:
+    """Run ``step`` once, recording the (args, kwargs) of every call into each child."""
+    import torch
+
+    parts = components(model)
+    captured: dict[str, _Calls] = {name: _Calls(mod, []) for name, mod in parts}
+    handles = []
+    for name, mod in parts:
+        def hook(module, args, kwargs, _name=name):
+            captured[_name].calls.append((args, dict(kwargs)))
+        handles.append(mod.register_forward_pre_hook(hook, with_kwargs=True))
+    try:
+        with torch.inference_mode():
+            step()
+    finally:
+        for h in handles:
+            h.remove()
+    return captured
+
+
+def component_breakdown(model: Any, template_size: int, search_size: int, *,
+                        batch: int = 1, device: str = "cpu", precision: str = "fp32",
+                        threads: int | None = None, mode: str = "cached", warmup: int = 3,
+                        iters: int = 10) -> list[dict[str, Any]]:
+    """Rows (component, params, gflops, gmacs, median_ms, p90_ms, share, how) and a final
+    ``total`` row for the whole step (params of the whole model)."""
+    import torch
+
+    check_device(device)
+    check_precision(precision, device)
+    if threads is not None and not is_cuda(device):
+        set_threads(threads)
+    net = prepare_model(model, device, precision)
+    step = model_step(net, template_size, search_size, batch=batch, mode=mode, device=device,
+                      precision=precision)
+    captured = _capture(net, step)
+    if not captured:
+        raise ConfigError(f"{type(model).__name__} has no sub-modules with parameters to break down")
+
+    def timed(fn: Callable[[], Any]) -> Any:
+        def run():
+            with torch.inference_mode():
+                fn()
+        return summarize_ms(time_callable(run, device=device, warmup=warmup, iters=iters))
+
+    total_stats = timed(step)
+    total_flops = count_flops(step)
+    rows: list[dict[str, Any]] = []
+    measured_ms = measured_flops = 0.0
+    derived: list[str] = []
+    for name, calls in captured.items():
+        row: dict[str, Any] = {"component": name, "params": count_params(calls.module),
+                               "calls": len(calls.calls)}
+        if calls.calls:
+            stats = timed(calls.replay)
+            flops = count_flops(calls.replay)
+            row.update(median_ms=stats.median_ms, p90_ms=stats.p90_ms, flops=flops,
+                       how="measured")
+            measured_ms += stats.median_ms
+            measured_flops += flops
+        else:
+            derived.append(name)
+        rows.append(row)
+    remainder_ms = max(0.0, total_stats.median_ms - measured_ms)
+    remainder_flops = max(0, total_flops - int(measured_flops))
+    for row in rows:
+        if row["component"] in derived:
+            # only one un-hooked part can sensibly take the remainder
+            share = 1.0 / len(derived)
+            row.update(median_ms=remainder_ms * share, p90_ms=None,
+                       flops=int(remainder_flops * share), how="derived (step minus others)")
+    rows.append({"component": "total", "params": count_params(net), "calls": 1,
+                 "median_ms": total_stats.median_ms, "p90_ms": total_stats.p90_ms,
+                 "flops": total_flops, "how": "measured"})
+    for row in rows:
+        row["gflops"] = row["flops"] / 1e9
+        row["gmacs"] = row["flops"] / 2e9
+        row["mparams"] = row["params"] / 1e6
+        row["share"] = row["median_ms"] / total_stats.median_ms if total_stats.median_ms else None
+    return rows

@@ -1,0 +1,91 @@
+"""Timings recorded by ``eval`` runs (``<seq>_time.txt``), labelled honestly: a run with several
+parallel workers shares cores and memory bandwidth, so its timings are "contended" and are never
+shown as the tracker's speed; a one-worker run's timings are "eval (sequential)" -- still not a
+proper speed measurement (no warm-up, other jobs may run), so ``speed`` results are preferred."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+from .store import CONTENDED
+from .timing import summarize_ms
+
+SEQUENTIAL = "eval (sequential)"
+_WORKER_KEYS = ("workers", "n_workers", "n_jobs", "jobs", "processes")
+
+
+def _workers(manifest: dict[str, Any]) -> int | None:
+    for holder in (manifest, manifest.get("runner") or {}, manifest.get("backend") or {}
+                   if isinstance(manifest.get("backend"), dict) else {}):
+        for key in _WORKER_KEYS:
+            value = holder.get(key)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return int(value)
+    return None
+
+
+def run_conditions(manifest: dict[str, Any]) -> str:
+    """"contended" when the run had more than one worker (or a cluster backend), else
+    "eval (sequential)"; unknown worker counts count as contended (never over-claim speed)."""
+    backend = manifest.get("backend")
+    name = backend.get("name") if isinstance(backend, dict) else backend
+    if isinstance(name, str) and name.lower() == "dask":
+        return CONTENDED
+    workers = _workers(manifest)
+    if workers is None or workers > 1:
+        return CONTENDED
+    return SEQUENTIAL
+
+
+def read_times(path: Path) -> np.ndarray:
+    """Seconds per frame, one per line; a bad line is an ``InputError`` with file:line."""
+    values: list[float] = []
+    with open(path, encoding="utf-8") as f:
+        for i, line in enumerate(f, start=1):
+            text = line.strip()
+            if not text:
+                continue
+            try:
+                values.append(float(text))
+            except ValueError:
+                raise InputError(f"not a number: {text!r}", path=path, line=i) from None
+    return np.asarray(values, dtype=np.float64)
+
+
+def eval_timing_summary(run_dir: str | Path) -> dict[str, Any]:
+    """FPS of one eval run folder (``results/<tracker>/<dataset>-<split>``) from its
+    ``*_time.txt`` files: frame 0 excluded, frames / total time, with the run's conditions."""
+    run_dir = Path(run_dir)
+    manifest_path = run_dir / "run.json"
+    manifest: dict[str, Any] = {}
+    if manifest_path.is_file():
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise InputError(f"not valid JSON: {exc.msg}", path=manifest_path,
+                             line=exc.lineno) from None
+    per_frame: list[np.ndarray] = []
+    for path in sorted(run_dir.glob("*_time.txt")):
+        times = read_times(path)
+        if times.size > 1:
+            per_frame.append(times[1:])
+    if not per_frame:
+        raise InputError("no timing files with tracked frames (*_time.txt)", path=run_dir)
+    allt = np.concatenate(per_frame)
+    total = float(allt.sum())
+    stats = summarize_ms(np.clip(allt, 0.0, None) * 1e3)
+    return {
+        "run": str(run_dir),
+        "conditions": run_conditions(manifest),
+        "sequences": len(per_frame),
+        "frames": int(allt.size),
+        "track_s": total,
+        "fps": allt.size / total if total > 0 else None,
+        "per_frame_ms": stats.to_dict(),
+        "note": "from an eval run: not shown as the tracker's speed (use `mfv2bench speed`)",
+    }

@@ -1,0 +1,174 @@
+"""``run_speed``: every measure for one tracker spec at one setting (device, threads, batch,
+precision), with the manifest, saved as JSON beside the raw results.
+
+A tracker with a network (kind ``mixformerv2``) gets model latency, optional breakdown and
+scaling tables, and end-to-end speed; a tracker without one (OpenCV) gets end-to-end speed only.
+Without its checkpoint a network is built with random weights (latency does not depend on weight
+values) and the result says "random weights"; accuracy never comes from such runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ConfigError
+from ..threads import available_cores, set_threads
+from ..trackers.specs import ResolvedSpec, SpecRegistry, build_tracker
+from ..workspace import Workspace
+from .breakdown import component_breakdown
+from .manifest import hardware_manifest
+from .model_latency import check_precision, measure_model_latency
+from .scaling import batch_scaling, thread_counts, thread_scaling
+from .store import ISOLATED, SpeedResult, save_speed_result
+from .timing import check_device, is_cuda
+from .tracking import measure_tracking_speed
+
+RANDOM_WEIGHTS = "random weights"
+CHECKPOINT = "checkpoint"
+NO_NETWORK = "n/a (no network)"
+
+
+@dataclass
+class SpeedOptions:
+    """What to measure and how long; defaults keep a full-size CPU run to about a minute."""
+
+    warmup: int = 3
+    iters: int = 20
+    min_time_s: float = 0.0
+    mode: str = "cached"
+    breakdown: bool = False
+    scaling: bool = False
+    scaling_threads: list[int] | None = None
+    scaling_batches: tuple[int, ...] = (1, 2, 4)
+    tracking: bool = True
+    dataset: str = "synthetic-lasot"
+    split: str | None = None
+    max_sequences: int | None = 3
+    max_frames: int | None = 60
+    warmup_frames: int = 5
+    save: bool = True
+
+
+def _checkpoint_present(spec: ResolvedSpec) -> bool:
+    ckpt = spec.model.get("checkpoint")
+    return bool(ckpt) and spec.resolve_path(ckpt).is_file()
+
+
+def resolve_for_speed(registry: SpecRegistry, name: str) -> tuple[ResolvedSpec, str]:
+    """The spec to time and its weights label: random weights when the checkpoint is absent
+    (or the spec asks for them), the checkpoint otherwise; OpenCV trackers have no network."""
+    spec = registry.resolve(name)
+    if spec.kind != "mixformerv2":
+        return spec, NO_NETWORK
+    if spec.model.get("random_weights") or not _checkpoint_present(spec):
+        spec = registry.resolve(name, overrides={"model": {"random_weights": True}})
+        return spec, RANDOM_WEIGHTS
+    return spec, CHECKPOINT
+
+
+def network_of(tracker: Any) -> tuple[Any, int, int] | None:
+    """(model, template_size, search_size) of a tracker with a network, else None."""
+    model = getattr(tracker, "model", None) or getattr(tracker, "net", None)
+    if model is None:
+        return None
+    sizes = []
+    for key in ("template_size", "search_size"):
+        value = None
+        for holder in (getattr(tracker, "params", None), getattr(model, "config", None),
+                       getattr(model, "cfg", None), model):
+            if holder is None:
+                continue
+            value = holder.get(key) if isinstance(holder, dict) else getattr(holder, key, None)
+            if value is not None:
+                break
+        if value is None:
+            raise ConfigError(f"cannot find {key} of {type(model).__name__}")
+        sizes.append(int(value))
+    return model, sizes[0], sizes[1]
+
+
+def _sequences(workspace: Workspace, opts: SpeedOptions) -> list:
+    from ..datasets.registry import get_info, load_split, parse_dataset_arg
+
+    name, _ = parse_dataset_arg(opts.dataset)
+    info = get_info(name)
+    root = workspace.data_root(info.name)
+    if info.synthetic and not root.is_dir():
+        from ..datasets.synthetic import write_synthetic
+
+        write_synthetic(info.layout, root)
+    split = load_split(opts.dataset, opts.split, workspace=workspace, allow_partial=True)
+    seqs = list(split.sequences)
+    if opts.max_sequences is not None:
+        seqs = seqs[:opts.max_sequences]
+    if not seqs:
+        raise ConfigError(f"no sequences found in {split.key} under {split.root}")
+    return seqs
+
+
+def run_speed(tracker_name: str, workspace: Workspace, device: str = "cpu",
+              threads: int | None = None, batch: int = 1, precision: str = "fp32",
+              runtime: str | None = None, options: SpeedOptions | None = None) -> SpeedResult:
+    """Measure ``tracker_name`` (a spec in the workspace) and save the result (see ``store``).
+
+    ``threads`` defaults to every available core on the CPU; ``runtime`` overrides the spec's
+    runtime (eager, sdpa, compile, onnxruntime) where the tracker supports it.
+    """
+    opts = options or SpeedOptions()
+    check_device(device)
+    check_precision(precision, device)
+    if batch < 1:
+        raise ConfigError(f"batch must be >= 1, not {batch}")
+    n_threads = set_threads(threads if threads is not None else available_cores())
+    registry = SpecRegistry(workspace.trackers_dir, workspace.root)
+    spec, weights = resolve_for_speed(registry, tracker_name)
+    if runtime is not None and spec.kind == "mixformerv2":
+        spec = registry.resolve(tracker_name, overrides={
+            **({"model": {"random_weights": True}} if weights == RANDOM_WEIGHTS else {}),
+            "params": {"runtime": runtime}})
+    if spec.kind != "mixformerv2" and (is_cuda(device) or batch != 1 or precision != "fp32"):
+        raise ConfigError(f"{tracker_name} ({spec.kind}) has no network: it can be timed on "
+                          "the CPU only, batch 1, fp32")
+    tracker = build_tracker(spec, device=device)
+    run_mode = runtime or spec.params.get("runtime") or ("eager" if weights != NO_NETWORK else None)
+    result = SpeedResult(tracker=tracker_name, device=device, threads=n_threads, batch=batch,
+                         precision=precision, weights=weights, runtime=run_mode,
+                         spec=spec.to_dict(), conditions=ISOLATED)
+    net = network_of(tracker) if weights != NO_NETWORK else None
+    if net is not None:
+        model, t_size, s_size = net
+        lat = measure_model_latency(model, t_size, s_size, batch=batch, device=device,
+                                    precision=precision, threads=None if is_cuda(device) else n_threads,
+                                    mode=opts.mode, warmup=opts.warmup, iters=opts.iters,
+                                    min_time_s=opts.min_time_s, runtime=run_mode or "eager")
+        result.model_latency = lat.to_dict()
+        if opts.breakdown:
+            result.breakdown = component_breakdown(
+                model, t_size, s_size, batch=batch, device=device, precision=precision,
+                threads=None if is_cuda(device) else n_threads, mode=opts.mode,
+                warmup=opts.warmup, iters=max(3, opts.iters // 2))
+        if opts.scaling:
+            if not is_cuda(device):
+                result.thread_scaling = thread_scaling(
+                    model, t_size, s_size,
+                    threads=opts.scaling_threads or thread_counts(available_cores()),
+                    batch=batch, mode=opts.mode, precision=precision, warmup=opts.warmup,
+                    iters=max(3, opts.iters // 2))
+                set_threads(n_threads)
+            result.batch_scaling = batch_scaling(
+                model, t_size, s_size, batches=opts.scaling_batches, device=device,
+                threads=None if is_cuda(device) else n_threads, mode=opts.mode,
+                precision=precision, warmup=opts.warmup, iters=max(3, opts.iters // 2))
+    if opts.tracking and batch == 1 and precision == "fp32":
+        seqs = _sequences(workspace, opts)
+        speed = measure_tracking_speed(tracker, seqs, max_frames=opts.max_frames,
+                                       warmup_frames=opts.warmup_frames, device=device)
+        result.tracking = {**speed.to_dict(), "dataset": opts.dataset}
+    elif opts.tracking:
+        result.notes.append("end-to-end speed is measured at batch 1 in the tracker's own "
+                            "precision only")
+    result.manifest = hardware_manifest(device, n_threads if not is_cuda(device) else None,
+                                        precision=precision, runtime=run_mode, weights=weights)
+    if opts.save:
+        save_speed_result(result, workspace.results_dir)
+    return result

@@ -1,0 +1,95 @@
+"""Speed-accuracy table: for every tracker with both an accuracy (AUC) and an isolated speed
+result, AUC vs FPS on the CPU and on the GPU separately, plus published points.
+
+FPS is the end-to-end tracking speed where it was measured (``fps_measure`` = "end-to-end"),
+else the model-only latency FPS (``fps_measure`` = "model"); contended timings are never used.
+Published points carry the paper's FPS and hardware as written (``fps_measure`` = "published")."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Mapping
+
+import pandas as pd
+
+from .store import SpeedResult
+
+COLUMNS = ("tracker", "variant", "dataset", "auc", "fps_cpu", "fps_gpu", "fps_measure",
+           "source", "hardware_cpu", "hardware_gpu", "weights")
+
+
+def best_fps(results: Iterable[SpeedResult], gpu: bool) -> tuple[float | None, str | None, str | None]:
+    """Highest isolated FPS on the CPU (``gpu`` False) or GPU, preferring end-to-end over model
+    latency; returns (fps, measure, hardware)."""
+    pool = [r for r in results if r.is_gpu == gpu and not r.contended]
+    e2e = [(r.tracking_fps, r) for r in pool if r.tracking_fps]
+    if e2e:
+        fps, r = max(e2e, key=lambda t: t[0])
+        return float(fps), "end-to-end", r.hardware()
+    model = [(r.model_fps, r) for r in pool if r.model_fps and r.batch == 1]
+    if model:
+        fps, r = max(model, key=lambda t: t[0])
+        return float(fps), "model", r.hardware()
+    return None, None, None
+
+
+def _published_points(published: pd.DataFrame, dataset: str) -> list[dict[str, Any]]:
+    from ..leaderboard.published import published_dataset_name, published_metric_name
+
+    name = published_dataset_name(dataset)
+    metric = published_metric_name("auc", name)
+    rows = published[(published["dataset"] == name) & (published["metric"] == metric)]
+    out = []
+    for _, row in rows.iterrows():
+        fps_gpu = None if pd.isna(row["fps_gpu"]) else float(row["fps_gpu"])
+        fps_cpu = None if pd.isna(row["fps_cpu"]) else float(row["fps_cpu"])
+        if fps_gpu is None and fps_cpu is None:
+            continue
+        hardware = row["hardware"] or None
+        out.append({
+            "tracker": row["tracker"], "variant": row["variant"] or None, "dataset": name,
+            "auc": float(row["value"]), "fps_cpu": fps_cpu, "fps_gpu": fps_gpu,
+            "fps_measure": "published", "source": "published",
+            "hardware_cpu": hardware if fps_cpu is not None else None,
+            "hardware_gpu": hardware if fps_gpu is not None else None,
+            "weights": None,
+        })
+    return out
+
+
+def speed_accuracy_table(speed: Mapping[str, list[SpeedResult]],
+                         accuracy: Mapping[str, float], dataset: str = "lasot", *,
+                         published: pd.DataFrame | None = None,
+                         include_published: bool = True) -> pd.DataFrame:
+    """Rows for our trackers (``source`` = "ours") that have an AUC in ``accuracy`` and at
+    least one isolated FPS in ``speed``, then published points (``source`` = "published").
+
+    ``accuracy`` maps tracker name -> AUC in percent; ``speed`` maps tracker name -> its speed
+    results (``load_speed_results``). Random-weight timings are valid speeds (latency does not
+    depend on weight values); the AUC always comes from ``accuracy``, i.e. real runs.
+    """
+    rows: list[dict[str, Any]] = []
+    for tracker in sorted(set(speed) & set(accuracy)):
+        auc = accuracy[tracker]
+        if auc is None or (isinstance(auc, float) and math.isnan(auc)):
+            continue
+        results = speed[tracker]
+        fps_cpu, m_cpu, hw_cpu = best_fps(results, gpu=False)
+        fps_gpu, m_gpu, hw_gpu = best_fps(results, gpu=True)
+        if fps_cpu is None and fps_gpu is None:
+            continue
+        measures = sorted({m for m in (m_cpu, m_gpu) if m})
+        weights = sorted({r.weights for r in results if r.weights})
+        rows.append({
+            "tracker": tracker, "variant": None, "dataset": dataset, "auc": float(auc),
+            "fps_cpu": fps_cpu, "fps_gpu": fps_gpu, "fps_measure": "/".join(measures),
+            "source": "ours", "hardware_cpu": hw_cpu, "hardware_gpu": hw_gpu,
+            "weights": ", ".join(weights) or None,
+        })
+    if include_published:
+        if published is None:
+            from ..leaderboard.published import load_published
+
+            published = load_published()
+        rows.extend(_published_points(published, dataset))
+    return pd.DataFrame(rows, columns=list(COLUMNS))
