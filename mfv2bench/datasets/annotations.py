@@ -1,0 +1,159 @@
+"""Readers for the per-sequence annotation files of LaSOT, GOT-10k and TrackingNet.
+
+Each reader takes the fast path (NumPy's C parser) and, when that fails, re-reads the file line by
+line only to name the first bad line in an ``InputError`` (file:line).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+
+_SPLIT = re.compile(r"\s*[,\t ]\s*")
+
+
+def _read_text(path: Path, what: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="strict")
+    except FileNotFoundError:
+        raise InputError(f"{what} file not found", path) from None
+    except UnicodeDecodeError:
+        raise InputError(f"{what} file is not UTF-8 text", path) from None
+    except OSError as exc:
+        raise InputError(f"cannot read {what} file: {exc.strerror}", path) from None
+
+
+def _split_fields(line: str) -> list[str]:
+    line = line.strip()
+    if "," in line:
+        return [f.strip() for f in line.split(",")]
+    return _SPLIT.split(line) if line else []
+
+
+def read_boxes(path: str | Path) -> np.ndarray:
+    """Boxes ``x,y,w,h`` one per line (comma; tab/space also accepted) as an (N, 4) float64 array.
+
+    Blank lines at the end are ignored; a blank line in the middle, a line without exactly four
+    numbers, or an empty file is an ``InputError`` naming the line.
+    """
+    path = Path(path)
+    text = _read_text(path, "ground-truth")
+    lines = text.splitlines()
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if not lines:
+        raise InputError("ground-truth file is empty", path)
+    # Fast path: every line holds four comma-separated numbers.
+    if text.count(",") == 3 * len(lines):
+        try:
+            arr = np.array(",".join(lines).split(","), dtype=np.float64)
+            # The total comma count alone could hide a 2+4 split: check each line.
+            if arr.size == 4 * len(lines) and all(line.count(",") == 3 for line in lines):
+                return arr.reshape(-1, 4)
+        except ValueError:
+            pass
+    return _boxes_slow(path, lines)
+
+
+def _boxes_slow(path: Path, lines: list[str]) -> np.ndarray:
+    rows = np.empty((len(lines), 4), dtype=np.float64)
+    for i, line in enumerate(lines):
+        fields = _split_fields(line)
+        if len(fields) != 4:
+            shown = line.strip()[:60]
+            raise InputError(
+                f"expected 4 numbers x,y,w,h, got {len(fields)} field(s): {shown!r}", path, i + 1
+            )
+        try:
+            rows[i] = [float(f) for f in fields]
+        except ValueError:
+            raise InputError(f"not a number in box line: {line.strip()[:60]!r}", path, i + 1) from None
+    return rows
+
+
+def read_flag_row(path: str | Path, n_expected: int | None = None) -> np.ndarray:
+    """LaSOT ``full_occlusion.txt`` / ``out_of_view.txt``: 0/1 flags, comma-separated on one line.
+
+    Flags spread over several lines (one per line) are accepted too. Returns a bool array; with
+    ``n_expected``, a different count is an ``InputError``.
+    """
+    path = Path(path)
+    text = _read_text(path, "flag")
+    values: list[str] = []
+    line_of: list[int] = []
+    for i, line in enumerate(text.splitlines()):
+        if not line.strip():
+            continue
+        fields = _split_fields(line)
+        values.extend(fields)
+        line_of.extend([i + 1] * len(fields))
+    flags = np.empty(len(values), dtype=bool)
+    for k, v in enumerate(values):
+        if v in ("0", "1"):
+            flags[k] = v == "1"
+            continue
+        try:
+            f = float(v)
+        except ValueError:
+            f = -1.0
+        if f not in (0.0, 1.0):
+            raise InputError(f"flag #{k + 1} is {v!r}, expected 0 or 1", path, line_of[k])
+        flags[k] = f == 1.0
+    if n_expected is not None and len(flags) != n_expected:
+        raise InputError(f"{len(flags)} flags but {n_expected} frames", path)
+    return flags
+
+
+def read_label_column(path: str | Path, n_expected: int | None = None) -> np.ndarray:
+    """GOT-10k ``*.label`` files: one integer per line, as an int64 array."""
+    path = Path(path)
+    text = _read_text(path, "label")
+    lines = text.splitlines()
+    while lines and not lines[-1].strip():
+        lines.pop()
+    out = np.empty(len(lines), dtype=np.int64)
+    for i, line in enumerate(lines):
+        s = line.strip()
+        try:
+            f = float(s)
+        except ValueError:
+            raise InputError(f"expected an integer label, got {s[:40]!r}", path, i + 1) from None
+        if f != int(f):
+            raise InputError(f"expected an integer label, got {s[:40]!r}", path, i + 1)
+        out[i] = int(f)
+    if n_expected is not None and len(out) != n_expected:
+        raise InputError(f"{len(out)} labels but {n_expected} frames", path)
+    return out
+
+
+def read_meta_info(path: str | Path) -> dict[str, str]:
+    """GOT-10k ``meta_info.ini``: ``[METAINFO]`` then ``key: value`` lines, as a dict of strings."""
+    path = Path(path)
+    text = _read_text(path, "meta_info")
+    meta: dict[str, str] = {}
+    for i, line in enumerate(text.splitlines()):
+        s = line.strip()
+        if not s or s.startswith("[") or s.startswith(("#", ";")):
+            continue
+        key, sep, value = s.partition(":")
+        if not sep:
+            raise InputError(f"expected 'key: value', got {s[:60]!r}", path, i + 1)
+        meta[key.strip()] = value.strip()
+    return meta
+
+
+def parse_resolution(value: str, path: str | Path | None = None) -> tuple[int, int]:
+    """``(1920, 1080)`` -> (width, height)."""
+    try:
+        parsed = ast.literal_eval(value.strip())
+        w, h = (int(parsed[0]), int(parsed[1]))
+    except (ValueError, SyntaxError, TypeError, IndexError):
+        raise InputError(f"resolution {value!r} is not '(width, height)'", path) from None
+    if w <= 0 or h <= 0:
+        raise InputError(f"resolution {value!r} is not positive", path)
+    return w, h

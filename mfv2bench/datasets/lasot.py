@@ -1,0 +1,124 @@
+"""LaSOT and LaSOT extension, as distributed:
+
+``<root>/<class>/<class>-<k>/{img/%08d.jpg, groundtruth.txt, full_occlusion.txt, out_of_view.txt,
+nlp.txt}``. The split list is the root's ``testing_set.txt`` / ``training_set.txt`` when present
+(LoRAT-style roots and synthetic trees), else the official list shipped with the package.
+Frame names are generated from the ground-truth line count (as pytracking does) and checked
+against one listing of ``img/``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError, MissingDataError
+from .annotations import read_boxes, read_flag_row
+from .base import Sequence
+from .frames import FrameList
+from .listing import SplitListing, frame_count_error, list_jpgs
+from .splits import lasot_test_attributes, official_list, read_attributes_csv, read_list_file
+
+ROOT_LIST_FILES = {"test": "testing_set.txt", "train": "training_set.txt"}
+OFFICIAL_LISTS = {
+    "lasot": {"test": "lasot_test.txt", "train": "lasot_train.txt"},
+    "lasot_ext": {"test": "lasot_extension.txt"},
+}
+# Per-sequence attribute table a root may carry (the synthetic generator writes one).
+ROOT_ATTRIBUTES_FILE = "attributes.csv"
+
+
+def class_of(name: str) -> str:
+    """Class folder of a LaSOT sequence: the text before the first hyphen."""
+    return name.split("-", 1)[0]
+
+
+def split_listing(root: Path, split: str, official: str | None) -> SplitListing:
+    """Names of ``split`` (test, train or all). ``official`` is a key of OFFICIAL_LISTS or None
+    for roots that must carry their own lists (synthetic)."""
+    if split == "all":
+        parts = [split_listing(root, s, official) for s in ("test", "train")]
+        names = [n for p in parts for n in p.names]
+        return SplitListing(names=names, source=" + ".join(p.source for p in parts))
+    list_file = root / ROOT_LIST_FILES[split]
+    if list_file.is_file():
+        return SplitListing(names=read_list_file(list_file), source=str(list_file))
+    packaged = OFFICIAL_LISTS.get(official or "", {}).get(split)
+    if packaged is None:
+        raise MissingDataError(
+            f"{list_file} not found: this root has no '{split}' split list "
+            "(write one with `mfv2bench datasets synth --format lasot --out DIR`)"
+        )
+    return SplitListing(names=official_list(packaged), source=f"package:{packaged}")
+
+
+def _attribute_table(root: Path, official: str | None) -> dict[str, dict[str, int]]:
+    table: dict[str, dict[str, int]] = {}
+    if official == "lasot":
+        table.update(lasot_test_attributes())
+    own = root / ROOT_ATTRIBUTES_FILE
+    if own.is_file():
+        table.update(read_attributes_csv(own))  # the root's own table knows its sequences
+    return table
+
+
+class LasotLoader:
+    """Loads sequences of one LaSOT-layout root; the attribute table is read once."""
+
+    def __init__(self, root: Path, dataset: str, split: str, official: str | None):
+        self.root = root
+        self.dataset = dataset
+        self.split = split
+        self._attributes = _attribute_table(root, official)
+
+    def exists(self, name: str, listing: SplitListing) -> bool:
+        return os.path.isdir(os.path.join(self.root, class_of(name), name))
+
+    def load(self, name: str, listing: SplitListing) -> Sequence:
+        cls = class_of(name)
+        seq_dir = os.path.join(self.root, cls, name)
+        gt_path = Path(seq_dir, "groundtruth.txt")
+        gt = read_boxes(gt_path)
+        n = len(gt)
+        img_dir = os.path.join(seq_dir, "img")
+        if not os.path.isdir(img_dir):
+            raise InputError("sequence folder has no img/ folder", seq_dir)
+        listed = list_jpgs(img_dir)
+        if len(listed) != n:
+            raise frame_count_error(len(listed), n, img_dir, gt_path)
+        names = [f"{i:08d}.jpg" for i in range(1, n + 1)]
+        listed.sort()
+        if listed != names:
+            odd = next(a for a, b in zip(listed, names) if a != b)
+            raise InputError(f"frame {odd!r} does not follow 00000001.jpg..{names[-1]}", img_dir)
+        visible = self._visibility(seq_dir, n)
+        meta: dict = {"class": cls}
+        nlp = Path(seq_dir, "nlp.txt")
+        if nlp.is_file():
+            meta["nlp"] = nlp.read_text(encoding="utf-8", errors="replace").strip()
+        return Sequence(
+            name=name,
+            dataset=self.dataset,
+            split=self.split,
+            frames=FrameList(img_dir, names),
+            gt=gt,
+            visible=visible,
+            attributes=dict(self._attributes.get(name, {})),
+            meta=meta,
+        )
+
+    @staticmethod
+    def _visibility(seq_dir: str, n: int) -> np.ndarray | None:
+        occ_path = Path(seq_dir, "full_occlusion.txt")
+        oov_path = Path(seq_dir, "out_of_view.txt")
+        has_occ, has_oov = occ_path.is_file(), oov_path.is_file()
+        if not (has_occ or has_oov):
+            return None
+        visible = np.ones(n, dtype=bool)
+        if has_occ:
+            visible &= ~read_flag_row(occ_path, n)
+        if has_oov:
+            visible &= ~read_flag_row(oov_path, n)
+        return visible

@@ -1,0 +1,237 @@
+"""Data sets by name: which layout, which splits, where the root is, and loading a split.
+
+A name on the command line (``lasot``, ``got10k-test``, ``trackingnet-train_3``,
+``synthetic-lasot``) meets an entry of ``DATASETS``; ``load_split`` returns a ``DatasetSplit``
+without reading any image.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError, MissingDataError
+from ..workspace import Workspace, load_workspace
+from . import got10k, lasot, trackingnet
+from .base import DatasetSplit, Sequence
+from .listing import SplitListing
+
+_TRACKINGNET_SPLITS = ("test", "train") + tuple(f"train_{k}" for k in range(12))
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """One registry entry. ``official`` names the shipped split lists to use (None: the root's
+    own lists, as for synthetic trees); ``first_frame_only`` lists splits whose GT is the first
+    frame's box only (scored by a server)."""
+
+    name: str
+    layout: str
+    splits: tuple[str, ...]
+    default_split: str
+    official: str | None
+    description: str
+    first_frame_only: tuple[str, ...] = ()
+
+    @property
+    def synthetic(self) -> bool:
+        return self.official is None
+
+
+DATASETS: dict[str, DatasetInfo] = {
+    "lasot": DatasetInfo("lasot", "lasot", ("test", "train", "all"), "test", "lasot",
+                         "LaSOT (test = protocol II, 280 videos; train 1120; all 1400)"),
+    "lasot_ext": DatasetInfo("lasot_ext", "lasot", ("test",), "test", "lasot_ext",
+                             "LaSOT extension (150 videos, 15 classes)"),
+    "got10k": DatasetInfo("got10k", "got10k", ("val", "test", "train"), "val", "got10k",
+                          "GOT-10k (val 180 with GT; test 180, first-frame GT, server-scored)",
+                          first_frame_only=("test",)),
+    "trackingnet": DatasetInfo("trackingnet", "trackingnet", _TRACKINGNET_SPLITS, "test",
+                               "trackingnet",
+                               "TrackingNet (TEST 511, first-frame GT, server-scored; "
+                               "TRAIN_0..11)", first_frame_only=("test",)),
+    "synthetic-lasot": DatasetInfo("synthetic-lasot", "lasot", ("test", "train", "all"), "test",
+                                   None, "synthetic sequences in the LaSOT layout"),
+    "synthetic-got10k": DatasetInfo("synthetic-got10k", "got10k", ("val", "test", "train"), "val",
+                                    None, "synthetic sequences in the GOT-10k layout",
+                                    first_frame_only=("test",)),
+    "synthetic-trackingnet": DatasetInfo("synthetic-trackingnet", "trackingnet",
+                                         _TRACKINGNET_SPLITS, "test", None,
+                                         "synthetic sequences in the TrackingNet layout",
+                                         first_frame_only=("test",)),
+}
+
+ALIASES: dict[str, str] = {
+    "lasot_extension": "lasot_ext",
+    "lasotext": "lasot_ext",
+    "lasot-ext": "lasot_ext",
+    "got-10k": "got10k",
+}
+
+_LAYOUTS = {
+    "lasot": (lasot.split_listing, lasot.LasotLoader),
+    "got10k": (got10k.split_listing, got10k.Got10kLoader),
+    "trackingnet": (trackingnet.split_listing, trackingnet.TrackingNetLoader),
+}
+
+
+def _known() -> str:
+    return ", ".join(DATASETS)
+
+
+def get_info(name: str) -> DatasetInfo:
+    """Registry entry of ``name`` (aliases accepted); unknown names are a ``ConfigError``."""
+    key = ALIASES.get(name.lower(), name.lower())
+    if key not in DATASETS:
+        raise ConfigError(f"unknown data set {name!r} (known: {_known()})")
+    return DATASETS[key]
+
+
+def parse_dataset_arg(text: str) -> tuple[str, str | None]:
+    """``lasot`` -> ("lasot", None); ``got10k-test`` -> ("got10k", "test");
+    ``synthetic-lasot-train`` -> ("synthetic-lasot", "train"); ``trackingnet-train_3`` ->
+    ("trackingnet", "train_3")."""
+    raw = text.strip()
+    key = raw.lower()
+    if ALIASES.get(key, key) in DATASETS:
+        return ALIASES.get(key, key), None
+    head, sep, tail = key.rpartition("-")
+    if sep and ALIASES.get(head, head) in DATASETS:
+        info = DATASETS[ALIASES.get(head, head)]
+        if tail in info.splits:
+            return info.name, tail
+        raise ConfigError(
+            f"unknown split {tail!r} of {info.name} (splits: {', '.join(info.splits)})"
+        )
+    raise ConfigError(f"unknown data set {raw!r} (known: {_known()})")
+
+
+def default_split(name: str) -> str:
+    """The split evaluated when none is given (lasot: test, got10k: val, trackingnet: test)."""
+    return get_info(name).default_split
+
+
+def _resolve(dataset: str, split: str | None) -> tuple[DatasetInfo, str]:
+    name, split_in_name = parse_dataset_arg(dataset)
+    info = DATASETS[name]
+    if split is not None and split_in_name is not None and split.lower() != split_in_name:
+        raise ConfigError(f"split given twice and different: {dataset!r} and {split!r}")
+    chosen = (split or split_in_name or info.default_split).lower()
+    if chosen not in info.splits:
+        raise ConfigError(f"unknown split {chosen!r} of {name} (splits: {', '.join(info.splits)})")
+    return info, chosen
+
+
+def resolve_root(name: str, root: str | Path | None, workspace: Workspace | None) -> Path:
+    """The root folder: an explicit one, else the workspace's configured data root."""
+    if root is not None:
+        return Path(root).expanduser().resolve()
+    ws = workspace if workspace is not None else load_workspace()
+    return ws.data_root(name)
+
+
+def _missing_root_error(info: DatasetInfo, root: Path) -> MissingDataError:
+    hint = (
+        f"write it with `mfv2bench datasets synth --format {info.layout} --out {root}`"
+        if info.synthetic
+        else f"place or link the data set there, set [datasets].{info.name} in mfv2bench.toml, "
+        f"or pass --root"
+    )
+    return MissingDataError(f"{info.name} root not found: {root} ({hint})")
+
+
+def load_split(
+    dataset: str,
+    split: str | None = None,
+    root: str | Path | None = None,
+    sequences: list[str] | None = None,
+    allow_partial: bool = False,
+    workspace: Workspace | None = None,
+) -> DatasetSplit:
+    """Index one split: sequence names, frame paths, GT, visibility, attributes (no image read).
+
+    Sequences of the split missing on disk are a ``MissingDataError`` (how many, a few names),
+    unless ``allow_partial``, in which case they are listed in ``DatasetSplit.missing``.
+    ``sequences`` restricts the split to those names (each must belong to the split).
+    """
+    info, split_name = _resolve(dataset, split)
+    root_path = resolve_root(info.name, root, workspace)
+    if not root_path.is_dir():
+        raise _missing_root_error(info, root_path)
+    list_fn, loader_cls = _LAYOUTS[info.layout]
+    listing: SplitListing = list_fn(root_path, split_name, info.official)
+    names = listing.names
+    missing_parts = list(listing.missing_parts)
+    if sequences is not None:
+        wanted = [s.strip() for s in sequences if s.strip()]
+        known = set(names)
+        unknown = [s for s in wanted if s not in known]
+        if unknown:
+            raise MissingDataError(
+                f"{len(unknown)} requested sequence(s) not in {info.name}-{split_name} "
+                f"({listing.source}): {_few(unknown)}"
+            )
+        names = list(dict.fromkeys(wanted))
+        missing_parts = []
+    loader = loader_cls(root_path, info.name, split_name, info.official)
+    present: list[str] = []
+    missing: list[str] = []
+    for name in names:
+        (present if loader.exists(name, listing) else missing).append(name)
+    missing_all = missing + missing_parts
+    if missing_all and not allow_partial:
+        total = len(names) + len(missing_parts)
+        raise MissingDataError(
+            f"{len(missing_all)} of {total} sequences of {info.name}-{split_name} are missing "
+            f"under {root_path}: {_few(missing_all)} (pass --allow-partial to evaluate the rest; "
+            "results are then marked partial)"
+        )
+    loaded: list[Sequence] = [loader.load(name, listing) for name in present]
+    return DatasetSplit(
+        dataset=info.name,
+        split=split_name,
+        root=root_path,
+        sequences=loaded,
+        expected=len(names) + len(missing_parts),
+        missing=missing_all,
+    )
+
+
+def _few(names: list[str], k: int = 5) -> str:
+    shown = ", ".join(names[:k])
+    return shown + (f", ... ({len(names) - k} more)" if len(names) > k else "")
+
+
+def list_datasets(workspace: Workspace | None = None) -> list[dict[str, Any]]:
+    """Every registry entry with its root and whether that root is on disk."""
+    ws = workspace if workspace is not None else load_workspace()
+    out: list[dict[str, Any]] = []
+    for info in DATASETS.values():
+        root = ws.data_root(info.name)
+        out.append(
+            {
+                "name": info.name,
+                "layout": info.layout,
+                "splits": list(info.splits),
+                "default_split": info.default_split,
+                "root": str(root),
+                "found": root.is_dir(),
+                "status": "found" if root.is_dir() else "missing",
+                "synthetic": info.synthetic,
+                "description": info.description,
+            }
+        )
+    return out
+
+
+__all__ = [
+    "DATASETS",
+    "DatasetInfo",
+    "default_split",
+    "get_info",
+    "list_datasets",
+    "load_split",
+    "parse_dataset_arg",
+    "resolve_root",
+]

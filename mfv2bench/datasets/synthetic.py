@@ -1,0 +1,480 @@
+"""Synthetic sequences written in the real on-disk layouts (the embedded default data).
+
+Each sequence shows one textured, saturated object over muted textured clutter. The object moves
+smoothly between key positions, changes scale and aspect, and (depending on the sequence) passes
+behind an opaque occluder bar (full occlusion) or leaves the image and comes back (out of view).
+Ground truth is exact: the object is pasted at integer pixel boxes, and each frame's box is its
+extent inside the image (``0,0,0,0`` when none of it is inside). Visibility files follow from the
+same geometry. Everything is drawn from ``numpy.random.default_rng`` seeded by (seed, split,
+index), so a tree is reproducible and a sequence does not depend on how many others are written.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import ConfigError
+from .splits import LASOT_ATTRIBUTES, official_list
+
+FORMATS = ("lasot", "got10k", "trackingnet")
+DEFAULT_SPLITS = {"lasot": ("test",), "got10k": ("val", "test"), "trackingnet": ("test", "train_0")}
+_JPEG = [int(cv2.IMWRITE_JPEG_QUALITY), 90]
+_GOT10K_PREFIX = {"train": "GOT-10k_Train_", "val": "GOT-10k_Val_", "test": "GOT-10k_Test_"}
+_YT_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+@dataclass
+class Track:
+    """Geometry of one synthetic sequence, per frame (integer pixels)."""
+
+    size: tuple[int, int]            # (W, H)
+    boxes: np.ndarray                # (N, 4) int: full object box, may extend beyond the image
+    occluder: tuple[int, int, int, int] | None  # x, y, w, h of the opaque bar, or None
+
+    @property
+    def n(self) -> int:
+        return len(self.boxes)
+
+    def _areas(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Full area, area inside the image, area inside the image and not under the occluder."""
+        W, H = self.size
+        x, y, w, h = (self.boxes[:, k].astype(np.int64) for k in range(4))
+        full = w * h
+        ix0, iy0 = np.clip(x, 0, W), np.clip(y, 0, H)
+        ix1, iy1 = np.clip(x + w, 0, W), np.clip(y + h, 0, H)
+        inside = np.maximum(ix1 - ix0, 0) * np.maximum(iy1 - iy0, 0)
+        hidden = np.zeros_like(inside)
+        if self.occluder is not None:
+            ox, oy, ow, oh = self.occluder
+            hx = np.maximum(np.minimum(ix1, ox + ow) - np.maximum(ix0, ox), 0)
+            hy = np.maximum(np.minimum(iy1, oy + oh) - np.maximum(iy0, oy), 0)
+            hidden = hx * hy
+        return full, inside, inside - hidden
+
+    def gt(self) -> np.ndarray:
+        """Exact annotation: the object's extent inside the image, zeros when it is all outside."""
+        W, H = self.size
+        x, y, w, h = (self.boxes[:, k] for k in range(4))
+        x0, y0 = np.clip(x, 0, W), np.clip(y, 0, H)
+        x1, y1 = np.clip(x + w, 0, W), np.clip(y + h, 0, H)
+        out = np.stack([x0, y0, x1 - x0, y1 - y0], axis=1).astype(np.float64)
+        out[(x1 <= x0) | (y1 <= y0)] = 0.0
+        return out
+
+    def out_of_view(self) -> np.ndarray:
+        return self._areas()[1] == 0
+
+    def full_occlusion(self) -> np.ndarray:
+        _, inside, seen = self._areas()
+        return (inside > 0) & (seen == 0)
+
+    def partial_occlusion(self) -> np.ndarray:
+        _, inside, seen = self._areas()
+        return (seen > 0) & (seen < inside)
+
+    def visible_ratio(self) -> np.ndarray:
+        full, _, seen = self._areas()
+        return seen / np.maximum(full, 1)
+
+    def cut_by_image(self) -> np.ndarray:
+        full, inside, _ = self._areas()
+        return (inside > 0) & (inside < full)
+
+
+def cover_level(ratio: np.ndarray) -> np.ndarray:
+    """GOT-10k cover.label: 0 = 0 %, 1 = (0, 15 %], ..., 7 = (90, 100 %), 8 = 100 % visible."""
+    level = np.ceil(np.asarray(ratio) / 0.15 - 1e-12).astype(np.int64)
+    level = np.clip(level, 0, 7)
+    level[np.asarray(ratio) >= 1.0] = 8
+    level[np.asarray(ratio) <= 0.0] = 0
+    return level
+
+
+def _smooth(a: float, b: float, t: float) -> float:
+    s = 0.5 - 0.5 * math.cos(math.pi * t)
+    return a + (b - a) * s
+
+
+def make_track(rng: np.random.Generator, n: int, size: tuple[int, int], event: str) -> Track:
+    """Key positions/scales interpolated smoothly; ``event`` in {"occlusion", "out_of_view",
+    "both", "none"} places one hidden stretch in the middle of the sequence."""
+    W, H = size
+    base_w = max(4, int(round(W * rng.uniform(0.13, 0.2))))
+    base_h = max(4, int(round(H * rng.uniform(0.17, 0.27))))
+    n_keys = max(2, min(7, n // 14 + 1))
+    key_t = np.linspace(0, n - 1, n_keys)
+    margin_x, margin_y = base_w, base_h
+
+    def inside_point() -> tuple[float, float]:
+        return (rng.uniform(margin_x * 0.8, max(margin_x * 0.8 + 1, W - margin_x * 0.8)),
+                rng.uniform(margin_y * 0.8, max(margin_y * 0.8 + 1, H - margin_y * 0.8)))
+
+    cx = np.empty(n_keys)
+    cy = np.empty(n_keys)
+    for k in range(n_keys):
+        cx[k], cy[k] = inside_point()
+    scales = rng.uniform(0.65, 1.5, n_keys)
+    scales[0] = 1.0
+    aspects = rng.uniform(0.85, 1.2, n_keys)
+    aspects[0] = 1.0
+
+    occluder = None
+    hold: dict[int, int] = {}
+    can_event = n >= 20 and n_keys >= 4
+    if can_event and event in ("occlusion", "both"):
+        k = n_keys // 2
+        bar_w = int(math.ceil(base_w * 1.15)) + 4
+        # Keep the bar clear of the first frame's box so the start is fully visible.
+        a = cx[0] - base_w / 2 - 2
+        b = cx[0] + base_w / 2 + 2
+        spans = [(0.0, a - bar_w), (b, W - bar_w)]
+        spans = [(lo, hi) for lo, hi in spans if hi - lo >= 1]
+        if spans:
+            lo, hi = spans[int(rng.integers(len(spans)))]
+            ox = int(rng.uniform(lo, hi))
+            occluder = (ox, 0, bar_w, H)
+            cx[k] = ox + bar_w / 2.0
+            scales[k] = min(scales[k], 1.0)
+            aspects[k] = 1.0
+            hold[k] = max(2, n // 12)
+    if can_event and event in ("out_of_view", "both"):
+        k = n_keys // 2 + (1 if event == "both" else 0)
+        k = min(k, n_keys - 2)
+        side = rng.integers(4)
+        far = 1.5
+        if side == 0:
+            cx[k] = -far * base_w * scales[k]
+        elif side == 1:
+            cx[k] = W + far * base_w * scales[k]
+        elif side == 2:
+            cy[k] = -far * base_h * scales[k]
+        else:
+            cy[k] = H + far * base_h * scales[k]
+        hold[k] = max(2, n // 12)
+
+    # Stretch the timeline so that held keys stay put for a few frames.
+    times: list[float] = []
+    values: list[tuple[float, float, float, float]] = []
+    for k in range(n_keys):
+        times.append(float(key_t[k]))
+        values.append((cx[k], cy[k], scales[k], aspects[k]))
+        if k in hold and k < n_keys - 1:
+            times.append(float(key_t[k]) + hold[k])
+            values.append((cx[k], cy[k], scales[k], aspects[k]))
+    times_arr = np.array(times)
+    times_arr = np.maximum.accumulate(times_arr)
+
+    boxes = np.empty((n, 4), dtype=np.int64)
+    for t in range(n):
+        j = int(np.searchsorted(times_arr, t, side="right") - 1)
+        j = min(max(j, 0), len(times) - 1)
+        if j == len(times) - 1 or times_arr[j + 1] <= times_arr[j]:
+            v = values[j] if j == len(times) - 1 else values[j + 1]
+        else:
+            u = (t - times_arr[j]) / (times_arr[j + 1] - times_arr[j])
+            a, b = values[j], values[j + 1]
+            v = tuple(_smooth(a[i], b[i], u) for i in range(4))
+        x_c, y_c, s, asp = v
+        w = max(4, int(round(base_w * s * asp)))
+        h = max(4, int(round(base_h * s / asp)))
+        boxes[t] = (int(round(x_c - w / 2)), int(round(y_c - h / 2)), w, h)
+    # The first frame shows the whole object (its key centre is inside; clamp rounding).
+    x, y, w, h = boxes[0]
+    boxes[0, 0] = min(max(x, 0), max(W - w, 0))
+    boxes[0, 1] = min(max(y, 0), max(H - h, 0))
+    return Track(size=size, boxes=boxes, occluder=occluder)
+
+
+def _muted_background(rng: np.random.Generator, size: tuple[int, int]) -> np.ndarray:
+    W, H = size
+    low = rng.uniform(70, 170, (max(2, H // 24), max(2, W // 24), 1))
+    tint = rng.uniform(0.85, 1.15, (1, 1, 3))
+    img = cv2.resize(low * tint, (W, H), interpolation=cv2.INTER_CUBIC)
+    img = img.reshape(H, W, -1)
+    if img.shape[2] == 1:
+        img = np.repeat(img, 3, axis=2)
+    img = np.ascontiguousarray(img, dtype=np.float32)
+    for _ in range(int(rng.integers(12, 24))):
+        g = float(rng.uniform(50, 200))
+        color = tuple(float(g * c) for c in rng.uniform(0.85, 1.15, 3))
+        x0, y0 = int(rng.integers(0, W)), int(rng.integers(0, H))
+        a, b = int(rng.integers(3, max(4, W // 6))), int(rng.integers(3, max(4, H // 6)))
+        if rng.random() < 0.5:
+            cv2.rectangle(img, (x0, y0), (x0 + a, y0 + b), color, -1)
+        else:
+            cv2.ellipse(img, (x0, y0), (a, b), float(rng.uniform(0, 180)), 0, 360, color, -1)
+    for _ in range(int(rng.integers(4, 10))):
+        g = float(rng.uniform(40, 210))
+        p0 = (int(rng.integers(0, W)), int(rng.integers(0, H)))
+        p1 = (int(rng.integers(0, W)), int(rng.integers(0, H)))
+        cv2.line(img, p0, p1, (g, g, g), int(rng.integers(1, 3)))
+    img += rng.normal(0, 6, img.shape).astype(np.float32)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def _hsv_color(hue: float, sat: int = 255, val: int = 230) -> tuple[int, int, int]:
+    px = np.array([[[int(hue) % 180, sat, val]]], dtype=np.uint8)
+    b, g, r = cv2.cvtColor(px, cv2.COLOR_HSV2BGR)[0, 0]
+    return int(b), int(g), int(r)
+
+
+def _object_texture(rng: np.random.Generator, side: int = 64) -> np.ndarray:
+    """A saturated, high-contrast pattern (checker + disc + stripe + dark rim): easy to tell from
+    the muted clutter, so a correlation tracker can follow it."""
+    h0 = float(rng.uniform(0, 180))
+    c1, c2, c3 = _hsv_color(h0), _hsv_color(h0 + 60, 200, 250), _hsv_color(h0 + 110, 255, 150)
+    tex = np.empty((side, side, 3), dtype=np.uint8)
+    cell = int(rng.integers(6, 12))
+    yy, xx = np.mgrid[0:side, 0:side]
+    checker = ((yy // cell + xx // cell) % 2).astype(bool)
+    tex[checker] = c1
+    tex[~checker] = c2
+    cv2.circle(tex, (side // 2, side // 2), side // 4, c3, -1)
+    cv2.line(tex, (0, int(rng.integers(0, side))), (side - 1, int(rng.integers(0, side))),
+             (255, 255, 255), 3)
+    cv2.rectangle(tex, (0, 0), (side - 1, side - 1), (20, 20, 20), 3)
+    return tex
+
+
+def _occluder_patch(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
+    patch = np.empty((h, w, 3), dtype=np.uint8)
+    g = rng.uniform(60, 120)
+    stripes = (np.arange(h) // 6) % 2
+    patch[:] = (g * (0.8 + 0.3 * stripes))[:, None, None].astype(np.uint8)
+    patch += rng.integers(0, 12, patch.shape, dtype=np.uint8)
+    return patch
+
+
+def render_frames(rng: np.random.Generator, track: Track) -> list[np.ndarray]:
+    """BGR frames of ``track`` (object pasted, then the occluder on top)."""
+    W, H = track.size
+    bg = _muted_background(rng, track.size)
+    tex = _object_texture(rng)
+    occ = None
+    if track.occluder is not None:
+        ox, oy, ow, oh = track.occluder
+        occ = _occluder_patch(rng, ow, oh)
+    frames = []
+    for x, y, w, h in track.boxes:
+        frame = bg.copy()
+        x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, W), min(y + h, H)
+        if x1 > x0 and y1 > y0:
+            obj = cv2.resize(tex, (int(w), int(h)), interpolation=cv2.INTER_LINEAR)
+            frame[y0:y1, x0:x1] = obj[y0 - y:y1 - y, x0 - x:x1 - x]
+        if occ is not None:
+            ox, oy, ow, oh = track.occluder
+            frame[oy:oy + oh, ox:ox + ow] = occ[: H - oy, : W - ox]
+        frames.append(frame)
+    return frames
+
+
+def _write_jpgs(folder: Path, frames: list[np.ndarray], names: list[str]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for frame, name in zip(frames, names):
+        ok, buf = cv2.imencode(".jpg", frame, _JPEG)
+        if not ok:  # pragma: no cover - OpenCV always encodes uint8 BGR
+            raise RuntimeError("JPEG encoding failed")
+        (folder / name).write_bytes(buf.tobytes())
+
+
+def _fmt_boxes(gt: np.ndarray, decimals: int) -> str:
+    if decimals == 0:
+        return "".join(f"{int(x)},{int(y)},{int(w)},{int(h)}\n" for x, y, w, h in gt)
+    f = f"{{:.{decimals}f}}"
+    return "".join(",".join(f.format(v) for v in row) + "\n" for row in gt)
+
+
+def _n_frames_for(rng: np.random.Generator, n_frames: int | tuple[int, int]) -> int:
+    if isinstance(n_frames, (tuple, list)):
+        lo, hi = int(n_frames[0]), int(n_frames[1])
+        if lo < 1 or hi < lo:
+            raise ConfigError(f"n_frames range {n_frames} is not 1 <= lo <= hi")
+        return int(rng.integers(lo, hi + 1))
+    if int(n_frames) < 1:
+        raise ConfigError(f"n_frames must be >= 1, got {n_frames}")
+    return int(n_frames)
+
+
+_EVENTS = ("occlusion", "out_of_view", "both", "none")
+
+
+def _sequence(seed: int, split_index: int, index: int, n_frames, size) -> tuple[Track, list[np.ndarray]]:
+    rng = np.random.default_rng([seed, split_index, index])
+    n = _n_frames_for(rng, n_frames)
+    track = make_track(rng, n, size, _EVENTS[index % len(_EVENTS)])
+    return track, render_frames(rng, track)
+
+
+def lasot_attributes(track: Track) -> dict[str, int]:
+    """The 14 LaSOT attributes that follow from the geometry; the unsimulated ones are 0 and
+    background clutter (BC) is always 1."""
+    gt = track.gt()
+    shown = ~track.out_of_view() & ~track.full_occlusion()
+    area = gt[:, 2] * gt[:, 3]
+    a0 = max(area[0], 1.0)
+    aspect = gt[:, 2] / np.maximum(gt[:, 3], 1e-9)
+    asp0 = aspect[0] if aspect[0] > 0 else 1.0
+    centers = gt[:, :2] + gt[:, 2:] / 2
+    motion = np.linalg.norm(np.diff(centers, axis=0), axis=1) if len(gt) > 1 else np.zeros(0)
+    both = shown[1:] & shown[:-1]
+    size_prev = np.sqrt(np.maximum(area[:-1], 1.0))
+    flags = dict.fromkeys(LASOT_ATTRIBUTES, 0)
+    flags["BC"] = 1
+    flags["POC"] = int(track.partial_occlusion().any())
+    flags["FOC"] = int(track.full_occlusion().any())
+    flags["OV"] = int(track.out_of_view().any())
+    ratio = area[shown] / a0
+    flags["SV"] = int(((ratio < 0.5) | (ratio > 2.0)).any())
+    asp_ratio = aspect[shown] / asp0
+    flags["ARC"] = int(((asp_ratio < 0.5) | (asp_ratio > 2.0)).any())
+    flags["FM"] = int((motion[both] > size_prev[both]).any()) if len(motion) else 0
+    flags["LR"] = int((area[shown] < 1000).any())
+    return flags
+
+
+def _lasot_names(seed: int, splits: tuple[str, ...], n_sequences: int) -> dict[str, list[str]]:
+    classes = sorted({n.split("-", 1)[0] for n in official_list("lasot_test.txt")})
+    order = np.random.default_rng([seed, 9999]).permutation(len(classes))
+    counters: dict[str, int] = {}
+    out: dict[str, list[str]] = {}
+    for split in splits:
+        names = []
+        for i in range(n_sequences):
+            cls = classes[int(order[i % len(classes)])]
+            counters[cls] = counters.get(cls, 0) + 1
+            names.append(f"{cls}-{counters[cls]}")
+        out[split] = names
+    return out
+
+
+def _youtube_like_name(rng: np.random.Generator, i: int) -> str:
+    chars = "".join(_YT_CHARS[int(k)] for k in rng.integers(0, len(_YT_CHARS), 11))
+    if i == 1:  # TrackingNet ids may start with '-': keep that quirk in every tree
+        chars = "-" + chars[1:]
+    return f"{chars}_{int(rng.integers(0, 4))}"
+
+
+def write_synthetic(
+    fmt: str,
+    out: str | Path,
+    n_sequences: int = 6,
+    n_frames: int | tuple[int, int] = (60, 100),
+    size: tuple[int, int] = (320, 240),
+    seed: int = 0,
+    splits: tuple[str, ...] | list[str] | None = None,
+) -> list[str]:
+    """Write ``n_sequences`` per split in the real layout of ``fmt`` under ``out``; return names.
+
+    Splits default to lasot: test; got10k: val and test; trackingnet: test and train_0. Test
+    splits of GOT-10k and TrackingNet get first-frame-only GT, as the real ones. LaSOT roots get
+    ``testing_set.txt`` and ``training_set.txt`` (possibly empty) and an ``attributes.csv``.
+    """
+    if fmt not in FORMATS:
+        raise ConfigError(f"unknown synthetic format {fmt!r} (choose from {', '.join(FORMATS)})")
+    if n_sequences < 1:
+        raise ConfigError(f"n_sequences must be >= 1, got {n_sequences}")
+    W, H = int(size[0]), int(size[1])
+    if W < 32 or H < 32:
+        raise ConfigError(f"image size {size} is too small (at least 32 x 32)")
+    chosen = tuple(splits) if splits else DEFAULT_SPLITS[fmt]
+    allowed = {"lasot": ("test", "train"), "got10k": ("train", "val", "test"),
+               "trackingnet": ("test",) + tuple(f"train_{k}" for k in range(12))}[fmt]
+    for s in chosen:
+        if s not in allowed:
+            raise ConfigError(f"split {s!r} is not one of {', '.join(allowed)} for {fmt}")
+    root = Path(out)
+    root.mkdir(parents=True, exist_ok=True)
+    writer = {"lasot": _write_lasot, "got10k": _write_got10k, "trackingnet": _write_trackingnet}[fmt]
+    return writer(root, chosen, n_sequences, n_frames, (W, H), seed)
+
+
+def _write_lasot(root: Path, splits, n_sequences, n_frames, size, seed) -> list[str]:
+    names_by_split = _lasot_names(seed, splits, n_sequences)
+    written: list[str] = []
+    attr_rows = []
+    for split_index, split in enumerate(("test", "train")):
+        names = names_by_split.get(split, [])
+        for i, name in enumerate(names):
+            track, frames = _sequence(seed, split_index, i, n_frames, size)
+            cls = name.split("-", 1)[0]
+            seq_dir = root / cls / name
+            _write_jpgs(seq_dir / "img", frames, [f"{t:08d}.jpg" for t in range(1, track.n + 1)])
+            (seq_dir / "groundtruth.txt").write_text(_fmt_boxes(track.gt(), 0))
+            (seq_dir / "full_occlusion.txt").write_text(
+                ",".join(str(int(v)) for v in track.full_occlusion()) + "\n")
+            (seq_dir / "out_of_view.txt").write_text(
+                ",".join(str(int(v)) for v in track.out_of_view()) + "\n")
+            (seq_dir / "nlp.txt").write_text(f"textured {cls} moving over clutter\n")
+            attrs = lasot_attributes(track)
+            attr_rows.append(name + "," + ",".join(str(attrs[a]) for a in LASOT_ATTRIBUTES))
+            written.append(name)
+        (root / ("testing_set.txt" if split == "test" else "training_set.txt")).write_text(
+            "".join(n + "\n" for n in names))
+    (root / "attributes.csv").write_text(
+        "sequence," + ",".join(LASOT_ATTRIBUTES) + "\n" + "".join(r + "\n" for r in attr_rows))
+    return written
+
+
+def _write_got10k(root: Path, splits, n_sequences, n_frames, size, seed) -> list[str]:
+    written: list[str] = []
+    for split in splits:
+        split_index = ("train", "val", "test").index(split)
+        names = [f"{_GOT10K_PREFIX[split]}{i + 1:06d}" for i in range(n_sequences)]
+        for i, name in enumerate(names):
+            track, frames = _sequence(seed, 10 + split_index, i, n_frames, size)
+            seq_dir = root / split / name
+            _write_jpgs(seq_dir, frames, [f"{t:08d}.jpg" for t in range(1, track.n + 1)])
+            gt = track.gt()
+            if split == "test":
+                (seq_dir / "groundtruth.txt").write_text(_fmt_boxes(gt[:1], 4))
+            else:
+                (seq_dir / "groundtruth.txt").write_text(_fmt_boxes(gt, 4))
+                ratio = track.visible_ratio()
+                absent = ratio <= 0
+                for label, values in (("absence", absent.astype(int)),
+                                      ("cover", cover_level(ratio)),
+                                      ("cut_by_image", track.cut_by_image().astype(int))):
+                    (seq_dir / f"{label}.label").write_text("".join(f"{v}\n" for v in values))
+                (seq_dir / "meta_info.ini").write_text(
+                    "[METAINFO]\n"
+                    f"url: synthetic://seed{seed}/{split}/{i + 1}\n"
+                    "begin: 00:00:00\n"
+                    f"end: 00:00:{min(track.n // 10, 59):02d}\n"
+                    "anno_fps: 10Hz\n"
+                    "object_class: textured patch\n"
+                    "motion_class: sliding\n"
+                    "major_class: synthetic\n"
+                    "root_class: object\n"
+                    "motion_adverb: smoothly\n"
+                    f"resolution: ({size[0]}, {size[1]})\n"
+                )
+            written.append(name)
+        (root / split / "list.txt").write_text("".join(n + "\n" for n in names))
+    return written
+
+
+def _write_trackingnet(root: Path, splits, n_sequences, n_frames, size, seed) -> list[str]:
+    written: list[str] = []
+    for split in splits:
+        chunk = "TEST" if split == "test" else f"TRAIN_{int(split[6:])}"
+        split_index = 20 + (0 if split == "test" else 1 + int(split[6:]))
+        name_rng = np.random.default_rng([seed, split_index, 7777])
+        names = []
+        while len(names) < n_sequences:
+            candidate = _youtube_like_name(name_rng, len(names))
+            if candidate not in names:
+                names.append(candidate)
+        (root / chunk / "anno").mkdir(parents=True, exist_ok=True)
+        for i, name in enumerate(names):
+            track, frames = _sequence(seed, split_index, i, n_frames, size)
+            _write_jpgs(root / chunk / "frames" / name, frames, [f"{t}.jpg" for t in range(track.n)])
+            gt = track.gt()
+            (root / chunk / "anno" / f"{name}.txt").write_text(
+                _fmt_boxes(gt[:1] if split == "test" else gt, 2))
+            written.append(name)
+    return written
