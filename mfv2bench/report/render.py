@@ -1,0 +1,170 @@
+"""Write a ReportModel as a self-contained HTML page and as a PDF (matplotlib PdfPages only)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.figure import Figure
+
+from ..leaderboard.render import SHOWN, _headers, display_rows
+from .html import render_template
+from .model import ReportModel
+from .views import (Cell, RowView, TableView, attribute_view, figures, frame_view, manifest_texts,
+                    overall_view, speed_view)
+
+A4 = (8.27, 11.69)
+ROWS_PER_PAGE = 42
+
+
+@dataclass
+class ReportFiles:
+    html: Path
+    pdf: Path | None
+
+
+def _views(m: ReportModel) -> dict[str, TableView]:
+    views = {
+        "overall": overall_view(m),
+        "paired": frame_view(m.paired, "paired-table"),
+        "per_sequence": frame_view(m.per_sequence, "per-sequence-table"),
+        "speed": speed_view(m),
+    }
+    if m.attributes is not None and not m.attributes.empty:
+        views["attributes"] = attribute_view(m)
+    return views
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def render_html(m: ReportModel, figs: dict | None = None) -> str:
+    """The HTML text: plots as base64 PNG, inline CSS and JS, no external requests."""
+    figs = figs if figs is not None else figures(m)
+    for fig in [*figs["curves"], figs["attributes"], figs["speed"]]:
+        if fig is not None and not fig.uri:
+            fig.embed()
+    leaderboard = None
+    if m.leaderboard is not None and not m.leaderboard.rows.empty:
+        leaderboard = {"board": m.leaderboard, "headers": _headers(m.leaderboard), "columns": SHOWN,
+                       "rows": display_rows(m.leaderboard)}
+    return render_template("report.html.j2", title=m.title, m=m, views=_views(m), figures=figs,
+                           manifests=manifest_texts(m), leaderboard=leaderboard)
+
+
+def _text_page(lines: list[str], title: str) -> Figure:
+    fig = Figure(figsize=A4)
+    fig.text(0.06, 0.96, title, fontsize=14, weight="bold", va="top")
+    y = 0.92
+    for line in lines:
+        for part in textwrap.wrap(line, 100) or [""]:
+            fig.text(0.06, y, part, fontsize=8, family="monospace", va="top")
+            y -= 0.016
+            if y < 0.03:
+                return fig
+    return fig
+
+
+def _table_pages(view: TableView, title: str, max_chars: int = 28) -> list[Figure]:
+    """One or more A4 pages holding a table (long cells cut; the HTML has them whole)."""
+    rows = [[t if len(t) <= max_chars else t[: max_chars - 1] + "\u2026" for t in r] for r in view.text_rows()]
+    pages = []
+    chunks = [rows[i:i + ROWS_PER_PAGE] for i in range(0, len(rows), ROWS_PER_PAGE)] or [[]]
+    for k, chunk in enumerate(chunks):
+        fig = Figure(figsize=A4)
+        suffix = f" ({k + 1}/{len(chunks)})" if len(chunks) > 1 else ""
+        fig.text(0.06, 0.96, title + suffix, fontsize=14, weight="bold", va="top")
+        ax = fig.add_axes((0.04, 0.04, 0.92, 0.88))
+        ax.axis("off")
+        if chunk and view.headers:
+            table = ax.table(cellText=chunk, colLabels=view.headers, loc="upper center", cellLoc="left")
+            table.auto_set_font_size(False)
+            table.set_fontsize(6.5 if len(view.headers) > 6 else 7.5)
+            table.auto_set_column_width(list(range(len(view.headers))))
+        else:
+            ax.text(0.0, 1.0, "(empty)", va="top", fontsize=9)
+        pages.append(fig)
+    return pages
+
+
+def pdf_pages(m: ReportModel, figs: dict | None = None) -> list[Figure]:
+    """Every page of the PDF, in order: summary, plots, comparisons, attributes, speed,
+    leaderboard, per-sequence tables, manifests."""
+    figs = figs if figs is not None else figures(m)
+    views = _views(m)
+    summary = [f"Data set: {m.dataset} (results key {m.split_key})",
+               f"Trackers: {', '.join(m.trackers)}",
+               f"Metric protocol: {m.protocol} (hash {m.protocol_hash})",
+               f"Generated: {m.generated}"]
+    if m.partial:
+        summary += ["", "PARTIAL RESULTS: at least one split or run was incomplete; these numbers",
+                    "are not comparable with full-split results."] + [f"  - {d}" for d in m.partial_details]
+    summary += [f"WARNING: {w}" for w in m.warnings] + m.notes
+    first = _text_page(summary, m.title)
+    ov = views["overall"]
+    if ov.rows:
+        ax = first.add_axes((0.06, 0.35, 0.88, 0.35))
+        ax.axis("off")
+        ax.set_title("Overall results (%, 95% bootstrap CI)", fontsize=10, loc="left")
+        table = ax.table(cellText=ov.text_rows(), colLabels=ov.headers, loc="upper left", cellLoc="left")
+        table.auto_set_font_size(False)
+        table.set_fontsize(7.5)
+        table.auto_set_column_width(list(range(len(ov.headers))))
+    pages = [first, *[f.figure for f in figs["curves"]]]
+    if views["paired"].rows:
+        pages += _table_pages(views["paired"], "Paired comparisons")
+    if figs["attributes"] is not None:
+        pages.append(figs["attributes"].figure)
+        pages += _table_pages(views["attributes"], "AUC per attribute")
+    if figs["speed"] is not None:
+        pages.append(figs["speed"].figure)
+    if views["speed"].rows:
+        pages += _table_pages(views["speed"], "Speed")
+    if m.leaderboard is not None and not m.leaderboard.rows.empty:
+        board = TableView("leaderboard", [_headers(m.leaderboard)[c] for c in SHOWN])
+        board.rows = [RowView([Cell(r[c]) for c in SHOWN]) for r in display_rows(m.leaderboard)]
+        pages += _table_pages(board, f"{m.leaderboard.dataset}: against published results")
+    pages += _table_pages(views["per_sequence"], "Per-sequence results")
+    manifest_lines: list[str] = []
+    for name, text in manifest_texts(m):
+        manifest_lines += [f"== {name}", *text.splitlines()[:60], ""]
+    pages.append(_text_page(manifest_lines or ["No run manifests found."], "Run manifests"))
+    return pages
+
+
+def write_report(m: ReportModel, out_dir: str | Path, pdf: bool = True) -> ReportFiles:
+    """``<out_dir>/index.html`` and, with ``pdf``, ``<out_dir>/report.pdf`` (written atomically)."""
+    out_dir = Path(out_dir)
+    figs = figures(m)
+    html_path = out_dir / "index.html"
+    _atomic_write(html_path, render_html(m, figs).encode("utf-8"))
+    pdf_path = None
+    if pdf:
+        pdf_path = out_dir / "report.pdf"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=".tmp-", suffix=".pdf")
+        os.close(fd)
+        try:
+            with PdfPages(tmp, metadata={"Title": m.title, "Subject": f"{m.dataset} {m.protocol}"}) as doc:
+                for page in pdf_pages(m, figs):
+                    doc.savefig(page)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, pdf_path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    return ReportFiles(html=html_path, pdf=pdf_path)
