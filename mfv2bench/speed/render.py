@@ -45,7 +45,7 @@ def summary_text(results: list[SpeedResult]) -> str:
     """Summary table with a legend naming the two measures."""
     if not results:
         return "no speed results"
-    table = summary_frame(results).fillna("-").to_string(index=False)
+    table = summary_frame(results).astype(object).where(lambda f: f.notna(), "-").to_string(index=False)
     legend = ("model_*: model latency, synthetic inputs, network only, median/p90/p99/mean ms, "
               "fps = 1000/median.\n"
               "e2e_fps: end-to-end tracking speed over real frames (crop + forward + "
