@@ -478,3 +478,17 @@ def _write_trackingnet(root: Path, splits, n_sequences, n_frames, size, seed) ->
                 _fmt_boxes(gt[:1] if split == "test" else gt, 2))
             written.append(name)
     return written
+
+
+def ensure_synthetic(fmt: str, root: str | Path, **kwargs) -> bool:
+    """Write the synthetic tree of ``fmt`` at ``root`` unless one is already there (its split
+    list exists). Returns True when it wrote. ``kwargs`` go to ``write_synthetic``."""
+    root = Path(root)
+    marker = {"lasot": root / "testing_set.txt", "got10k": root / "val" / "list.txt",
+              "trackingnet": root / "TEST" / "anno"}.get(fmt)
+    if marker is None:
+        raise ConfigError(f"unknown synthetic format {fmt!r} (choose from {', '.join(FORMATS)})")
+    if marker.exists():
+        return False
+    write_synthetic(fmt, root, **kwargs)
+    return True
