@@ -14,8 +14,10 @@ def default_zip_path(workspace: Workspace, tracker: str, split_key: str) -> Path
 
 
 def _load_split(dataset: str, workspace: Workspace, root: str | Path | None):
-    from ..datasets.registry import load_split
+    """The split, after checking (before touching the disk) that a server takes its family."""
+    from ..datasets.registry import load_split, parse_dataset_arg
 
+    format_for_dataset(parse_dataset_arg(dataset)[0])
     return load_split(dataset, root=root, workspace=workspace)
 
 
@@ -23,7 +25,6 @@ def submit(workspace: Workspace, tracker: str, dataset: str, out: str | Path | N
            root: str | Path | None = None, results_dir: str | Path | None = None) -> SubmissionReport:
     """Pack ``results/<tracker>/<dataset>-<split>`` for the server and validate the zip."""
     split = _load_split(dataset, workspace, root)
-    format_for_dataset(split.dataset)  # fail before reading anything for a data set with no server
     results = Path(results_dir) if results_dir else workspace.results_dir
     seq_dir = results / tracker / split.key
     out_path = Path(out) if out else default_zip_path(workspace, tracker, split.key)
