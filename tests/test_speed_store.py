@@ -114,3 +114,13 @@ def test_speed_accuracy_table_ours_and_published():
     assert pd.isna(ours.loc["mfv2-s", "fps_gpu"])
     pub = table[table["source"] == "published"]
     assert list(pub["tracker"]) == ["MixFormerV2"] and pub.iloc[0]["fps_gpu"] == 165.0
+
+
+def test_scatter_points_split_cpu_and_gpu():
+    from mfv2bench.speed.table import scatter_points
+
+    table = speed_accuracy_table({"mfv2-s": [_result(e2e=40.0)]}, {"mfv2-s": 65.0}, "lasot",
+                                 include_published=False)
+    cpu = scatter_points(table, "cpu")
+    assert list(cpu["label"]) == ["mfv2-s"] and cpu.iloc[0]["fps"] == 40.0 and cpu.iloc[0]["ours"]
+    assert scatter_points(table, "gpu").empty

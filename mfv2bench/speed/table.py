@@ -93,3 +93,23 @@ def speed_accuracy_table(speed: Mapping[str, list[SpeedResult]],
             published = load_published()
         rows.extend(_published_points(published, dataset))
     return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def scatter_points(table: pd.DataFrame, device: str = "cpu") -> pd.DataFrame:
+    """The points of one scatter (CPU or GPU FPS vs AUC) from ``speed_accuracy_table``:
+    columns label, fps, accuracy, ours, hardware, fps_measure (the report's plot input)."""
+    if device not in ("cpu", "gpu"):
+        raise ValueError("device must be 'cpu' or 'gpu'")
+    column = f"fps_{device}"
+    rows = []
+    for _, row in table.iterrows():
+        fps = row[column]
+        if fps is None or pd.isna(fps):
+            continue
+        variant = row["variant"] if isinstance(row["variant"], str) and row["variant"] else ""
+        label = f"{row['tracker']}-{variant}" if variant else str(row["tracker"])
+        rows.append({"label": label, "fps": float(fps), "accuracy": float(row["auc"]),
+                     "ours": row["source"] == "ours",
+                     "hardware": row[f"hardware_{device}"], "fps_measure": row["fps_measure"]})
+    return pd.DataFrame(rows, columns=["label", "fps", "accuracy", "ours", "hardware",
+                                       "fps_measure"])
