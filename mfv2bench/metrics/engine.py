@@ -1,0 +1,525 @@
+"""Vectorized metric engine: interprets a ``MetricProtocol`` over many sequences at once.
+
+All frames of all sequences (and runs) are concatenated into flat arrays; per-frame IoU and
+centre errors follow the protocol's exact operation order; per-sequence curves are counted with
+one ``searchsorted`` + ``bincount`` per metric, so the cost is linear in frames with no Python
+loop over frames or thresholds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence as Seq
+
+import numpy as np
+
+from mfv2bench.errors import InputError
+from mfv2bench.metrics.protocols import MetricProtocol, get_protocol
+
+
+class ProtocolRejection(InputError):
+    """The protocol's toolkit cannot evaluate this input; we refuse it with the reason."""
+
+
+@dataclass
+class SequenceInput:
+    """One sequence to score: GT, one or more runs of predictions, optional labels."""
+
+    name: str
+    gt: np.ndarray
+    runs: list[np.ndarray]
+    visible: np.ndarray | None = None
+    cover: np.ndarray | None = None
+    image_size: tuple[int, int] | None = None
+    times: np.ndarray | None = None
+    sources: list[Path | None] = field(default_factory=list)
+
+
+@dataclass
+class BatchScores:
+    """Per-sequence curves (S, T) and scalars (S,) for one protocol; NaN where undefined."""
+
+    protocol: MetricProtocol
+    names: list[str]
+    n_frames: np.ndarray
+    success: np.ndarray
+    precision: np.ndarray | None
+    norm_precision: np.ndarray | None
+    ao: np.ndarray | None
+    sr50: np.ndarray | None
+    sr75: np.ndarray | None
+    iou_sum: np.ndarray | None
+    speed_fps: np.ndarray | None
+    coverage: np.ndarray | None
+    rejected: dict[str, str] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+@dataclass
+class FrameErrors:
+    """Per-frame IoU, centre error and normalized centre error with the protocol's sentinels
+    (-1: failure for success / success for precision; inf: failure) for one run; ``counted``
+    marks frames that enter the denominator."""
+
+    iou: np.ndarray
+    center_error: np.ndarray | None
+    norm_center_error: np.ndarray | None
+    counted: np.ndarray
+
+
+def _where(src: Path | None, name: str) -> str:
+    return f"sequence {name}" if src is None else f"sequence {name} ({src})"
+
+
+def _reject(p: MetricProtocol, rule: str, name: str, src: Path | None, detail: str) -> None:
+    reason = p.reject_messages.get(rule, rule)
+    raise ProtocolRejection(
+        f"protocol {p.name!r} cannot evaluate {_where(None, name)}: {reason}; {detail}", path=src
+    )
+
+
+@dataclass
+class _Flat:
+    gt: np.ndarray  # (N,4)
+    pred: np.ndarray  # (N,4)
+    unit: np.ndarray  # (N,) unit index (one unit = one run of one sequence)
+    starts: np.ndarray  # (U,)
+    visible: np.ndarray | None  # (N,) bool
+    cover: np.ndarray | None
+    bound: np.ndarray | None  # (N,2) image W,H
+    unit_item: np.ndarray  # (U,) sequence index of each unit
+
+
+def _prepare(items: Seq[SequenceInput], p: MetricProtocol, on_reject: str,
+             rejected: dict[str, str]) -> tuple[list[int], _Flat | None]:
+    """Length checks and concatenation; returns the kept item indices and flat arrays."""
+    kept: list[int] = []
+    gts, preds, vis, covs, bounds, unit_item, lengths = [], [], [], [], [], [], []
+    need_vis = p.absent in ("fail", "fail-except-norm")
+    for i, it in enumerate(items):
+        try:
+            n = len(it.gt)
+            if n < p.min_frames:
+                _reject(p, "min_frames", it.name, None, f"it has {n} frame(s)")
+            if p.clip_to_image and it.image_size is None:
+                raise InputError(f"protocol {p.name!r} needs the image size of sequence "
+                                 f"{it.name} (GOT-10k meta_info.ini resolution)")
+            if p.absent == "drop-cover0" and it.cover is None:
+                raise InputError(f"protocol {p.name!r} needs the cover labels of sequence "
+                                 f"{it.name}")
+            if not it.runs:
+                raise InputError(f"no results for sequence {it.name}")
+            run_preds = []
+            for r, pred in enumerate(it.runs):
+                src = it.sources[r] if r < len(it.sources) else None
+                pred = np.asarray(pred, dtype=np.float64).reshape(-1, 4)
+                if len(pred) < n:
+                    raise InputError(f"result has {len(pred)} rows but sequence {it.name} has "
+                                     f"{n} frames (short results are never padded)", path=src)
+                if len(pred) > n:
+                    if p.pred_longer == "reject":
+                        _reject(p, "pred_longer", it.name, src,
+                                f"{len(pred)} rows for {n} frames")
+                    pred = pred[:n]
+                run_preds.append(pred)
+        except ProtocolRejection as exc:
+            if on_reject == "raise":
+                raise
+            rejected[it.name] = exc.reason
+            continue
+        kept.append(i)
+        gt = np.asarray(it.gt, dtype=np.float64).reshape(-1, 4)
+        for pred in run_preds:
+            gts.append(gt)
+            preds.append(pred)
+            lengths.append(n)
+            unit_item.append(len(kept) - 1)
+            if need_vis:
+                vis.append(np.ones(n, bool) if it.visible is None
+                           else np.asarray(it.visible, bool).reshape(-1)[:n])
+            if p.absent == "drop-cover0":
+                covs.append(np.asarray(it.cover).reshape(-1)[:n])
+            if p.clip_to_image:
+                bounds.append(np.broadcast_to(np.asarray(it.image_size, np.float64), (n, 2)))
+    if not kept:
+        return kept, None
+    lengths_arr = np.asarray(lengths, dtype=np.int64)
+    starts = np.zeros(len(lengths_arr), dtype=np.int64)
+    np.cumsum(lengths_arr[:-1], out=starts[1:])
+    unit = np.repeat(np.arange(len(lengths_arr)), lengths_arr)
+    flat = _Flat(
+        gt=np.concatenate(gts) if len(gts) > 1 else gts[0].copy(),
+        pred=np.concatenate(preds) if len(preds) > 1 else preds[0].copy(),
+        unit=unit, starts=starts,
+        visible=np.concatenate(vis) if need_vis else None,
+        cover=np.concatenate(covs) if covs else None,
+        bound=np.concatenate(bounds) if bounds else None,
+        unit_item=np.asarray(unit_item, dtype=np.int64),
+    )
+    return kept, flat
+
+
+def _first_bad(mask: np.ndarray, flat: _Flat) -> tuple[int, int]:
+    """(unit, 1-based frame) of the first True in a per-frame mask."""
+    row = int(np.flatnonzero(mask)[0])
+    u = int(flat.unit[row])
+    return u, row - int(flat.starts[u]) + 1
+
+
+def _check_rejections(flat: _Flat, p: MetricProtocol, items: Seq[SequenceInput],
+                      kept: list[int], on_reject: str, rejected: dict[str, str]) -> np.ndarray:
+    """Apply the toolkit's refusals; returns a per-unit mask of units still to score."""
+    ok = np.ones(len(flat.starts), dtype=bool)
+    checks = []
+    if p.nan_gt == "reject":
+        checks.append(("nan_gt", np.isnan(flat.gt).any(axis=1), "GT frame {f} has a NaN"))
+    if p.pred_nan == "reject":
+        checks.append(("pred_nan", np.isnan(flat.pred).any(axis=1), "frame {f} has a NaN"))
+    if p.pred_negative_size == "reject":
+        checks.append(("pred_negative_size", (flat.pred[:, 2:] < 0).any(axis=1),
+                       "frame {f} has a negative size"))
+    for rule, mask, detail in checks:
+        if not mask.any():
+            continue
+        bad_units = np.unique(flat.unit[mask])
+        for u in bad_units:
+            if not ok[u]:
+                continue
+            it = items[kept[flat.unit_item[u]]]
+            umask = mask & (flat.unit == u)
+            _, f = _first_bad(umask, flat)
+            run = int(u - np.flatnonzero(flat.unit_item == flat.unit_item[u])[0])
+            src = it.sources[run] if run < len(it.sources) else None
+            try:
+                _reject(p, rule, it.name, src, detail.format(f=f))
+            except ProtocolRejection as exc:
+                if on_reject == "raise":
+                    raise
+                rejected[it.name] = exc.reason
+            # every run of a rejected sequence leaves
+            ok[flat.unit_item == flat.unit_item[u]] = False
+    return ok
+
+
+def _carry_forward(flat: _Flat, p: MetricProtocol) -> None:
+    """Replace invalid prediction rows by the previous (already repaired) row, from frame 2 on,
+    except where the GT row has a NaN (pytracking and the LaSOT MATLAB toolkit)."""
+    pred = flat.pred
+    bad = np.zeros(len(pred), dtype=bool)
+    wh = pred[:, 2:]
+    if p.pred_zero_size == "carry":
+        bad |= (wh == 0).any(axis=1)
+    if p.pred_negative_size == "carry":
+        bad |= (wh < 0).any(axis=1)
+    if p.pred_nan == "carry":
+        bad |= np.isnan(pred).any(axis=1)
+    if not bad.any():
+        return
+    bad &= ~np.isnan(flat.gt).any(axis=1)
+    bad[flat.starts] = False
+    idx = np.where(bad, 0, np.arange(len(pred)))
+    np.maximum.accumulate(idx, out=idx)
+    flat.pred = pred[idx]
+
+
+def _iou(p: MetricProtocol, a: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """Per-frame IoU in the protocol's exact operation order (a: prediction, g: GT)."""
+    ax, ay, aw, ah = a.T
+    gx, gy, gw, gh = g.T
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if p.iou == "inclusive":
+            tlx = np.maximum(ax, gx)
+            tly = np.maximum(ay, gy)
+            brx = np.minimum(ax + aw - 1.0, gx + gw - 1.0)
+            bry = np.minimum(ay + ah - 1.0, gy + gh - 1.0)
+            sx = np.maximum(brx - tlx + 1.0, 0.0)
+            sy = np.maximum(bry - tly + 1.0, 0.0)
+            inter = sx * sy
+            return inter / (aw * ah + gw * gh - inter)
+        if p.iou in ("got10k", "pysot"):
+            x1 = np.maximum(ax, gx)
+            y1 = np.maximum(ay, gy)
+            x2 = np.minimum(ax + aw, gx + gw)
+            y2 = np.minimum(ay + ah, gy + gh)
+            inter = np.maximum(x2 - x1, 0.0) * np.maximum(y2 - y1, 0.0)
+            union = aw * ah + gw * gh - inter
+            if p.iou == "got10k":
+                return np.clip(inter / (union + np.finfo(float).eps), 0.0, 1.0)
+            return np.maximum(np.minimum(1.0, inter / union), 0.0)
+        if p.iou == "trackingnet":
+            # pandas' row-wise max/min skip NaN: np.fmax/np.fmin
+            ix1 = np.fmax(gx, ax)
+            iy1 = np.fmax(gy, ay)
+            ix2 = np.fmin(gx + gw - 1.0, ax + aw - 1.0)
+            iy2 = np.fmin(gy + gh - 1.0, ay + ah - 1.0)
+            iw = np.round(ix2 - ix1 + 1)
+            ih = np.round(iy2 - iy1 + 1)
+            iw = np.where(iw < 0, 0.0, iw)
+            ih = np.where(ih < 0, 0.0, ih)
+            inter = iw * ih
+            return inter / (gh * gw + ah * aw - inter)
+    raise ValueError(f"unknown IoU convention {p.iou!r}")
+
+
+def _centers(b: np.ndarray, p: MetricProtocol) -> np.ndarray:
+    if p.norm_center == "trackingnet":
+        return b[:, :2] + (b[:, 2:] + 1.0) / 2.0
+    return b[:, :2] + (b[:, 2:] - 1.0) / 2
+
+
+def _center_errors(p: MetricProtocol, a: np.ndarray, g: np.ndarray
+                   ) -> tuple[np.ndarray | None, np.ndarray | None]:
+    if not (p.has_center or p.has_norm):
+        return None, None
+    pc = _centers(a, p)
+    gc = _centers(g, p)
+    gwh = g[:, 2:]
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        d = gc - pc
+        err = np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1]) if p.has_center else None
+        norm = None
+        if p.has_norm:
+            if p.norm_center == "divide-first":
+                nd = pc / gwh - gc / gwh
+            elif p.norm_center == "divide-first-eps":
+                nd = gc / (gwh + 1e-16) - pc / (gwh + 1e-16)
+            elif p.norm_center == "subtract-first-max1":
+                nd = (pc - gc) / np.maximum(1.0, gwh)
+            elif p.norm_center == "trackingnet":
+                nx = d[:, 0] / gwh[:, 0] * d[:, 0] / gwh[:, 0]
+                ny = d[:, 1] / gwh[:, 1] * d[:, 1] / gwh[:, 1]
+                return err, np.sqrt(nx + ny)
+            else:
+                raise ValueError(f"unknown normalized-centre convention {p.norm_center!r}")
+            norm = np.sqrt(nd[:, 0] * nd[:, 0] + nd[:, 1] * nd[:, 1])
+    return err, norm
+
+
+def _gt_valid(rule: str, g: np.ndarray) -> np.ndarray | None:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if rule == "none":
+            return None
+        if rule == "wh>0":
+            return (g[:, 2] > 0) & (g[:, 3] > 0)
+        if rule == "all>0":
+            return (g > 0).all(axis=1)
+        c = g[:, :2] + (g[:, 2:] - 1) / 2
+        if rule == "center>0":
+            return (c > 0).all(axis=1)
+        if rule == "norm-center>0":
+            return (c / (g[:, 2:] + 1e-16) > 0).all(axis=1)
+    raise ValueError(f"unknown GT validity rule {rule!r}")
+
+
+def _frame_errors(flat: _Flat, p: MetricProtocol) -> FrameErrors:
+    """Per-frame errors with sentinels, for all units at once (mutates flat.pred)."""
+    _carry_forward(flat, p)
+    g = flat.gt
+    a = flat.pred
+    if p.round_boxes == "half-even":
+        g = np.round(g)
+        a = np.round(a)
+    if p.first_frame == "gt":
+        a[flat.starts] = g[flat.starts]
+    if p.clip_to_image:
+        a = _clip(a, flat.bound)
+        g = _clip(g.copy(), flat.bound)
+    iou = _iou(p, a, g)
+    err, norm = _center_errors(p, a, g)
+    counted = np.ones(len(g), dtype=bool)
+    if p.first_frame == "drop":
+        counted[flat.starts] = False
+    if p.nan_gt == "drop":
+        counted &= ~np.isnan(g).any(axis=1)
+    if p.absent == "drop-cover0":
+        counted &= flat.cover > 0
+    valid_s = _gt_valid(p.gt_valid_success, g)
+    if valid_s is not None:
+        iou[~valid_s] = -1.0
+    if err is not None:
+        valid_c = _gt_valid(p.gt_valid_center, g)
+        if valid_c is not None:
+            err[~valid_c] = np.inf if p.invalid_gt_center == "fail" else -1.0
+    if norm is not None:
+        valid_n = _gt_valid(p.gt_valid_norm, g)
+        if valid_n is not None:
+            norm[~valid_n] = np.inf if p.invalid_gt_norm == "fail" else -1.0
+    if flat.visible is not None:
+        inv = ~flat.visible
+        if inv.any():
+            iou[inv] = -1.0
+            if err is not None:
+                err[inv] = np.inf
+            if norm is not None:
+                norm[inv] = np.inf if p.absent == "fail" else -1.0
+    return FrameErrors(iou=iou, center_error=err, norm_center_error=norm, counted=counted)
+
+
+def _clip(b: np.ndarray, bound: np.ndarray) -> np.ndarray:
+    """got10k rect_iou(bound=(W,H)): x,y into [0,W],[0,H]; w,h into [0, W-x], [0, H-y]."""
+    out = np.empty_like(b)
+    out[:, 0] = np.clip(b[:, 0], 0, bound[:, 0])
+    out[:, 1] = np.clip(b[:, 1], 0, bound[:, 1])
+    out[:, 2] = np.clip(b[:, 2], 0, bound[:, 0] - out[:, 0])
+    out[:, 3] = np.clip(b[:, 3], 0, bound[:, 1] - out[:, 1])
+    return out
+
+
+def _curve_counts(values: np.ndarray, unit: np.ndarray, n_units: int,
+                  thresholds: tuple[float, ...], op: str) -> np.ndarray:
+    """(U, T) number of frames per unit with ``value op threshold`` for every threshold."""
+    thr = np.asarray(thresholds, dtype=np.float64)
+    t = len(thr)
+    nan = np.isnan(values)
+    if op == ">":
+        idx = np.searchsorted(thr, values, side="left")  # thresholds strictly below the value
+    elif op == ">=":
+        idx = np.searchsorted(thr, values, side="right")  # thresholds <= value
+    elif op == "<=":
+        idx = np.searchsorted(thr, values, side="left")  # thresholds strictly below
+    else:
+        raise ValueError(f"unknown comparison {op!r}")
+    if nan.any():
+        idx[nan] = 0 if op != "<=" else t
+    hist = np.bincount(unit * (t + 1) + idx, minlength=n_units * (t + 1)).reshape(n_units, t + 1)
+    if op == "<=":
+        return np.cumsum(hist, axis=1)[:, :t]
+    return np.cumsum(hist[:, ::-1], axis=1)[:, ::-1][:, 1:]
+
+
+def _as_curve(counts: np.ndarray, n: np.ndarray, dtype: str) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if dtype == "float32":
+            return counts.astype(np.float32) / n.astype(np.float32)[:, None]
+        return counts.astype(np.float64) / n.astype(np.float64)[:, None]
+
+
+def frame_errors(gt: np.ndarray, pred: np.ndarray, protocol: str | MetricProtocol = "mixformerv2",
+                 visible: np.ndarray | None = None, cover: np.ndarray | None = None,
+                 image_size: tuple[int, int] | None = None) -> FrameErrors:
+    """Per-frame IoU / centre errors of one run under a protocol (for inspection and tests)."""
+    p = get_protocol(protocol)
+    item = SequenceInput("sequence", np.asarray(gt, float), [np.asarray(pred, float)],
+                         visible=visible, cover=cover, image_size=image_size)
+    rejected: dict[str, str] = {}
+    kept, flat = _prepare([item], p, "raise", rejected)
+    assert flat is not None
+    _check_rejections(flat, p, [item], kept, "raise", rejected)
+    return _frame_errors(flat, p)
+
+
+def score_batch(items: Iterable[SequenceInput], protocol: str | MetricProtocol,
+                on_reject: str = "raise") -> BatchScores:
+    """Score many sequences at once. ``on_reject='skip'`` records the toolkit's refusals in
+    ``.rejected`` (sequence -> reason) instead of raising."""
+    p = get_protocol(protocol)
+    items = list(items)
+    rejected: dict[str, str] = {}
+    kept, flat = _prepare(items, p, on_reject, rejected)
+    if flat is not None:
+        ok = _check_rejections(flat, p, items, kept, on_reject, rejected)
+        if not ok.all():
+            keep_items = sorted(set(flat.unit_item[ok].tolist()))
+            keep_set = {kept[k] for k in keep_items}
+            if not keep_set:
+                return _empty(p, rejected)
+            out = score_batch([items[i] for i in kept if i in keep_set], p, on_reject="raise")
+            out.rejected = rejected
+            return out
+    if flat is None:
+        return _empty(p, rejected)
+    fe = _frame_errors(flat, p)
+    n_units = len(flat.starts)
+    unit = flat.unit
+    if not fe.counted.all():
+        c = fe.counted
+        unit = unit[c]
+        fe = FrameErrors(fe.iou[c], None if fe.center_error is None else fe.center_error[c],
+                         None if fe.norm_center_error is None else fe.norm_center_error[c],
+                         np.ones(int(c.sum()), bool))
+    n_unit = np.bincount(unit, minlength=n_units)
+    succ_c = _curve_counts(fe.iou, unit, n_units, p.overlap_thresholds, p.overlap_op)
+    prec_c = (_curve_counts(fe.center_error, unit, n_units, p.center_thresholds, p.center_op)
+              if p.has_center else None)
+    norm_c = (_curve_counts(fe.norm_center_error, unit, n_units, p.norm_thresholds, p.norm_op)
+              if p.has_norm else None)
+    iou_sum = sr50_c = sr75_c = None
+    if p.defines_ao:
+        if p.absent == "drop-cover0":
+            w = fe.iou
+        else:  # pytracking: mean IoU over valid (visible, valid-GT) frames only
+            w = np.where(fe.iou == -1.0, 0.0, fe.iou)
+        iou_sum = np.bincount(unit, weights=w, minlength=n_units)
+        n_valid = (np.bincount(unit, weights=(fe.iou != -1.0), minlength=n_units)
+                   if p.absent != "drop-cover0" else n_unit.astype(float))
+    if p.defines_sr:
+        sr50_c = np.bincount(unit, weights=fe.iou > 0.5, minlength=n_units)
+        sr75_c = np.bincount(unit, weights=fe.iou > 0.75, minlength=n_units)
+
+    n_items = len(kept)
+    ui = flat.unit_item
+    if p.runs == "pool-frames" or n_units == n_items:
+        def pool(x):
+            if x is None:
+                return None
+            if n_units == n_items:
+                return x
+            out = np.zeros((n_items,) + x.shape[1:], dtype=x.dtype)
+            np.add.at(out, ui, x)
+            return out
+        n_item = pool(n_unit)
+        succ = _as_curve(pool(succ_c), n_item, p.curve_dtype)
+        prec = None if prec_c is None else _as_curve(pool(prec_c), n_item, p.curve_dtype)
+        norm = None if norm_c is None else _as_curve(pool(norm_c), n_item, p.curve_dtype)
+        iou_s = pool(iou_sum)
+        nv = pool(n_valid) if p.defines_ao else None
+    else:  # mean of per-run curves (MixFormerV2 merge_results=True)
+        runs_per_item = np.bincount(ui, minlength=n_items)
+
+        def mean_curves(c):
+            if c is None:
+                return None
+            cur = _as_curve(c, n_unit, p.curve_dtype)
+            out = np.zeros((n_items, cur.shape[1]), dtype=cur.dtype)
+            np.add.at(out, ui, cur)
+            return out / runs_per_item[:, None].astype(cur.dtype)
+        n_item = np.bincount(ui, weights=n_unit, minlength=n_items).astype(np.int64)
+        succ, prec, norm = mean_curves(succ_c), mean_curves(prec_c), mean_curves(norm_c)
+        iou_s = None if iou_sum is None else np.bincount(ui, weights=iou_sum, minlength=n_items)
+        nv = None if not p.defines_ao else np.bincount(ui, weights=n_valid, minlength=n_items)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ao = None if iou_s is None else iou_s / nv
+        sr50 = None if sr50_c is None else np.bincount(ui, weights=sr50_c, minlength=n_items) / n_item
+        sr75 = None if sr75_c is None else np.bincount(ui, weights=sr75_c, minlength=n_items) / n_item
+    speed = None
+    if p.defines_sr:
+        speed = np.array([_speed_fps(items[i].times) for i in kept])
+    return BatchScores(protocol=p, names=[items[i].name for i in kept], n_frames=n_item,
+                       success=succ, precision=prec, norm_precision=norm, ao=ao, sr50=sr50,
+                       sr75=sr75, iou_sum=iou_s, speed_fps=speed, coverage=None,
+                       rejected=rejected)
+
+
+def _speed_fps(times: np.ndarray | None) -> float:
+    """GOT-10k: mean of 1/t over the positive, non-NaN per-frame times (-1 when none)."""
+    if times is None:
+        return -1.0
+    t = np.asarray(times, dtype=np.float64).reshape(-1)
+    t = t[~np.isnan(t)]
+    t = t[t > 0]
+    return float(np.mean(1.0 / t)) if len(t) else -1.0
+
+
+def _empty(p: MetricProtocol, rejected: dict[str, str]) -> BatchScores:
+    def z(th):
+        return None if th is None else np.zeros((0, len(th)))
+    return BatchScores(p, [], np.zeros(0, np.int64), z(p.overlap_thresholds),
+                       z(p.center_thresholds), z(p.norm_thresholds),
+                       np.zeros(0) if p.defines_ao else None,
+                       np.zeros(0) if p.defines_sr else None,
+                       np.zeros(0) if p.defines_sr else None,
+                       np.zeros(0) if p.defines_ao else None,
+                       np.zeros(0) if p.defines_sr else None, None, rejected)

@@ -1,0 +1,478 @@
+"""Named metric protocols: every convention a toolkit uses, declared as data and hashed.
+
+The same raw results give different numbers in different toolkits because of small conventions
+(``>`` vs ``>=``, mean vs trapezoid areas, absent-frame handling, ...). A ``MetricProtocol`` names
+each of these choices explicitly, so a table can say exactly which convention produced it (name +
+short hash of the declared data). The engine in ``mfv2bench.metrics.engine`` interprets it.
+
+The conventions below were read from the toolkits' source and checked against the numbers those
+toolkits produced on the golden edge-case suite (``tests/data/metrics``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from mfv2bench.errors import ConfigError
+from mfv2bench.hashing import stable_hash
+
+
+def _ulp_up(values: list[float], indices: tuple[int, ...]) -> tuple[float, ...]:
+    """Raise the listed entries by one ulp (how some toolkits' range functions round)."""
+    out = list(values)
+    for i in indices:
+        out[i] = float(np.nextafter(out[i], np.inf))
+    return tuple(out)
+
+
+# Threshold grids, exactly as the toolkits build them (the last bits matter at ties).
+_TWENTIETHS_NUMPY_ARANGE = tuple(float(v) for v in np.arange(0, 1.05, 0.05))  # pysot
+# torch.arange(0, 1.05, 0.05, float64): numpy's arange plus one ulp at 0.65 and 0.75
+OVERLAP_TORCH_ARANGE = _ulp_up(list(_TWENTIETHS_NUMPY_ARANGE), (13, 15))
+OVERLAP_LINSPACE_21 = tuple(float(v) for v in np.linspace(0, 1, 21))  # got10k, TrackingNet
+# Octave's 0:0.05:1 (the official LaSOT toolkit as run): i/20, one ulp high at .6 .7 .85 .95
+OVERLAP_OCTAVE_COLON = _ulp_up([i / 20 for i in range(21)], (12, 14, 17, 19))
+OVERLAP_LINSPACE_101 = tuple(float(v) for v in np.linspace(0, 1, 101))  # GOT-10k curve
+PIXELS_0_50 = tuple(float(v) for v in range(51))
+NORM_HUNDREDTHS = tuple(i / 100 for i in range(51))  # arange(0,51)/100 and (0:50)/100
+NORM_LINSPACE_51 = tuple(float(v) for v in np.linspace(0, 0.5, 51))  # got10k HEAD
+PIXELS_LINSPACE_21 = tuple(float(v) for v in np.linspace(0, 50, 21))  # TrackingNet
+NORM_LINSPACE_21 = tuple(float(v) for v in np.linspace(0, 0.5, 21))  # TrackingNet
+
+
+@dataclass(frozen=True)
+class MetricProtocol:
+    """Every convention of one toolkit's metric code, as plain data.
+
+    Field values (the engine rejects anything else):
+
+    - ``overlap_op`` / ``center_op`` / ``norm_op``: ``">"``, ``">="`` or ``"<="``.
+    - ``iou``: ``"inclusive"`` (pytracking/MATLAB ``x+w-1`` corners, continuous area),
+      ``"got10k"`` (``inter/(union+eps)`` clipped to [0,1]), ``"pysot"`` (no eps, min/max to
+      [0,1]), ``"trackingnet"`` (rounded boxes, ``round(x2-x1+1)`` sides, NaN-skipping max/min).
+    - ``norm_center``: ``"divide-first"`` (pc/w - gc/w), ``"divide-first-eps"`` (pysot, w+1e-16),
+      ``"subtract-first-max1"`` ((pc-gc)/max(1,w), got10k), ``"trackingnet"``
+      (sqrt(dx/w*dx/w + dy/h*dy/h)).
+    - ``round_boxes``: ``"none"`` or ``"half-even"`` (np.round on both boxes first).
+    - ``first_frame``: ``"gt"`` (prediction replaced by GT), ``"keep"``, ``"drop"``.
+    - ``absent``: how frames with ``visible == False`` count: ``"ignore"`` (labels unused),
+      ``"fail"`` (failure in all three metrics, kept in the denominator), ``"fail-except-norm"``
+      (pytracking's non-'lasot' quirk: normalized-precision success), ``"drop-cover0"``
+      (GOT-10k: frames with cover == 0 leave numerator and denominator).
+    - ``nan_gt``: ``"reject"`` (toolkit raises), ``"drop"`` (frame leaves the denominator),
+      ``"invalid"`` (treated by the validity rules: NaN > 0 is false), ``"propagate"`` (NaN
+      errors: failures, and NaN average overlap).
+    - ``gt_valid_*``: which GT rows count as valid for success / precision / normalized
+      precision: ``"wh>0"``, ``"all>0"``, ``"center>0"`` (GT centre coordinates > 0),
+      ``"norm-center>0"`` (normalized GT centre > 0), ``"none"``.
+    - ``invalid_gt_center`` / ``invalid_gt_norm``: ``"fail"`` or ``"success"`` (error set to -1).
+      Invalid GT is always a success-curve failure (IoU -1).
+    - ``pred_nan``, ``pred_zero_size``, ``pred_negative_size``: ``"reject"``, ``"carry"``
+      (replaced by the previous, already repaired row from frame 2 on, unless that GT row has a
+      NaN) or ``"as-is"``.
+    - ``pred_longer``: ``"truncate"`` or ``"reject"``. A shorter result is always rejected.
+    - ``min_frames``: shortest sequence the toolkit can evaluate (1-line files crash some).
+    - ``clip_to_image``: clip both boxes to the image (GOT-10k ``rect_iou(bound=...)``).
+    - ``curve_dtype``: ``"float32"`` or ``"float64"`` per-sequence curves.
+    - ``aggregate``: ``"mean"`` (unweighted over sequences), ``"mean-drop-all-zero"`` (LaSOT
+      MATLAB: per tracker and metric, all-zero sequences dropped), ``"frame-weighted"`` (GOT-10k:
+      all frames of all sequences and runs pooled).
+    - ``runs``: how repeated runs of one sequence combine: ``"mean-curves"`` or ``"pool-frames"``.
+    - ``success_score``: ``"mean"`` of the curve or ``"trapz"`` (np.trapz over [0,1]).
+    - ``precision_score`` / ``norm_precision_score``: ``"at:<threshold>"``, ``"mean"``,
+      ``"trapz"`` (area on x = linspace(0,1,n)), or ``""`` when not defined.
+    - ``defines_ao``: per-sequence average overlap (pytracking: over valid frames; GOT-10k: AO).
+    - ``defines_sr``: GOT-10k SR0.5 / SR0.75 (IoU > 0.5 / 0.75 over kept frames).
+    """
+
+    name: str
+    description: str
+    source: str
+    overlap_thresholds: tuple[float, ...]
+    overlap_op: str = ">"
+    center_thresholds: tuple[float, ...] | None = PIXELS_0_50
+    center_op: str = "<="
+    norm_thresholds: tuple[float, ...] | None = NORM_HUNDREDTHS
+    norm_op: str = "<="
+    iou: str = "inclusive"
+    norm_center: str = "divide-first"
+    round_boxes: str = "none"
+    first_frame: str = "gt"
+    absent: str = "fail"
+    nan_gt: str = "reject"
+    gt_valid_success: str = "wh>0"
+    gt_valid_center: str = "wh>0"
+    gt_valid_norm: str = "wh>0"
+    invalid_gt_center: str = "fail"
+    invalid_gt_norm: str = "success"
+    pred_nan: str = "reject"
+    pred_zero_size: str = "carry"
+    pred_negative_size: str = "reject"
+    pred_longer: str = "truncate"
+    min_frames: int = 1
+    clip_to_image: bool = False
+    curve_dtype: str = "float64"
+    aggregate: str = "mean"
+    runs: str = "mean-curves"
+    success_score: str = "mean"
+    precision_score: str = "at:20"
+    norm_precision_score: str = "at:0.2"
+    defines_ao: bool = False
+    defines_sr: bool = False
+    reject_messages: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    def declared(self) -> dict[str, Any]:
+        """The data that defines the protocol (everything but prose), for hashing."""
+        data = asdict(self)
+        for key in ("description", "source", "reject_messages"):
+            data.pop(key)
+        for key, value in list(data.items()):
+            if isinstance(value, tuple):
+                data[key] = [repr(float(v)) for v in value]
+        return data
+
+    @property
+    def hash(self) -> str:
+        """Short stable hash of the declared conventions (printed beside every number)."""
+        return stable_hash(self.declared(), length=8)
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} [{self.hash}]"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = self.declared()
+        data.update(name=self.name, description=self.description, source=self.source,
+                    hash=self.hash)
+        return data
+
+    @property
+    def has_center(self) -> bool:
+        return self.center_thresholds is not None
+
+    @property
+    def has_norm(self) -> bool:
+        return self.norm_thresholds is not None
+
+
+_PYTRACKING_SRC = "visionml/pytracking@7eb9e74 pytracking/analysis/{extract_results,plot_results}.py"
+_MFV2_SRC = ("MCG-NJU/MixFormerV2@10414383 lib/test/analysis (byte-identical to "
+             "botaoye/OSTrack@33b5e12), merge_results=True")
+
+_PYTRACKING_REJECTS = {
+    "pred_nan": "NaN in the prediction (the toolkit raises 'Error: Invalid results')",
+    "pred_negative_size": "negative width or height in the prediction (the toolkit raises "
+                          "'Error: Invalid results')",
+    "nan_gt": "NaN in the ground truth (the toolkit raises 'Warning: NaNs in annotation')",
+    "min_frames": "a 1-frame sequence (the toolkit crashes on 1-line files)",
+}
+
+_MIXFORMERV2 = MetricProtocol(
+    name="mixformerv2",
+    description=("MixFormerV2/OSTrack analysis code, LaSOT mode: the numbers MixFormerV2 reports. "
+                 "Visibility from full_occlusion/out_of_view; GT valid when w,h > 0; frame 1 = GT; "
+                 "zero-size predictions carried over; invisible frames fail all metrics; "
+                 "visible-but-invalid GT is a normalized-precision success; 21-point '>' success "
+                 "curve, AUC = its mean; P@20px, NP@0.20 ('<='); float32 curves, unweighted mean."),
+    source=_MFV2_SRC,
+    overlap_thresholds=OVERLAP_TORCH_ARANGE,
+    min_frames=2,
+    curve_dtype="float32",
+    defines_ao=True,
+    reject_messages=_PYTRACKING_REJECTS,
+)
+
+PROTOCOLS: dict[str, MetricProtocol] = {}
+
+
+def _register(p: MetricProtocol) -> MetricProtocol:
+    PROTOCOLS[p.name] = p
+    return p
+
+
+_register(_MIXFORMERV2)
+_register(MetricProtocol(
+    name="mixformerv2-lasotext",
+    description=("MixFormerV2/OSTrack code on LaSOT_ext as its loader names it "
+                 "('lasot_extension_subset'): as mixformerv2, except that invisible frames count as "
+                 "normalized-precision successes (inflates NP; reproduces published LaSOT_ext NP)."),
+    source=_MFV2_SRC + ", dataset='lasot_extension_subset'",
+    overlap_thresholds=OVERLAP_TORCH_ARANGE,
+    absent="fail-except-norm",
+    min_frames=2,
+    curve_dtype="float32",
+    defines_ao=True,
+    reject_messages=_PYTRACKING_REJECTS,
+))
+_register(MetricProtocol(
+    name="mixformerv2-nolabels",
+    description=("MixFormerV2/OSTrack code on a data set without visibility labels (GOT-10k, "
+                 "TrackingNet, OTB, NFS): only the w,h > 0 GT rule decides; invalid GT is a "
+                 "normalized-precision success."),
+    source=_MFV2_SRC + ", dataset other than 'lasot'",
+    overlap_thresholds=OVERLAP_TORCH_ARANGE,
+    absent="ignore",
+    min_frames=2,
+    curve_dtype="float32",
+    defines_ao=True,
+    reject_messages=_PYTRACKING_REJECTS,
+))
+_register(MetricProtocol(
+    name="pytracking",
+    description=("pytracking HEAD analysis, LaSOT mode: as mixformerv2 but GT valid only when all "
+                 "four values are > 0 (differs on GT touching x=0 or y=0)."),
+    source=_PYTRACKING_SRC,
+    overlap_thresholds=OVERLAP_TORCH_ARANGE,
+    gt_valid_success="all>0",
+    gt_valid_center="all>0",
+    gt_valid_norm="all>0",
+    min_frames=2,
+    curve_dtype="float32",
+    defines_ao=True,
+    reject_messages=_PYTRACKING_REJECTS,
+))
+_register(MetricProtocol(
+    name="pytracking-lasotext",
+    description="pytracking HEAD on LaSOT_ext ('lasot_extension_subset'): invisible frames are "
+                "normalized-precision successes.",
+    source=_PYTRACKING_SRC + ", dataset='lasot_extension_subset'",
+    overlap_thresholds=OVERLAP_TORCH_ARANGE,
+    absent="fail-except-norm",
+    gt_valid_success="all>0",
+    gt_valid_center="all>0",
+    gt_valid_norm="all>0",
+    min_frames=2,
+    curve_dtype="float32",
+    defines_ao=True,
+    reject_messages=_PYTRACKING_REJECTS,
+))
+_register(MetricProtocol(
+    name="pytracking-nolabels",
+    description="pytracking HEAD on a data set without visibility labels: all-four-> 0 GT rule; "
+                "invalid GT is a normalized-precision success.",
+    source=_PYTRACKING_SRC + ", dataset other than 'lasot'/'uav'",
+    overlap_thresholds=OVERLAP_TORCH_ARANGE,
+    absent="ignore",
+    gt_valid_success="all>0",
+    gt_valid_center="all>0",
+    gt_valid_norm="all>0",
+    min_frames=2,
+    curve_dtype="float32",
+    defines_ao=True,
+    reject_messages=_PYTRACKING_REJECTS,
+))
+_register(MetricProtocol(
+    name="lasot-toolkit",
+    description=("Official LaSOT MATLAB toolkit (eval_tracker.m, as run in Octave 7.3): invalid "
+                 "predictions (NaN, w<=0, h<=0) carried from the previous frame; frame 1 = GT; "
+                 "absent frames removed but the denominator stays the full length; GT rows with a "
+                 "value <= 0 or NaN fail success but are precision successes; overall drops a "
+                 "tracker's all-zero sequences."),
+    source="HengLan/LaSOT_Evaluation_Toolkit@95bf38a utils/{eval_tracker,calc_seq_err_robust,"
+           "calc_rect_int,plot_draw_save}.m",
+    overlap_thresholds=OVERLAP_OCTAVE_COLON,
+    nan_gt="invalid",
+    gt_valid_success="all>0",
+    gt_valid_center="all>0",
+    gt_valid_norm="all>0",
+    invalid_gt_center="success",
+    invalid_gt_norm="success",
+    pred_nan="carry",
+    pred_zero_size="carry",
+    pred_negative_size="carry",
+    aggregate="mean-drop-all-zero",
+))
+_PYSOT_SRC = "StrangerZhang/pysot-toolkit@8b5ced3 pysot/evaluation/ope_benchmark.py, pysot/utils/statistics.py"
+_PYSOT_REJECTS = {"pred_longer": "a result longer than the sequence (the toolkit raises "
+                                 "IndexError/ValueError; only LaSOT monkey-17 is truncated)"}
+_register(MetricProtocol(
+    name="pysot",
+    description=("pysot-toolkit OPEBenchmark, LaSOT path: frame 1 NOT replaced by GT; absent "
+                 "frames removed but the denominator stays the full length; success needs all "
+                 "four GT values > 0; precision needs GT centre > 0 (else a success); no repair "
+                 "of predictions; AUC = mean of all curves."),
+    source=_PYSOT_SRC,
+    overlap_thresholds=_TWENTIETHS_NUMPY_ARANGE,
+    iou="pysot",
+    norm_center="divide-first-eps",
+    first_frame="keep",
+    nan_gt="invalid",
+    gt_valid_success="all>0",
+    gt_valid_center="center>0",
+    gt_valid_norm="norm-center>0",
+    invalid_gt_center="success",
+    invalid_gt_norm="success",
+    pred_nan="as-is",
+    pred_zero_size="as-is",
+    pred_negative_size="as-is",
+    pred_longer="reject",
+    reject_messages=_PYSOT_REJECTS,
+))
+_register(MetricProtocol(
+    name="pysot-otb",
+    description="pysot-toolkit OPEBenchmark, OTB/UAV/NFS path: as pysot without absent labels.",
+    source=_PYSOT_SRC,
+    overlap_thresholds=_TWENTIETHS_NUMPY_ARANGE,
+    iou="pysot",
+    norm_center="divide-first-eps",
+    first_frame="keep",
+    absent="ignore",
+    nan_gt="invalid",
+    gt_valid_success="all>0",
+    gt_valid_center="center>0",
+    gt_valid_norm="norm-center>0",
+    invalid_gt_center="success",
+    invalid_gt_norm="success",
+    pred_nan="as-is",
+    pred_zero_size="as-is",
+    pred_negative_size="as-is",
+    pred_longer="reject",
+    reject_messages=_PYSOT_REJECTS,
+))
+_GOT10K_REJECTS = {
+    "min_frames": "a 1-frame sequence (the toolkit crashes on 1-line files)",
+    "pred_longer": "a result longer than the sequence (the toolkit asserts equal lengths)",
+}
+_register(MetricProtocol(
+    name="otb",
+    description=("got10k ExperimentOTB (PyPI 0.1.3): every frame counts, frame 1 = GT, no absent "
+                 "or validity handling; got10k rect_iou/center_error; AUC = mean of the 21-point "
+                 "'>' curve, P@20px."),
+    source="got-10k/toolkit got10k==0.1.3 got10k/experiments/otb.py, got10k/utils/metrics.py",
+    overlap_thresholds=OVERLAP_LINSPACE_21,
+    norm_thresholds=None,
+    iou="got10k",
+    absent="ignore",
+    nan_gt="propagate",
+    gt_valid_success="none",
+    gt_valid_center="none",
+    gt_valid_norm="none",
+    pred_nan="as-is",
+    pred_zero_size="as-is",
+    pred_negative_size="as-is",
+    pred_longer="reject",
+    min_frames=2,
+    norm_precision_score="",
+    reject_messages=_GOT10K_REJECTS,
+))
+_register(MetricProtocol(
+    name="got10k-lasot",
+    description=("got10k HEAD ExperimentLaSOT: absent labels unused, only NaN-GT frames dropped; "
+                 "frame 1 = GT; normalized error (pc-gc)/max(1,w); normalized-precision score = "
+                 "mean of the 51-point curve over 0..0.5 (an area, not NP@0.2)."),
+    source="got-10k/toolkit@956e728 got10k/experiments/lasot.py, got10k/utils/metrics.py",
+    overlap_thresholds=OVERLAP_LINSPACE_21,
+    norm_thresholds=NORM_LINSPACE_51,
+    iou="got10k",
+    norm_center="subtract-first-max1",
+    absent="ignore",
+    nan_gt="drop",
+    gt_valid_success="none",
+    gt_valid_center="none",
+    gt_valid_norm="none",
+    pred_nan="as-is",
+    pred_zero_size="as-is",
+    pred_negative_size="as-is",
+    min_frames=2,
+    norm_precision_score="mean",
+    reject_messages={"min_frames": _GOT10K_REJECTS["min_frames"]},
+))
+_register(MetricProtocol(
+    name="got10k-val",
+    description=("got10k ExperimentGOT10k(subset='val'): frame 1 and cover==0 frames dropped, both "
+                 "boxes clipped to the image, IoUs of all runs and sequences pooled: AO = mean IoU, "
+                 "SR0.5 / SR0.75 = mean(IoU > t), 101-point success curve."),
+    source="got-10k/toolkit got10k==0.1.3 got10k/experiments/got10k.py, got10k/utils/metrics.py",
+    overlap_thresholds=OVERLAP_LINSPACE_101,
+    center_thresholds=None,
+    norm_thresholds=None,
+    iou="got10k",
+    first_frame="drop",
+    absent="drop-cover0",
+    nan_gt="propagate",
+    gt_valid_success="none",
+    gt_valid_center="none",
+    gt_valid_norm="none",
+    pred_nan="as-is",
+    pred_zero_size="as-is",
+    pred_negative_size="as-is",
+    pred_longer="reject",
+    min_frames=2,
+    clip_to_image=True,
+    aggregate="frame-weighted",
+    runs="pool-frames",
+    precision_score="",
+    norm_precision_score="",
+    defines_ao=True,
+    defines_sr=True,
+    reject_messages=_GOT10K_REJECTS,
+))
+_register(MetricProtocol(
+    name="trackingnet",
+    description=("TrackingNet server (TrackingNet-devkit metrics.py): boxes rounded half-to-even, "
+                 "frame 1 = GT, +1-pixel integer IoU, '>=' success, 21-point grids (2.5 px, 0.025); "
+                 "all three scores are np.trapz areas on x = linspace(0,1,21)."),
+    source="SilvioGiancola/TrackingNet-devkit@79783f2 metrics.py evaluate()",
+    overlap_thresholds=OVERLAP_LINSPACE_21,
+    overlap_op=">=",
+    center_thresholds=PIXELS_LINSPACE_21,
+    norm_thresholds=NORM_LINSPACE_21,
+    iou="trackingnet",
+    norm_center="trackingnet",
+    round_boxes="half-even",
+    absent="ignore",
+    nan_gt="propagate",
+    gt_valid_success="none",
+    gt_valid_center="none",
+    gt_valid_norm="none",
+    pred_nan="as-is",
+    pred_zero_size="as-is",
+    pred_negative_size="as-is",
+    success_score="trapz",
+    precision_score="trapz",
+    norm_precision_score="trapz",
+))
+
+# Aliases so that data-set names and toolkit names both work.
+ALIASES: dict[str, str] = {
+    "lasot-matlab": "lasot-toolkit",
+    "ostrack": "mixformerv2",
+    "got10k": "got10k-val",
+    "lasotext": "mixformerv2-lasotext",
+    "lasot_ext": "mixformerv2-lasotext",
+}
+
+
+def get_protocol(name: str | MetricProtocol) -> MetricProtocol:
+    """Look a protocol up by name (or pass one through); unknown names are a ConfigError."""
+    if isinstance(name, MetricProtocol):
+        return name
+    key = ALIASES.get(name, name)
+    try:
+        return PROTOCOLS[key]
+    except KeyError:
+        known = ", ".join(sorted(PROTOCOLS))
+        raise ConfigError(f"unknown metric protocol {name!r}; known: {known}") from None
+
+
+def default_protocol(dataset_name: str) -> str:
+    """The protocol whose numbers a data set's papers report.
+
+    LaSOT: ``mixformerv2`` (the paper's own analysis code). LaSOT_ext: ``mixformerv2`` too: we
+    deliberately do NOT reproduce the OSTrack/pytracking NP quirk on LaSOT_ext (invisible frames
+    as NP successes); ``mixformerv2-lasotext`` reproduces it when comparing with published
+    LaSOT_ext NP. GOT-10k: ``got10k-val``; TrackingNet: ``trackingnet``; OTB-style sets: ``otb``.
+    """
+    name = dataset_name.lower().replace("_", "-")
+    if name.startswith("lasot") or name.startswith("synthetic-lasot") or name == "synthetic":
+        return "mixformerv2"
+    if name.startswith("got10k") or name.startswith("got-10k"):
+        return "got10k-val"
+    if name.startswith("trackingnet"):
+        return "trackingnet"
+    if name.startswith("otb") or name in ("nfs", "uav123", "uav", "tc128"):
+        return "otb"
+    return "mixformerv2-nolabels"
