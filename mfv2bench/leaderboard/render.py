@@ -92,7 +92,7 @@ def to_csv(board: Leaderboard) -> str:
 
 
 def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("*", "\\*").replace("\n", " ")
 
 
 def to_markdown(board: Leaderboard) -> str:
