@@ -1,0 +1,264 @@
+"""MixFormerV2 Base and Small model latency on the CPU under four runtimes, in one run:
+eager (explicit attention), fused attention (SDPA), torch.compile, ONNX Runtime.
+
+Prints median/p90 latency, FPS (= 1000 / median), the ratio against our eager baseline measured
+in the same run, and the largest output difference against eager (boxes and score). Runtimes are
+timed in interleaved rounds so that a noisy, shared machine hurts all of them alike. Weights are
+random (latency does not depend on weight values). Target: best runtime >= 1.5x eager for Small.
+
+    .venv/bin/python benchmarks/bench_runtimes.py [--variants small,base] [--threads 2]
+        [--iters 10] [--rounds 3] [--runtimes eager,sdpa,compile,onnxruntime] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import io
+import json
+import sys
+import time
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from mfv2bench.speed.manifest import hardware_manifest
+from mfv2bench.speed.model_latency import synthetic_inputs
+from mfv2bench.speed.timing import summarize_ms, time_callable
+from mfv2bench.threads import available_cores, set_threads
+
+RUNTIMES = ("eager", "sdpa", "compile", "onnxruntime")
+# float32 outputs of a different kernel order: boxes are normalised to the crop, score is a logit.
+TOLERANCE = 1e-3
+
+
+def _replace(config: Any, **changes: Any) -> Any:
+    if dataclasses.is_dataclass(config):
+        return dataclasses.replace(config, **changes)
+    return {**config, **changes}
+
+
+def _get(config: Any, key: str) -> Any:
+    return config[key] if isinstance(config, dict) else getattr(config, key)
+
+
+def flatten_outputs(out: Any) -> dict[str, torch.Tensor]:
+    """Box and score tensors of a model output (dict, tuple or tensor), by name."""
+    if isinstance(out, torch.Tensor):
+        return {"out": out}
+    if isinstance(out, dict):
+        keep = {k: v for k, v in out.items() if isinstance(v, torch.Tensor)
+                and ("box" in k or "score" in k)}
+        return keep or {k: v for k, v in out.items() if isinstance(v, torch.Tensor)}
+    if isinstance(out, (tuple, list)):
+        flat: dict[str, torch.Tensor] = {}
+        for i, item in enumerate(out):
+            for k, v in flatten_outputs(item).items():
+                flat[f"{i}.{k}"] = v
+        return flat
+    if hasattr(out, "__dict__"):
+        return flatten_outputs({k: v for k, v in vars(out).items()})
+    raise TypeError(f"cannot read outputs of type {type(out).__name__}")
+
+
+class SearchStep(nn.Module):
+    """The per-frame network step (templates already set) as a plain module for export/compile;
+    returns the box and score tensors only, in a fixed order."""
+
+    def __init__(self, model: nn.Module, names: list[str]):
+        super().__init__()
+        self.model = model
+        self.names = names
+
+    def forward(self, search: torch.Tensor):
+        flat = flatten_outputs(self.model.forward_search(search))
+        return tuple(flat[n] for n in self.names)
+
+
+def build_pair(variant: str, overrides: dict[str, Any]) -> tuple[nn.Module, nn.Module, Any]:
+    """(eager model, sdpa model with the same random weights, config)."""
+    from mfv2bench.trackers.mixformerv2 import model as mfv2
+
+    base = _replace(mfv2.VARIANTS[variant], **overrides)
+    torch.manual_seed(0)
+    eager = mfv2.build_model(_replace(base, attention="eager")).eval()
+    sdpa = mfv2.build_model(_replace(base, attention="sdpa")).eval()
+    sdpa.load_state_dict(eager.state_dict())
+    return eager, sdpa, base
+
+
+def _step(fn: Callable[[torch.Tensor], Any], search: torch.Tensor) -> Callable[[], Any]:
+    def run():
+        with torch.inference_mode():
+            return fn(search)
+    return run
+
+
+def make_runtimes(eager: nn.Module, sdpa: nn.Module, template: torch.Tensor,
+                  online: torch.Tensor, search: torch.Tensor, wanted: list[str],
+                  threads: int) -> tuple[dict[str, Callable[[], Any]], dict[str, str],
+                                         list[str], dict[str, float]]:
+    """Per-frame callables for each runtime, with set-up notes and set-up seconds."""
+    with torch.inference_mode():
+        eager.set_templates(template, online)
+        sdpa.set_templates(template, online)
+        names = sorted(flatten_outputs(eager.forward_search(search)))
+    steps: dict[str, Callable[[], Any]] = {}
+    notes: dict[str, str] = {}
+    setup: dict[str, float] = {}
+    eager_step = SearchStep(eager, names).eval()
+    sdpa_step = SearchStep(sdpa, names).eval()
+    if "eager" in wanted:
+        steps["eager"] = _step(eager_step, search)
+    if "sdpa" in wanted:
+        steps["sdpa"] = _step(sdpa_step, search)
+    if "compile" in wanted:
+        t0 = time.perf_counter()
+        try:
+            compiled = torch.compile(sdpa_step, dynamic=False)
+            with torch.inference_mode():
+                compiled(search)  # compilation happens here
+            steps["compile"] = _step(compiled, search)
+        except Exception as exc:  # noqa: BLE001 - a missing compiler must not stop the others
+            notes["compile"] = f"skipped: {type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
+        setup["compile"] = time.perf_counter() - t0
+    if "onnxruntime" in wanted:
+        t0 = time.perf_counter()
+        try:
+            steps["onnxruntime"] = onnxruntime_step(sdpa_step, eager_step, search, names, threads)
+        except Exception as exc:  # noqa: BLE001
+            notes["onnxruntime"] = f"skipped: {type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
+        setup["onnxruntime"] = time.perf_counter() - t0
+    return steps, notes, names, setup
+
+
+def onnxruntime_step(sdpa_step: nn.Module, eager_step: nn.Module, search: torch.Tensor,
+                     names: list[str], threads: int) -> Callable[[], Any]:
+    """Export the per-frame step (template side baked in as constants, as between template
+    updates) and run it in ONNX Runtime with all graph optimisations and fixed threads."""
+    import onnxruntime as ort
+
+    buf = io.BytesIO()
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            torch.onnx.export(sdpa_step, (search,), buf, dynamo=False, opset_version=17,
+                              input_names=["search"], output_names=names)
+        except Exception:  # noqa: BLE001 - SDPA not exportable: the explicit attention is
+            buf = io.BytesIO()
+            torch.onnx.export(eager_step, (search,), buf, dynamo=False, opset_version=17,
+                              input_names=["search"], output_names=names)
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    session = ort.InferenceSession(buf.getvalue(), opts, providers=["CPUExecutionProvider"])
+    feed = {"search": search.numpy()}
+
+    def run():
+        return tuple(torch.from_numpy(a) for a in session.run(names, feed))
+    return run
+
+
+def max_diff(ref: tuple[torch.Tensor, ...], out: Any) -> float:
+    return max(float((torch.as_tensor(o).float() - r.float()).abs().max())
+               for r, o in zip(ref, out))
+
+
+def bench_variant(variant: str, args: argparse.Namespace) -> dict[str, Any]:
+    overrides = json.loads(args.overrides) if args.overrides else {}
+    eager, sdpa, cfg = build_pair(variant, overrides)
+    t_size, s_size = int(_get(cfg, "template_size")), int(_get(cfg, "search_size"))
+    template, online, search = synthetic_inputs(t_size, s_size, batch=1)
+    steps, notes, names, setup = make_runtimes(eager, sdpa, template, online, search,
+                                               args.runtimes, args.threads)
+    ref = steps["eager"]() if "eager" in steps else None
+    samples: dict[str, list[float]] = {k: [] for k in steps}
+    for k, step in steps.items():  # warm-up once each
+        for _ in range(args.warmup):
+            step()
+    for _ in range(args.rounds):  # interleaved rounds: shared-machine noise hits all alike
+        for k, step in steps.items():
+            samples[k] += time_callable(step, warmup=0, iters=args.iters)
+    rows = []
+    eager_median = summarize_ms(samples["eager"]).median_ms if "eager" in samples else None
+    for k in args.runtimes:
+        if k not in steps:
+            rows.append({"variant": variant, "runtime": k, "note": notes.get(k, "not run")})
+            continue
+        stats = summarize_ms(samples[k])
+        diff = max_diff(ref, steps[k]()) if ref is not None else None
+        rows.append({
+            "variant": variant, "runtime": k, "median_ms": stats.median_ms,
+            "p90_ms": stats.p90_ms, "fps": stats.fps, "n": stats.n,
+            "vs_eager": eager_median / stats.median_ms if eager_median else None,
+            "max_abs_diff": diff, "matches_eager": diff is not None and diff <= TOLERANCE,
+            "setup_s": setup.get(k), "note": notes.get(k, ""),
+        })
+    return {"variant": variant, "template_size": t_size, "search_size": s_size,
+            "outputs": names, "rows": rows}
+
+
+def format_rows(results: list[dict[str, Any]]) -> str:
+    head = f"{'variant':8} {'runtime':12} {'median ms':>10} {'p90 ms':>8} {'FPS':>7} " \
+           f"{'vs eager':>9} {'max|d|':>9}  ok  note"
+    lines = [head]
+    for res in results:
+        for r in res["rows"]:
+            if "median_ms" not in r:
+                lines.append(f"{r['variant']:8} {r['runtime']:12} {'-':>10} {'':>8} {'':>7} "
+                             f"{'':>9} {'':>9}  --  {r['note']}")
+                continue
+            note = r["note"] or (f"setup {r['setup_s']:.1f}s" if r.get("setup_s") else "")
+            lines.append(
+                f"{r['variant']:8} {r['runtime']:12} {r['median_ms']:10.2f} {r['p90_ms']:8.2f} "
+                f"{r['fps']:7.1f} {r['vs_eager']:8.2f}x {r['max_abs_diff']:9.2e}  "
+                f"{'ok' if r['matches_eager'] else 'NO'}  {note}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--variants", default="small,base")
+    p.add_argument("--runtimes", default=",".join(RUNTIMES))
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--iters", type=int, default=8, help="timed calls per runtime per round")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--overrides", default=None,
+                   help='JSON config overrides, e.g. \'{"depth": 1}\' for a quick check')
+    p.add_argument("--json", default=None, help="also write the results here")
+    args = p.parse_args(argv)
+    args.runtimes = [r.strip() for r in args.runtimes.split(",") if r.strip()]
+    unknown = set(args.runtimes) - set(RUNTIMES)
+    if unknown:
+        p.error(f"unknown runtimes: {sorted(unknown)}")
+    if "eager" not in args.runtimes:
+        args.runtimes.insert(0, "eager")
+    args.threads = set_threads(args.threads or available_cores())
+    results = [bench_variant(v.strip(), args) for v in args.variants.split(",") if v.strip()]
+    manifest = hardware_manifest("cpu", args.threads, precision="fp32", weights="random weights")
+    print(f"CPU: {manifest['cpu']['model']}, {args.threads} thread(s), torch "
+          f"{manifest['packages']['torch']}, onnxruntime {manifest['packages']['onnxruntime']}, "
+          f"load {manifest['load_average']}; random weights; model latency, cached templates, "
+          f"batch 1, fp32; {args.rounds} rounds x {args.iters} calls per runtime")
+    print(format_rows(results))
+    for res in results:
+        ok = [r for r in res["rows"] if r.get("matches_eager") and r["runtime"] != "eager"]
+        if ok:
+            best = max(ok, key=lambda r: r["vs_eager"])
+            print(f"{res['variant']}: best = {best['runtime']} at {best['vs_eager']:.2f}x eager "
+                  f"(target for small: >= 1.5x)")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump({"manifest": manifest, "results": results}, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
