@@ -181,3 +181,50 @@ def test_tracking_speed_needs_frames(tmp_path):
     with pytest.raises(ConfigError):
         measure_tracking_speed(CountingTracker(), [_sequence(tmp_path, "one", 1)],
                                reader=read_rgb)
+
+
+TINY = {"embed_dim": 32, "num_heads": 2, "depth": 2, "mlp_ratio": 2.0, "template_size": 32,
+        "search_size": 64}
+
+
+@pytest.mark.parametrize("attention", ["eager", "sdpa"])
+def test_breakdown_of_mixformerv2_counts_every_matmul(attention):
+    from mfv2bench.trackers.mixformerv2.model import (build_model, flops_per_frame,
+                                                      init_random_weights)
+
+    model = init_random_weights(build_model({**TINY, "attention": attention}))
+    rows = component_breakdown(model, 32, 64, threads=1, warmup=0, iters=2)
+    by = {r["component"]: r for r in rows}
+    assert list(by) == ["backbone", "box_head", "score_head", "total"]
+    assert all(r["how"] == "measured" for r in rows)  # backbone.forward_search replayed
+    # FLOPs: the same (explicit-attention) count whatever kernel runs; matches the closed form
+    assert by["total"]["flops"] == flops_per_frame(TINY, cached=True)
+    assert by["backbone"]["flops"] + by["box_head"]["flops"] + by["score_head"]["flops"] == \
+        by["total"]["flops"]
+    c, nb = TINY["embed_dim"], 96
+    assert by["box_head"]["flops"] == 2 * 4 * (c * c + c * nb)
+    assert by["total"]["params"] == sum(p.numel() for p in model.parameters())
+    assert model.attention == attention  # the caller's model is untouched
+
+
+def test_corner_head_variant_breaks_down_into_its_own_parts():
+    from mfv2bench.trackers.mixformerv2.model import build_model, init_random_weights
+
+    model = init_random_weights(build_model({**TINY, "head": "corner"}))
+    by = {r["component"]: r for r in component_breakdown(model, 32, 64, threads=1, warmup=0,
+                                                          iters=2)}
+    dense = init_random_weights(build_model(TINY))
+    by_d = {r["component"]: r for r in component_breakdown(dense, 32, 64, threads=1, warmup=0,
+                                                            iters=2)}
+    assert by["box_head"]["flops"] > by_d["box_head"]["flops"]  # dense conv towers
+    assert by["backbone"]["flops"] > by_d["backbone"]["flops"]  # full last block
+
+
+def test_model_latency_of_mixformerv2_cached_and_full():
+    from mfv2bench.trackers.mixformerv2.model import build_model, init_random_weights
+
+    model = init_random_weights(build_model(TINY))
+    cached = measure_model_latency(model, 32, 64, threads=1, warmup=1, iters=3)
+    full = measure_model_latency(model, 32, 64, threads=1, warmup=1, iters=3, mode="full")
+    assert cached.stats.n == 3 and full.stats.n == 3
+    assert model._cache is None  # measured on a copy

@@ -6,10 +6,12 @@ How: one step is run with forward pre-hooks on the model's direct children, whic
 inputs each child receives; each child is then timed (and its FLOPs counted with torch's
 ``FlopCounterMode``) by replaying exactly those calls. A child that the step reaches without a
 module call (e.g. a backbone method called directly) gets the remainder of the whole step,
-marked ``derived``."""
+marked ``derived``. Besides module calls, calls of a child's cached-path methods
+(``CAPTURED_METHODS``, e.g. ``backbone.forward_search``) are recorded and replayed too."""
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -20,16 +22,18 @@ from .timing import check_device, is_cuda, summarize_ms, time_callable
 
 # Preferred display order; other children follow in definition order.
 KNOWN_COMPONENTS = ("backbone", "box_head", "corner_head", "score_head", "score_module")
+# Methods a per-frame step may call on a child directly (not through ``module(...)``).
+CAPTURED_METHODS = ("forward_search", "forward_test")
 
 
 @dataclass
 class _Calls:
     module: Any
-    calls: list[tuple[tuple, dict]]
+    calls: list[tuple[Callable[..., Any], tuple, dict]]
 
     def replay(self) -> None:
-        for args, kwargs in self.calls:
-            self.module(*args, **kwargs)
+        for fn, args, kwargs in self.calls:
+            fn(*args, **kwargs)
 
 
 def count_params(module: Any) -> int:
@@ -62,16 +66,34 @@ def _capture(model: Any, step: Callable[[], Any]) -> dict[str, _Calls]:
     parts = components(model)
     captured: dict[str, _Calls] = {name: _Calls(mod, []) for name, mod in parts}
     handles = []
+    patched: list[tuple[Any, str]] = []
+    depth = [0]  # record only the outermost call of a child (a method may call forward)
     for name, mod in parts:
-        def hook(module, args, kwargs, _name=name):
-            captured[_name].calls.append((args, dict(kwargs)))
+        def hook(module, args, kwargs, _name=name, _mod=mod):
+            if depth[0] == 0:
+                captured[_name].calls.append((_mod, args, dict(kwargs)))
         handles.append(mod.register_forward_pre_hook(hook, with_kwargs=True))
+        for method in CAPTURED_METHODS:
+            bound = getattr(mod, method, None)
+            if callable(bound) and method not in vars(mod):
+                def wrapper(*args, _bound=bound, _name=name, **kwargs):
+                    if depth[0] == 0:
+                        captured[_name].calls.append((_bound, args, dict(kwargs)))
+                    depth[0] += 1
+                    try:
+                        return _bound(*args, **kwargs)
+                    finally:
+                        depth[0] -= 1
+                setattr(mod, method, wrapper)
+                patched.append((mod, method))
     try:
         with torch.inference_mode():
             step()
     finally:
         for h in handles:
             h.remove()
+        for mod, method in patched:
+            delattr(mod, method)
     return captured
 
 
@@ -93,6 +115,15 @@ def component_breakdown(model: Any, template_size: int, search_size: int, *,
     captured = _capture(net, step)
     if not captured:
         raise ConfigError(f"{type(model).__name__} has no sub-modules with parameters to break down")
+    # FLOPs are counted on an explicit-attention twin where the model can switch: torch's
+    # counter has no formula for the fused CPU attention kernel and would leave it out.
+    flop_net, flop_step, flop_captured = net, step, captured
+    if getattr(net, "attention", "eager") != "eager" and hasattr(net, "set_attention"):
+        flop_net = copy.deepcopy(net)
+        flop_net.set_attention("eager")
+        flop_step = model_step(flop_net, template_size, search_size, batch=batch, mode=mode,
+                               device=device, precision=precision)
+        flop_captured = _capture(flop_net, flop_step)
 
     def timed(fn: Callable[[], Any]) -> Any:
         def run():
@@ -101,7 +132,7 @@ def component_breakdown(model: Any, template_size: int, search_size: int, *,
         return summarize_ms(time_callable(run, device=device, warmup=warmup, iters=iters))
 
     total_stats = timed(step)
-    total_flops = count_flops(step)
+    total_flops = count_flops(flop_step)
     rows: list[dict[str, Any]] = []
     measured_ms = measured_flops = 0.0
     derived: list[str] = []
@@ -110,7 +141,7 @@ def component_breakdown(model: Any, template_size: int, search_size: int, *,
                                "calls": len(calls.calls)}
         if calls.calls:
             stats = timed(calls.replay)
-            flops = count_flops(calls.replay)
+            flops = count_flops(flop_captured[name].replay)
             row.update(median_ms=stats.median_ms, p90_ms=stats.p90_ms, flops=flops,
                        how="measured")
             measured_ms += stats.median_ms
