@@ -467,7 +467,9 @@ def default_protocol(dataset_name: str) -> str:
     LaSOT_ext NP. GOT-10k: ``got10k-val``; TrackingNet: ``trackingnet``; OTB-style sets: ``otb``.
     """
     name = dataset_name.lower().replace("_", "-")
-    if name.startswith("lasot") or name.startswith("synthetic-lasot") or name == "synthetic":
+    if name.startswith("synthetic-"):
+        name = name[len("synthetic-"):]
+    if name.startswith("lasot") or name == "synthetic":
         return "mixformerv2"
     if name.startswith("got10k") or name.startswith("got-10k"):
         return "got10k-val"

@@ -1,0 +1,61 @@
+"""``mfv2bench analyze``: scores, CIs and paired tests from raw results on disk (nothing runs)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from ..datasets.registry import load_split
+from ..errors import ConfigError
+from ..metrics.analysis import analyze_store
+from ..metrics.protocols import PROTOCOLS
+from ..metrics.text import analysis_text
+from ..workspace import Workspace
+
+
+@click.command("analyze")
+@click.option("--dataset", required=True, help="Data set, optionally with split (lasot, "
+              "got10k-val, synthetic-lasot).")
+@click.option("--split", default=None, help="Split (default: the data set's).")
+@click.option("--trackers", required=True, help="Comma-separated tracker names (result folders).")
+@click.option("--protocol", default=None,
+              help=f"Metric protocol (default: the data set's). One of: {', '.join(PROTOCOLS)}.")
+@click.option("--results", "results_dir", type=click.Path(file_okay=False), default=None,
+              help="Results folder (default: the workspace's results/).")
+@click.option("--root", type=click.Path(file_okay=False), default=None,
+              help="Data set root (default: from mfv2bench.toml).")
+@click.option("--sequences", default=None, help="Comma-separated subset of sequences.")
+@click.option("--allow-partial", is_flag=True, help="Score the sequences present on disk; "
+              "the output is marked partial.")
+@click.option("--skip-refused", is_flag=True, help="Leave out sequences the protocol's toolkit "
+              "refuses (listed in the output) instead of stopping.")
+@click.option("--attributes", is_flag=True, help="Also print the per-attribute table.")
+@click.option("--resamples", type=int, default=2000, show_default=True,
+              help="Bootstrap resamples for the CIs.")
+@click.option("--no-cache", is_flag=True, help="Do not read or write the parse cache.")
+@click.option("--json", "as_json", is_flag=True, help="Print everything (every curve) as JSON.")
+@click.pass_obj
+def command(ws: Workspace, dataset, split, trackers, protocol, results_dir, root, sequences,
+            allow_partial, skip_refused, attributes, resamples, no_cache, as_json) -> None:
+    """Score trackers' raw results on a split, with 95% CIs and paired tests.
+
+    The protocol's name and short hash are printed beside the numbers.
+    """
+    names = [t.strip() for t in trackers.split(",") if t.strip()]
+    if not names:
+        raise ConfigError("--trackers needs at least one name")
+    if resamples < 100:
+        raise ConfigError("--resamples must be at least 100")
+    subset = [s.strip() for s in sequences.split(",")] if sequences else None
+    data = load_split(dataset, split=split, root=root, sequences=subset,
+                      allow_partial=allow_partial, workspace=ws)
+    res_dir = Path(results_dir) if results_dir else ws.results_dir
+    analysis = analyze_store(data, names, res_dir, protocol=protocol,
+                             on_reject="skip" if skip_refused else "raise",
+                             cache=not no_cache, n_resamples=resamples)
+    if as_json:
+        click.echo(json.dumps(analysis.to_json(), indent=1))
+    else:
+        click.echo(analysis_text(analysis, attributes=attributes))

@@ -1,0 +1,399 @@
+"""Full analysis of several trackers on one split: scores, CIs, paired tests, attributes, guard.
+
+``Analysis`` is what tables, plots and reports render. Field names are stable:
+
+- ``protocol`` / ``protocol_hash``: the metric protocol (print them beside every number).
+- ``dataset``, ``split``, ``partial`` (split incomplete on disk), ``missing``.
+- ``trackers``: names in the order given.
+- ``metrics``: headline metric keys of this protocol: ``auc``, ``precision``,
+  ``norm_precision`` (the protocol's reported precision scores: P@20 / NP@0.2, or areas for
+  TrackingNet and got10k-LaSOT's NP), or ``ao``, ``sr50``, ``sr75`` for GOT-10k.
+- ``overall``: tracker -> ``OverallScores`` (every curve, every score).
+- ``ci``: tracker -> metric -> (low, high), 95 % per-sequence percentile bootstrap.
+- ``per_sequence``: DataFrame, one row per (tracker, sequence) with n_frames and every score.
+- ``sequence_curves``: tracker -> {"success"|"precision"|"norm_precision": (S, T) array}, rows
+  in ``sequences[tracker]`` order.
+- ``pairwise``: list of ``PairedTest`` for every tracker pair and headline metric, on the
+  sequences both trackers have.
+- ``attributes``: DataFrame (attribute, tracker, n_sequences, metric columns) for LaSOT's 14
+  attributes (empty where the split has none).
+- ``degenerate``: tracker -> ``DegenerateReport``.
+- ``rejected``: tracker -> {sequence: reason} (only with ``on_reject='skip'``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mfv2bench.datasets.base import DatasetSplit, Sequence
+from mfv2bench.errors import InputError
+from mfv2bench.metrics.engine import BatchScores, ProtocolRejection, SequenceInput, score_batch
+from mfv2bench.metrics.guard import DegenerateReport, check_outputs
+from mfv2bench.metrics.protocols import MetricProtocol, default_protocol, get_protocol
+from mfv2bench.metrics.readers import RawResult, read_store
+from mfv2bench.metrics.scores import OverallScores, aggregate
+from mfv2bench.metrics.stats import (DEFAULT_RESAMPLES, DEFAULT_SEED, PairedTest,
+                                     bootstrap_means, percentile_interval, resample_counts,
+                                     sign_flip_p_values)
+
+# order in which LaSOT's attributes are listed (LaSOT toolkit annos/att)
+LASOT_ATTRIBUTES = ("IV", "POC", "DEF", "MB", "CM", "ROT", "BC", "VC", "SV", "FOC", "FM", "OV",
+                    "LR", "ARC")
+METRIC_LABELS = {"auc": "AUC", "precision": "P", "norm_precision": "NP", "ao": "AO",
+                 "sr50": "SR0.5", "sr75": "SR0.75"}
+
+
+def headline_metrics(p: MetricProtocol) -> tuple[str, ...]:
+    if p.defines_sr:
+        return ("ao", "sr50", "sr75")
+    out = ["auc"]
+    if p.precision_score:
+        out.append("precision")
+    if p.norm_precision_score:
+        out.append("norm_precision")
+    return tuple(out)
+
+
+@dataclass
+class Analysis:
+    protocol: str
+    protocol_hash: str
+    dataset: str
+    split: str
+    partial: bool
+    missing: list[str]
+    trackers: list[str]
+    metrics: tuple[str, ...]
+    overall: dict[str, OverallScores]
+    ci: dict[str, dict[str, tuple[float, float]]]
+    per_sequence: pd.DataFrame
+    sequences: dict[str, list[str]]
+    sequence_curves: dict[str, dict[str, np.ndarray]]
+    pairwise: list[PairedTest]
+    attributes: pd.DataFrame
+    degenerate: dict[str, DegenerateReport]
+    rejected: dict[str, dict[str, str]] = field(default_factory=dict)
+    bootstrap: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return f"{self.protocol} [{self.protocol_hash}]"
+
+    def score(self, tracker: str, metric: str) -> float | None:
+        return _overall_value(self.overall[tracker], metric)
+
+    def table(self, percent: bool = True) -> pd.DataFrame:
+        """One row per tracker: headline scores with their 95 % CI bounds, sequence count and
+        degenerate-output flags (scores in percent unless ``percent=False``)."""
+        k = 100.0 if percent else 1.0
+        rows = []
+        for t in self.trackers:
+            row: dict[str, Any] = {"tracker": t}
+            for m in self.metrics:
+                v = self.score(t, m)
+                lo, hi = self.ci[t][m]
+                lab = METRIC_LABELS[m]
+                row[lab] = None if v is None else v * k
+                row[f"{lab} CI low"] = lo * k
+                row[f"{lab} CI high"] = hi * k
+            row["sequences"] = len(self.sequences[t])
+            flags = self.degenerate[t].summary() if t in self.degenerate else {}
+            row["flags"] = ", ".join(f"{f}: {len(s)}" for f, s in flags.items())
+            rows.append(row)
+        return pd.DataFrame(rows).set_index("tracker")
+
+    def pairwise_table(self, percent: bool = True) -> pd.DataFrame:
+        k = 100.0 if percent else 1.0
+        return pd.DataFrame([{
+            "a": t.a, "b": t.b, "metric": METRIC_LABELS[t.metric], "sequences": t.n_sequences,
+            "diff": t.diff * k, "CI low": t.ci_low * k, "CI high": t.ci_high * k,
+            "p": t.p_value} for t in self.pairwise],
+            columns=["a", "b", "metric", "sequences", "diff", "CI low", "CI high", "p"])
+
+    def to_json(self) -> dict[str, Any]:
+        """Everything, every curve included, as JSON-ready data (NaN written as null)."""
+        return _clean({
+            "protocol": self.protocol, "protocol_hash": self.protocol_hash,
+            "protocol_definition": get_protocol(self.protocol).to_dict(),
+            "dataset": self.dataset, "split": self.split, "partial": self.partial,
+            "missing": self.missing, "trackers": self.trackers, "metrics": list(self.metrics),
+            "bootstrap": self.bootstrap,
+            "overall": {t: o.to_dict() for t, o in self.overall.items()},
+            "ci": {t: {m: list(v) for m, v in c.items()} for t, c in self.ci.items()},
+            "sequences": self.sequences,
+            "per_sequence": self.per_sequence.to_dict(orient="records"),
+            "sequence_curves": {t: {k: v.astype(float).tolist() for k, v in c.items()}
+                                for t, c in self.sequence_curves.items()},
+            "pairwise": [p.to_dict() for p in self.pairwise],
+            "attributes": self.attributes.to_dict(orient="records"),
+            "degenerate": {t: d.to_dict() for t, d in self.degenerate.items()},
+            "rejected": self.rejected,
+        })
+
+
+def _clean(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _clean(obj.tolist())
+    if isinstance(obj, (np.floating, float)):
+        f = float(obj)
+        return None if f != f or f in (float("inf"), float("-inf")) else f
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    return obj
+
+
+def _overall_value(o: OverallScores, metric: str) -> float | None:
+    return {"auc": o.auc, "precision": o.precision_score,
+            "norm_precision": o.norm_precision_score, "ao": o.ao, "sr50": o.sr50,
+            "sr75": o.sr75}[metric]
+
+
+def _per_sequence_values(b: BatchScores, p: MetricProtocol, metric: str) -> np.ndarray:
+    """Per-sequence values whose (weighted) mean is the overall score."""
+    if metric == "ao":
+        return b.ao
+    if metric in ("sr50", "sr75"):
+        return getattr(b, metric)
+    curve, thr, rule = {
+        "auc": (b.success, p.overlap_thresholds, p.success_score),
+        "precision": (b.precision, p.center_thresholds, p.precision_score),
+        "norm_precision": (b.norm_precision, p.norm_thresholds, p.norm_precision_score),
+    }[metric]
+    c = curve.astype(np.float64)
+    if rule == "mean":
+        return c.mean(axis=1)
+    if rule == "trapz":
+        x = np.linspace(0, 1, c.shape[1])
+        d = np.diff(x)
+        return (d * (c[:, 1:] + c[:, :-1]) / 2.0).sum(axis=1)
+    t = float(rule[3:])
+    i = int(np.argmin(np.abs(np.asarray(thr) - t)))
+    return c[:, i]
+
+
+def _weights(b: BatchScores, p: MetricProtocol, metric: str) -> np.ndarray:
+    if p.aggregate == "frame-weighted":
+        return b.n_frames.astype(np.float64)
+    if p.aggregate == "mean-drop-all-zero":
+        curve = {"auc": b.success, "precision": b.precision,
+                 "norm_precision": b.norm_precision}[metric]
+        return (curve.sum(axis=1) > np.finfo(float).eps).astype(np.float64)
+    return np.ones(len(b))
+
+
+def sequence_input(seq: Sequence, result: RawResult | np.ndarray | list[np.ndarray]
+                   ) -> SequenceInput:
+    """Pair a data-set sequence with its raw results (one run or several)."""
+    if not seq.has_full_gt:
+        raise InputError(f"sequence {seq.name} of {seq.dataset}-{seq.split} has first-frame GT "
+                         "only: it is scored by the evaluation server (use `mfv2bench submit`)")
+    if isinstance(result, RawResult):
+        runs, sources, times = result.runs, list(result.sources), result.times
+    elif isinstance(result, list):
+        runs, sources, times = result, [], None
+    else:
+        runs, sources, times = [result], [], None
+    return SequenceInput(seq.name, seq.gt, runs, visible=seq.visible, cover=seq.cover,
+                         image_size=seq.image_size, times=times, sources=sources)
+
+
+def analyze(split: DatasetSplit, results: dict[str, dict[str, Any]],
+            protocol: str | None = None, on_reject: str = "raise",
+            n_resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED,
+            level: float = 0.95, pairwise: bool = True) -> Analysis:
+    """Score every tracker of ``results`` (tracker -> sequence -> boxes or ``RawResult``) on
+    ``split`` under one protocol (default: the data set's), with CIs, paired tests, the LaSOT
+    attribute breakdown and the degenerate-output guard. Sequences missing from a tracker's
+    results are an error: the analysis never scores a tracker on a subset silently."""
+    p = get_protocol(protocol or default_protocol(split.dataset))
+    seqs = split.sequences
+    trackers = list(results)
+    if not trackers:
+        raise InputError("no trackers to analyze")
+    batches: dict[str, BatchScores] = {}
+    degenerate: dict[str, DegenerateReport] = {}
+    sizes = {s.name: s.image_size for s in seqs}
+    for t in trackers:
+        res = results[t]
+        absent = [s.name for s in seqs if s.name not in res]
+        if absent:
+            few = ", ".join(absent[:5]) + (" ..." if len(absent) > 5 else "")
+            raise InputError(f"tracker {t!r} has no results for {len(absent)} of {len(seqs)} "
+                             f"sequences of {split.key}: {few}")
+        items = [sequence_input(s, res[s.name]) for s in seqs]
+        try:
+            batches[t] = score_batch(items, p, on_reject=on_reject)
+        except ProtocolRejection as exc:
+            raise ProtocolRejection(f"tracker {t!r}: {exc.reason} (leave such sequences out "
+                                    "with on_reject='skip' / --skip-refused, or choose another "
+                                    "protocol)", path=exc.path, line=exc.line) from None
+        degenerate[t] = check_outputs({it.name: it.runs[0] for it in items}, sizes)
+    metrics = headline_metrics(p)
+    overall: dict[str, OverallScores] = {}
+    ci: dict[str, dict[str, tuple[float, float]]] = {}
+    rows = []
+    curves: dict[str, dict[str, np.ndarray]] = {}
+    for t, b in batches.items():
+        if len(b) == 0:
+            raise InputError(f"protocol {p.name!r} rejected every sequence of tracker {t!r}")
+        times = [it for it in _times_of(results[t], b.names)] if p.defines_sr else None
+        overall[t] = aggregate(b, p, times=times)
+        counts = resample_counts(len(b), n_resamples, seed)
+        vals = np.stack([_per_sequence_values(b, p, m) for m in metrics], axis=1)
+        wts = np.stack([_weights(b, p, m) for m in metrics], axis=1)
+        lo, hi = percentile_interval(bootstrap_means(vals, wts, counts), level)
+        ci[t] = {m: (float(lo[k]), float(hi[k])) for k, m in enumerate(metrics)}
+        curves[t] = {"success": b.success}
+        if b.precision is not None:
+            curves[t]["precision"] = b.precision
+        if b.norm_precision is not None:
+            curves[t]["norm_precision"] = b.norm_precision
+        rows.append(_per_sequence_frame(t, b, p))
+    per_seq = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    tests = _pairwise(batches, p, metrics, n_resamples, seed, level) if pairwise else []
+    return Analysis(
+        protocol=p.name, protocol_hash=p.hash, dataset=split.dataset, split=split.split,
+        partial=split.partial, missing=list(split.missing), trackers=trackers, metrics=metrics,
+        overall=overall, ci=ci, per_sequence=per_seq,
+        sequences={t: list(b.names) for t, b in batches.items()}, sequence_curves=curves,
+        pairwise=tests, attributes=_attribute_table(seqs, batches, p, metrics),
+        degenerate=degenerate, rejected={t: b.rejected for t, b in batches.items() if b.rejected},
+        bootstrap={"method": "per-sequence percentile bootstrap", "resamples": n_resamples,
+                   "seed": seed, "level": level,
+                   "paired_test": "sign-flip permutation p-value (exact up to 16 sequences, "
+                                  "else 10000 draws); paired percentile bootstrap CI"})
+
+
+def _times_of(res: dict[str, Any], names: list[str]) -> list[np.ndarray | None]:
+    return [res[n].times if isinstance(res[n], RawResult) else None for n in names]
+
+
+def _per_sequence_frame(tracker: str, b: BatchScores, p: MetricProtocol) -> pd.DataFrame:
+    data: dict[str, Any] = {"tracker": tracker, "sequence": b.names, "n_frames": b.n_frames}
+    for m in ("auc", "precision", "norm_precision"):
+        if m == "auc" or (m == "precision" and b.precision is not None and p.precision_score) \
+                or (m == "norm_precision" and b.norm_precision is not None
+                    and p.norm_precision_score):
+            data[m] = _per_sequence_values(b, p, m)
+    thr = p.overlap_thresholds
+    for name, t in (("op50", 0.5), ("op75", 0.75)):
+        i = int(np.argmin(np.abs(np.asarray(thr) - t)))
+        if abs(thr[i] - t) < 1e-9:
+            data[name] = b.success[:, i].astype(np.float64)
+    if b.precision is not None:
+        data["p20"] = b.precision[:, int(np.argmin(np.abs(np.asarray(p.center_thresholds) - 20)))
+                                  ].astype(np.float64)
+    if b.norm_precision is not None:
+        data["np20"] = b.norm_precision[:, int(np.argmin(np.abs(
+            np.asarray(p.norm_thresholds) - 0.2)))].astype(np.float64)
+    for m in ("ao", "sr50", "sr75", "speed_fps"):
+        v = getattr(b, m)
+        if v is not None:
+            data[m] = v
+    return pd.DataFrame(data)
+
+
+def _pairwise(batches: dict[str, BatchScores], p: MetricProtocol, metrics: tuple[str, ...],
+              n_resamples: int, seed: int, level: float) -> list[PairedTest]:
+    names = list(batches)
+    out: list[PairedTest] = []
+    for i, a in enumerate(names):
+        for bname in names[i + 1:]:
+            ba, bb = batches[a], batches[bname]
+            common = [n for n in ba.names if n in set(bb.names)]
+            if not common:
+                continue
+            ia = _positions(ba.names, common)
+            ib = _positions(bb.names, common)
+            va = np.stack([_per_sequence_values(ba, p, m)[ia] for m in metrics], axis=1)
+            vb = np.stack([_per_sequence_values(bb, p, m)[ib] for m in metrics], axis=1)
+            # MATLAB drops a sequence for a tracker when its curve is all zero: keep only
+            # sequences both trackers contribute to; frame weights are the same for both
+            wa = np.stack([_weights(ba, p, m)[ia] for m in metrics], axis=1)
+            wb = np.stack([_weights(bb, p, m)[ib] for m in metrics], axis=1)
+            w = np.minimum(wa, wb)
+            d = va - vb
+            counts = resample_counts(len(common), n_resamples, seed)
+            lo, hi = percentile_interval(bootstrap_means(d, w, counts), level)
+            pvals = np.array([sign_flip_p_values(d[:, k], w[:, k], seed=seed)[0]
+                              for k in range(len(metrics))])
+            for k, m in enumerate(metrics):
+                wk = w[:, k]
+                sa = float((wk * va[:, k]).sum() / wk.sum()) if wk.sum() else float("nan")
+                sb = float((wk * vb[:, k]).sum() / wk.sum()) if wk.sum() else float("nan")
+                out.append(PairedTest(a=a, b=bname, metric=m, n_sequences=len(common),
+                                      score_a=sa, score_b=sb, diff=sa - sb,
+                                      ci_low=float(lo[k]), ci_high=float(hi[k]),
+                                      p_value=float(pvals[k])))
+    return out
+
+
+def _positions(names: list[str], wanted: list[str]) -> np.ndarray:
+    pos = {n: i for i, n in enumerate(names)}
+    return np.array([pos[n] for n in wanted], dtype=np.int64)
+
+
+def _attribute_table(seqs: list[Sequence], batches: dict[str, BatchScores], p: MetricProtocol,
+                     metrics: tuple[str, ...]) -> pd.DataFrame:
+    """Scores on the sequences carrying each attribute (LaSOT's 14, or whatever the split's
+    sequences declare), aggregated with the protocol's reduction."""
+    attrs: list[str] = []
+    for s in seqs:
+        for a in s.attributes:
+            if a not in attrs:
+                attrs.append(a)
+    ordered = [a for a in LASOT_ATTRIBUTES if a in attrs] + [a for a in attrs
+                                                             if a not in LASOT_ATTRIBUTES]
+    rows = []
+    flagged = {a: {s.name for s in seqs if _truthy(s.attributes.get(a))} for a in ordered}
+    for a in ordered:
+        for t, b in batches.items():
+            idx = np.array([i for i, n in enumerate(b.names) if n in flagged[a]], dtype=np.int64)
+            row: dict[str, Any] = {"attribute": a, "tracker": t, "n_sequences": len(idx)}
+            for m in metrics:
+                if len(idx) == 0:
+                    row[m] = None
+                    continue
+                v = _per_sequence_values(b, p, m)[idx]
+                w = _weights(b, p, m)[idx]
+                row[m] = float((w * v).sum() / w.sum()) if w.sum() else None
+            rows.append(row)
+    return pd.DataFrame(rows, columns=["attribute", "tracker", "n_sequences", *metrics])
+
+
+def _truthy(v: Any) -> bool:
+    try:
+        return bool(int(v))
+    except (TypeError, ValueError):
+        return bool(v)
+
+
+def analyze_store(split: DatasetSplit, trackers: list[str], results_dir: str | Path,
+                  protocol: str | None = None, on_reject: str = "raise", cache: bool = True,
+                  **kwargs: Any) -> Analysis:
+    """``analyze`` on raw results read from the store ``<results_dir>/<tracker>/<split.key>/``
+    (or, where that folder does not exist, ``<results_dir>/<tracker>/`` in any known raw
+    layout: pytracking, OSTrack, got10k toolkit, submission folders)."""
+    from mfv2bench.metrics.readers import read_results
+    p = get_protocol(protocol or default_protocol(split.dataset))
+    nan = "error" if p.pred_nan == "reject" else "keep"
+    lengths = {s.name: len(s.gt) for s in split.sequences}
+    results: dict[str, dict[str, Any]] = {}
+    for t in trackers:
+        folder = Path(results_dir) / t / split.key
+        if folder.is_dir():
+            results[t] = read_store(results_dir, t, split.key, lengths, nan=nan, cache=cache)
+        else:
+            results[t] = read_results(Path(results_dir) / t, lengths, nan=nan, cache=cache)
+    return analyze(split, results, p.name, on_reject=on_reject, **kwargs)

@@ -1,0 +1,425 @@
+"""Reading raw tracking results: every common layout, strict errors, and a parse cache.
+
+Layouts understood (folder or ``.zip``):
+
+- pytracking / STARK / OSTrack / MixFormerV2: ``<dir>/<seq>.txt`` (tab, comma or space separated
+  x,y,w,h), ``<seq>_time.txt`` beside it; also our store ``results/<tracker>/<dataset>-<split>/``
+  (comma, full-precision floats), the got10k toolkit's OTB-style ``<dir>/<seq>.txt``, the LaSOT
+  MATLAB toolkit's ``<Tracker>_tracking_result/<seq>.txt`` and TrackingNet submissions
+  (``<seq>.txt`` at the zip root).
+- got10k toolkit / GOT-10k submissions: ``<dir>/<seq>/<seq>_001.txt`` (one file per run) plus
+  ``<seq>/<seq>_time.txt`` (one column per run).
+
+Bad files are errors that name the file and line (wrong number of values, unparsable or NaN
+values, fewer rows than the sequence has frames: never padded).
+
+Parsing is batched: all files of a folder are concatenated and parsed by one ``np.loadtxt`` call
+(integer fast path, float fallback), and the parsed boxes are cached beside the raw files in
+``.mfv2bench-cache.npz``, invalidated per file by size and modification time.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from mfv2bench.errors import InputError, MissingDataError
+
+CACHE_NAME = ".mfv2bench-cache.npz"
+CACHE_VERSION = 1
+_SPLIT = re.compile(r"[,\t ;]+")
+_RUN_FILE = re.compile(r"^(?P<seq>.+)_(?P<run>\d{3})\.txt$")
+
+
+@dataclass
+class RawResult:
+    """One sequence's raw results: one (N,4) array per run, optional per-frame times."""
+
+    name: str
+    runs: list[np.ndarray]
+    sources: list[Path]
+    times: np.ndarray | None = None
+    time_source: Path | None = None
+
+    @property
+    def boxes(self) -> np.ndarray:
+        return self.runs[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# single-file strict parser (also the error locator for the batched path)
+
+
+def parse_boxes_text(text: str, path: str | Path, nan: str = "error") -> np.ndarray:
+    """Parse x,y,w,h lines strictly; blank lines are skipped. ``nan``: 'error' or 'keep'."""
+    rows: list[list[float]] = []
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        s = line.strip()
+        if not s:
+            continue
+        parts = [p for p in _SPLIT.split(s) if p != ""]
+        if len(parts) != 4:
+            raise InputError(f"expected 4 values x,y,w,h, found {len(parts)}: {s[:60]!r}",
+                             path=path, line=lineno)
+        try:
+            vals = [float(p) for p in parts]
+        except ValueError:
+            raise InputError(f"unparsable line {s[:60]!r}", path=path, line=lineno) from None
+        if nan == "error" and any(v != v for v in vals):
+            raise InputError("NaN in the result (this protocol's toolkit cannot score NaN boxes)",
+                             path=path, line=lineno)
+        rows.append(vals)
+    return np.asarray(rows, dtype=np.float64).reshape(-1, 4)
+
+
+def parse_box_file(path: str | Path, nan: str = "error") -> np.ndarray:
+    """Read one result/GT file strictly (file:line errors)."""
+    p = Path(path)
+    try:
+        text = p.read_bytes().decode("utf-8", errors="replace")
+    except FileNotFoundError:
+        raise MissingDataError(f"result file not found: {p}") from None
+    return parse_boxes_text(text, p, nan=nan)
+
+
+def read_times(path: str | Path) -> np.ndarray | None:
+    """Per-frame seconds (one column per run for GOT-10k); None if the file is absent."""
+    p = Path(path)
+    if not p.is_file():
+        return None
+    return _parse_times(p.read_bytes().decode("utf-8", errors="replace"), p)
+
+
+def _parse_times(text: str, path: Path) -> np.ndarray:
+    rows = []
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        s = line.strip()
+        if not s:
+            continue
+        try:
+            rows.append([float(v) for v in _SPLIT.split(s) if v])
+        except ValueError:
+            raise InputError(f"unparsable time {s[:60]!r}", path=path, line=lineno) from None
+    widths = {len(r) for r in rows}
+    if len(widths) > 1:
+        raise InputError("time file rows have different numbers of columns", path=path)
+    arr = np.asarray(rows, dtype=np.float64)
+    return arr[:, 0] if arr.ndim == 2 and arr.shape[1] == 1 else arr
+
+
+# ---------------------------------------------------------------------------------------------
+# batched parser
+
+
+def _delimiter_of(data: bytes) -> str | None:
+    first = data.split(b"\n", 1)[0]
+    return "," if b"," in first else None
+
+
+def _parse_concatenated(chunks: list[bytes], delimiter: str | None) -> list[np.ndarray] | None:
+    """Parse many files' bytes with one loadtxt call; None when anything is irregular (the
+    caller then parses file by file for exact errors)."""
+    fixed = [c if c.endswith(b"\n") or not c else c + b"\n" for c in chunks]
+    counts = [c.count(b"\n") for c in fixed]
+    buf = b"".join(fixed)
+    if not buf:
+        return [np.zeros((0, 4)) for _ in chunks]
+    arr = None
+    for dtype in (np.int64, np.float64):
+        try:
+            arr = np.loadtxt(io.BytesIO(buf), delimiter=delimiter, dtype=dtype, ndmin=2,
+                             comments=None)
+            break
+        except ValueError:
+            continue
+    if arr is None or arr.shape[1] != 4 or len(arr) != sum(counts):
+        return None
+    if arr.dtype == np.float64 and np.isnan(arr).any():
+        return None
+    out, start = [], 0
+    for n in counts:
+        out.append(arr[start:start + n])
+        start += n
+    return out
+
+
+def parse_many(datas: list[bytes], paths: list[Path], nan: str = "error") -> list[np.ndarray]:
+    """Parse many files' contents fast; falls back to the strict per-file parser (and its
+    file:line errors) for any group that the batched reader does not accept."""
+    out: list[np.ndarray | None] = [None] * len(datas)
+    groups: dict[str | None, list[int]] = {}
+    for i, d in enumerate(datas):
+        groups.setdefault(_delimiter_of(d), []).append(i)
+    for delim, idx in groups.items():
+        parsed = _parse_concatenated([datas[i] for i in idx], delim)
+        if parsed is None:
+            for i in idx:
+                out[i] = parse_boxes_text(datas[i].decode("utf-8", errors="replace"), paths[i],
+                                          nan=nan)
+        else:
+            for i, arr in zip(idx, parsed):
+                out[i] = arr
+    return [np.asarray(a, dtype=np.float64) if a.dtype != np.float64 else a for a in out]
+
+
+# ---------------------------------------------------------------------------------------------
+# cache beside the raw files
+
+
+def _stat_key(path: Path) -> list[int]:
+    st = path.stat()
+    return [int(st.st_size), int(st.st_mtime_ns)]
+
+
+def _compact(arr: np.ndarray) -> np.ndarray:
+    """Smallest exact dtype for the cache (integer results cost 4 or 2 bytes a value)."""
+    if arr.size == 0:
+        return arr.astype(np.float64)
+    if np.isfinite(arr).all():
+        for dt in (np.int16, np.int32):
+            info = np.iinfo(dt)
+            if arr.min() >= info.min and arr.max() <= info.max:
+                cast = arr.astype(dt)
+                if np.array_equal(cast, arr):
+                    return cast
+    return arr.astype(np.float64)
+
+
+def _load_cache(folder: Path) -> tuple[dict, np.ndarray] | None:
+    f = folder / CACHE_NAME
+    if not f.is_file():
+        return None
+    try:
+        with np.load(f, allow_pickle=False) as z:
+            index = json.loads(bytes(z["index"]).decode("utf-8"))
+            if index.get("version") != CACHE_VERSION:
+                return None
+            return index, z["data"]
+    except (OSError, ValueError, KeyError):
+        return None  # a damaged cache is simply rebuilt
+
+
+def _save_cache(folder: Path, entries: dict[str, dict], arrays: dict[str, np.ndarray]) -> None:
+    names = sorted(arrays)
+    parts = [arrays[n] for n in names]
+    data = np.concatenate(parts) if parts else np.zeros((0, 4))
+    data = _compact(data)
+    offset = 0
+    files = {}
+    for n, a in zip(names, parts):
+        files[n] = dict(entries[n], offset=offset, rows=len(a))
+        offset += len(a)
+    index = json.dumps({"version": CACHE_VERSION, "files": files}).encode("utf-8")
+    tmp = folder / f"{CACHE_NAME}.{os.getpid()}.tmp"
+    try:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, data=data, index=np.frombuffer(index, dtype=np.uint8))
+        os.replace(tmp, folder / CACHE_NAME)
+    except OSError:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+
+
+def read_box_files(paths: list[Path], nan: str = "error", cache: bool = True
+                   ) -> list[np.ndarray]:
+    """Read many result files (any mix of folders); uses and refreshes the per-folder cache."""
+    out: list[np.ndarray | None] = [None] * len(paths)
+    by_folder: dict[Path, list[int]] = {}
+    for i, p in enumerate(paths):
+        by_folder.setdefault(Path(p).parent, []).append(i)
+    for folder, idx in by_folder.items():
+        stats = {}
+        for i in idx:
+            p = Path(paths[i])
+            try:
+                stats[p.name] = _stat_key(p)
+            except FileNotFoundError:
+                raise MissingDataError(f"result file not found: {p}") from None
+        cached = _load_cache(folder) if cache else None
+        fresh: dict[str, np.ndarray] = {}
+        todo = []
+        if cached is not None:
+            index, data = cached
+            files = index["files"]
+            for i in idx:
+                name = Path(paths[i]).name
+                e = files.get(name)
+                if e is not None and [e["size"], e["mtime_ns"]] == stats[name]:
+                    arr = data[e["offset"]:e["offset"] + e["rows"]].astype(np.float64)
+                    if nan == "error" and np.isnan(arr).any():
+                        todo.append(i)  # re-parse for the file:line error
+                        continue
+                    out[i] = arr
+                else:
+                    todo.append(i)
+        else:
+            todo = list(idx)
+        if todo:
+            datas = [Path(paths[i]).read_bytes() for i in todo]
+            parsed = parse_many(datas, [Path(paths[i]) for i in todo], nan=nan)
+            for i, arr in zip(todo, parsed):
+                out[i] = arr
+                fresh[Path(paths[i]).name] = arr
+            if cache:
+                _refresh_cache(folder, cached, fresh, stats)
+    return out  # type: ignore[return-value]
+
+
+def _refresh_cache(folder: Path, cached: tuple[dict, np.ndarray] | None,
+                   fresh: dict[str, np.ndarray], stats: dict[str, list[int]]) -> None:
+    entries: dict[str, dict] = {}
+    arrays: dict[str, np.ndarray] = {}
+    if cached is not None:
+        index, data = cached
+        for name, e in index["files"].items():
+            if name in fresh:
+                continue
+            p = folder / name
+            try:
+                if _stat_key(p) != [e["size"], e["mtime_ns"]]:
+                    continue
+            except FileNotFoundError:
+                continue
+            entries[name] = {"size": e["size"], "mtime_ns": e["mtime_ns"]}
+            arrays[name] = data[e["offset"]:e["offset"] + e["rows"]].astype(np.float64)
+    for name, arr in fresh.items():
+        size, mtime = stats[name]
+        entries[name] = {"size": size, "mtime_ns": mtime}
+        arrays[name] = arr
+    if os.access(folder, os.W_OK):
+        _save_cache(folder, entries, arrays)
+
+
+# ---------------------------------------------------------------------------------------------
+# layouts
+
+
+class _Source:
+    """A folder or a zip file, addressed by relative paths."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.zip: zipfile.ZipFile | None = None
+        self.names: dict[str, str] = {}
+        if self.root.is_file() and zipfile.is_zipfile(self.root):
+            self.zip = zipfile.ZipFile(self.root)
+            for n in self.zip.namelist():
+                if n.endswith(".txt") and "__MACOSX" not in n:
+                    # basename match (as the TrackingNet server does), keeping sub-folders
+                    self.names.setdefault(n.rsplit("/", 1)[-1], n)
+                    parts = n.split("/")
+                    if len(parts) >= 2:
+                        self.names.setdefault("/".join(parts[-2:]), n)
+        elif not self.root.is_dir():
+            raise MissingDataError(f"results not found: {self.root}")
+
+    def exists(self, rel: str) -> bool:
+        if self.zip is not None:
+            return rel in self.names
+        return (self.root / rel).is_file()
+
+    def path(self, rel: str) -> Path:
+        if self.zip is not None:
+            return Path(f"{self.root}!{self.names[rel]}")
+        return self.root / rel
+
+    def read(self, rel: str) -> bytes:
+        assert self.zip is not None
+        return self.zip.read(self.names[rel])
+
+    def run_files(self, seq: str) -> list[str]:
+        """GOT-10k layout ``<seq>/<seq>_NNN.txt`` (sorted by run number)."""
+        if self.zip is not None:
+            found = [k for k in self.names if "/" in k and k.startswith(f"{seq}/")
+                     and _is_run(k.split("/", 1)[1], seq)]
+            return sorted(found)
+        d = self.root / seq
+        if not d.is_dir():
+            return []
+        return sorted(f"{seq}/{f.name}" for f in d.iterdir() if _is_run(f.name, seq))
+
+
+def _is_run(filename: str, seq: str) -> bool:
+    m = _RUN_FILE.match(filename)
+    return m is not None and m.group("seq") == seq
+
+
+def read_results(source: str | Path, sequences: Iterable[str] | dict[str, int],
+                 nan: str = "error", cache: bool = True, times: bool = True
+                 ) -> dict[str, RawResult]:
+    """Read the results of the given sequences from a folder or zip in any known layout.
+
+    ``sequences`` may map names to their frame counts; then a result with fewer rows is an
+    error naming the file (results are never padded). A sequence without a result file is a
+    ``MissingDataError`` listing the first few missing names.
+    """
+    src = _Source(Path(source))
+    lengths = sequences if isinstance(sequences, dict) else None
+    names = list(sequences)
+    plan: dict[str, tuple[list[str], str | None]] = {}
+    missing = []
+    for seq in names:
+        runs = src.run_files(seq)
+        if runs:
+            plan[seq] = (runs, f"{seq}/{seq}_time.txt")
+        elif src.exists(f"{seq}.txt"):
+            plan[seq] = ([f"{seq}.txt"], f"{seq}_time.txt")
+        else:
+            missing.append(seq)
+    if missing:
+        few = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+        raise MissingDataError(f"{len(missing)} of {len(names)} sequences have no result in "
+                               f"{src.root}: {few}")
+    rels = [r for seq in names for r in plan[seq][0]]
+    if src.zip is not None:
+        arrays = parse_many([src.read(r) for r in rels], [src.path(r) for r in rels], nan=nan)
+    else:
+        arrays = read_box_files([src.root / r for r in rels], nan=nan, cache=cache)
+    by_rel = dict(zip(rels, arrays))
+    out: dict[str, RawResult] = {}
+    for seq in names:
+        run_rels, time_rel = plan[seq]
+        res = RawResult(seq, [by_rel[r] for r in run_rels], [src.path(r) for r in run_rels])
+        if lengths is not None:
+            n = int(lengths[seq])
+            for arr, path in zip(res.runs, res.sources):
+                if len(arr) < n:
+                    raise InputError(
+                        f"result has {len(arr)} rows but sequence {seq} has {n} frames (a result "
+                        "shorter than the sequence is an error, never padded)", path=path,
+                        line=len(arr) + 1)
+        if times and time_rel is not None and src.exists(time_rel):
+            if src.zip is not None:
+                res.times = _parse_times(src.read(time_rel).decode("utf-8", "replace"),
+                                         src.path(time_rel))
+            else:
+                res.times = read_times(src.root / time_rel)
+            res.time_source = src.path(time_rel)
+        out[seq] = res
+    return out
+
+
+def store_folder(results_dir: str | Path, tracker: str, split_key: str) -> Path:
+    """Where the runner stores a tracker's results for one split."""
+    return Path(results_dir) / tracker / split_key
+
+
+def read_store(results_dir: str | Path, tracker: str, split_key: str,
+               sequences: Iterable[str] | dict[str, int], nan: str = "error",
+               cache: bool = True) -> dict[str, RawResult]:
+    """Read a tracker's results from our store ``results/<tracker>/<dataset>-<split>/``."""
+    folder = store_folder(results_dir, tracker, split_key)
+    if not folder.is_dir():
+        raise MissingDataError(f"no results of tracker {tracker!r} for {split_key}: {folder} "
+                               f"(run `mfv2bench eval` first or pass --results)")
+    return read_results(folder, sequences, nan=nan, cache=cache)

@@ -1,0 +1,59 @@
+"""Plain-text rendering of an ``Analysis`` for the terminal (the report renders HTML/PDF)."""
+
+from __future__ import annotations
+
+import math
+
+from mfv2bench.metrics.analysis import METRIC_LABELS, Analysis
+
+
+def _pct(v: float | None, digits: int = 1) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    return f"{100.0 * v:.{digits}f}"
+
+
+def _grid(header: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
+    fmt = lambda r: "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w)  # noqa: E731
+                              for i, (c, w) in enumerate(zip(r, widths)))
+    return [fmt(header), "  ".join("-" * w for w in widths)] + [fmt(r) for r in rows]
+
+
+def analysis_text(a: Analysis, attributes: bool = False) -> str:
+    """Scores with 95 % CIs, the protocol name and hash beside them, pairwise tests, flags."""
+    lines = [f"{a.dataset}-{a.split}  protocol {a.label}"
+             + ("  PARTIAL split: " + f"{len(a.missing)} sequences missing" if a.partial else "")]
+    header = ["tracker", "seqs"] + [f"{METRIC_LABELS[m]} [95% CI]" for m in a.metrics]
+    rows = []
+    for t in a.trackers:
+        row = [t, str(len(a.sequences[t]))]
+        for m in a.metrics:
+            lo, hi = a.ci[t][m]
+            row.append(f"{_pct(a.score(t, m))} [{_pct(lo)}, {_pct(hi)}]")
+        rows.append(row)
+    lines += _grid(header, rows)
+    if a.pairwise:
+        lines += ["", "paired tests (A - B; sign-flip permutation p, paired bootstrap 95% CI):"]
+        rows = [[f"{t.a} - {t.b}", METRIC_LABELS[t.metric], f"{100 * t.diff:+.2f}",
+                 f"[{100 * t.ci_low:+.2f}, {100 * t.ci_high:+.2f}]", f"{t.p_value:.3g}",
+                 str(t.n_sequences)] for t in a.pairwise]
+        lines += _grid(["pair", "metric", "diff", "95% CI", "p", "seqs"], rows)
+    if attributes and len(a.attributes):
+        lines += ["", f"attributes ({METRIC_LABELS[a.metrics[0]]}):"]
+        table = a.attributes.pivot(index="attribute", columns="tracker", values=a.metrics[0])
+        counts = a.attributes.groupby("attribute")["n_sequences"].max()
+        rows = [[attr, str(int(counts[attr]))] + [_pct(table.loc[attr, t]) for t in a.trackers]
+                for attr in dict.fromkeys(a.attributes["attribute"])]
+        lines += _grid(["attribute", "seqs"] + a.trackers, rows)
+    for t in a.trackers:
+        rep = a.degenerate.get(t)
+        if rep is not None and rep.any:
+            for flag, names in rep.summary().items():
+                few = ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
+                lines.append(f"warning: {t}: {flag.replace('_', ' ')} in {len(names)} "
+                             f"sequence(s): {few}")
+    for t, rej in a.rejected.items():
+        lines.append(f"note: {t}: {len(rej)} sequence(s) refused by {a.protocol}: "
+                     + ", ".join(sorted(rej)[:5]))
+    return "\n".join(lines)
