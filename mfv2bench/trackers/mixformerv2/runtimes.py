@@ -1,0 +1,171 @@
+"""Ways to run the MixFormerV2 network inside the tracker: eager / fused-attention PyTorch,
+``torch.compile`` and ONNX Runtime, each with or without the template-side cache.
+
+An engine answers two calls: ``set_templates(template, online_template)`` once per template
+change and ``step(search) -> (pred_box (1, 4) cxcywh normalised, score logit)`` per frame.
+The tensors passed between calls are plain tensors (the cache is the stacked keys/values),
+so the same step graphs can be compiled or exported to ONNX.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ...errors import ConfigError
+from .model import MixFormerV2
+
+RUNTIMES = ("eager", "sdpa", "compile", "onnxruntime")
+
+
+class TemplateStep(nn.Module):
+    """(template, online_template) -> stacked template-side keys, values (L, B, heads, 2Nt, hd)."""
+
+    def __init__(self, model: MixFormerV2):
+        super().__init__()
+        self.model = model
+
+    def forward(self, template: torch.Tensor, online_template: torch.Tensor):
+        kt, vt, _ = self.model.backbone.encode_templates(template, online_template)
+        return kt, vt
+
+
+class SearchStep(nn.Module):
+    """(search, keys, values) -> (pred_boxes (B, 1, 4), pred_scores (B,)) on the cached path."""
+
+    def __init__(self, model: MixFormerV2):
+        super().__init__()
+        self.model = model
+
+    def forward(self, search: torch.Tensor, kt: torch.Tensor, vt: torch.Tensor):
+        m = self.model
+        full_last = m.head_kind == "corner"
+        xs, _ = m.backbone.forward_search(search, kt, vt, full_last_block=full_last)
+        out = m._heads(xs, softmax=True, run_score_head=True)
+        return out["pred_boxes"], out["pred_scores"]
+
+
+class FullStep(nn.Module):
+    """(template, online_template, search) -> (pred_boxes, pred_scores): the official forward."""
+
+    def __init__(self, model: MixFormerV2):
+        super().__init__()
+        self.model = model
+
+    def forward(self, template: torch.Tensor, online_template: torch.Tensor, search: torch.Tensor):
+        out = self.model(template, online_template, search, return_blocks=False)
+        return out["pred_boxes"], out["pred_scores"]
+
+
+class TorchEngine:
+    """PyTorch engine; ``compile=True`` wraps the per-frame step in ``torch.compile``."""
+
+    def __init__(self, model: MixFormerV2, cached: bool = True, compile: bool = False):
+        self.cached = cached
+        self.template_step = TemplateStep(model)
+        step: Any = SearchStep(model) if cached else FullStep(model)
+        self.step_module = torch.compile(step, dynamic=False) if compile else step
+        self._templates: tuple[torch.Tensor, ...] = ()
+
+    def set_templates(self, template: torch.Tensor, online_template: torch.Tensor) -> None:
+        if self.cached:
+            self._templates = self.template_step(template, online_template)
+        else:
+            self._templates = (template, online_template)
+
+    def step(self, search: torch.Tensor) -> tuple[torch.Tensor, float]:
+        if self.cached:
+            boxes, scores = self.step_module(search, *self._templates)
+        else:
+            boxes, scores = self.step_module(*self._templates, search)
+        return boxes.reshape(-1, 4).float().cpu(), float(scores.reshape(-1)[0])
+
+
+class OnnxEngine:
+    """Exports the template and search steps to ONNX and runs them with ONNX Runtime (CPU).
+
+    ``quantize="int8"`` applies ONNX Runtime dynamic int8 quantisation to the search step
+    (reduced precision: an opt-in latency variant, not an exact runtime).
+    """
+
+    def __init__(self, model: MixFormerV2, cached: bool = True, threads: int | None = None,
+                 quantize: str | None = None, workdir: str | Path | None = None):
+        try:
+            import onnxruntime as ort
+        except ImportError:  # pragma: no cover - optional extra
+            raise ConfigError("runtime 'onnxruntime' needs the onnx extra: pip install 'mfv2bench[onnx]'") from None
+        self.cached = cached
+        self._tmp = None
+        if workdir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="mfv2-onnx-")
+            workdir = self._tmp.name
+        workdir = Path(workdir)
+        cfg = model.config
+        t = torch.zeros(1, 3, cfg["template_size"], cfg["template_size"])
+        s = torch.zeros(1, 3, cfg["search_size"], cfg["search_size"])
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = int(threads or torch.get_num_threads())
+        opts.inter_op_num_threads = 1
+        providers = ["CPUExecutionProvider"]
+        model = model.float().cpu().eval()
+        with torch.no_grad():
+            if cached:
+                kt, vt = TemplateStep(model)(t, t)
+                tpath = export_onnx(TemplateStep(model), (t, t), workdir / "template.onnx",
+                                    ["template", "online_template"], ["kt", "vt"])
+                spath = export_onnx(SearchStep(model), (s, kt, vt), workdir / "search.onnx",
+                                    ["search", "kt", "vt"], ["pred_boxes", "pred_scores"])
+                self.template_session = ort.InferenceSession(str(tpath), opts, providers=providers)
+            else:
+                spath = export_onnx(FullStep(model), (t, t, s), workdir / "full.onnx",
+                                    ["template", "online_template", "search"],
+                                    ["pred_boxes", "pred_scores"])
+        if quantize == "int8":
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            qpath = spath.with_name(spath.stem + ".int8.onnx")
+            quantize_dynamic(str(spath), str(qpath), weight_type=QuantType.QInt8)
+            spath = qpath
+        elif quantize is not None:
+            raise ConfigError(f"quantize must be 'int8' or absent, got {quantize!r}")
+        self.session = ort.InferenceSession(str(spath), opts, providers=providers)
+        self._templates: dict[str, np.ndarray] = {}
+
+    def set_templates(self, template: torch.Tensor, online_template: torch.Tensor) -> None:
+        feeds = {"template": template.cpu().numpy(), "online_template": online_template.cpu().numpy()}
+        if self.cached:
+            kt, vt = self.template_session.run(None, feeds)
+            self._templates = {"kt": kt, "vt": vt}
+        else:
+            self._templates = feeds
+
+    def step(self, search: torch.Tensor) -> tuple[torch.Tensor, float]:
+        boxes, scores = self.session.run(None, {"search": search.cpu().numpy(), **self._templates})
+        return torch.from_numpy(boxes).reshape(-1, 4), float(scores.reshape(-1)[0])
+
+
+def export_onnx(module: nn.Module, args: tuple, path: Path, input_names: list[str],
+                output_names: list[str]) -> Path:
+    """TorchScript-based ONNX export (opset 17), fixed batch 1, weights inside the file."""
+    torch.onnx.export(module, args, str(path), input_names=input_names, output_names=output_names,
+                      opset_version=17, dynamo=False, do_constant_folding=True)
+    return path
+
+
+def make_engine(model: MixFormerV2, runtime: str, cached: bool = True, **options: Any):
+    """Engine for ``runtime`` in RUNTIMES. 'sdpa' switches the model to the fused attention
+    kernel; the others keep the model's ``attention`` setting."""
+    if runtime not in RUNTIMES:
+        raise ConfigError(f"runtime must be one of {RUNTIMES}, got {runtime!r}")
+    if runtime == "sdpa":
+        model.set_attention("sdpa")
+    if runtime in ("eager", "sdpa"):
+        return TorchEngine(model, cached=cached)
+    if runtime == "compile":
+        return TorchEngine(model, cached=cached, compile=True)
+    return OnnxEngine(model, cached=cached, **options)
