@@ -16,25 +16,55 @@ from typing import overload
 
 
 class FrameList(AbcSequence):
-    """Read-only list of frame paths ``folder/name`` in playback order."""
+    """Read-only list of frame paths ``folder/name`` in playback order.
 
-    __slots__ = ("_folder", "_names")
+    Either an explicit list of names, or (``numbered``) ``count`` names made from a format and a
+    first number, e.g. LaSOT's ``%08d.jpg`` from 1: nothing per frame is stored then.
+    """
+
+    __slots__ = ("_folder", "_names", "_fmt", "_start", "_count")
 
     def __init__(self, folder: str | Path, names: list[str]):
         self._folder = os.fspath(folder)
-        self._names = list(names)
+        self._names: list[str] | None = list(names)
+        self._fmt = ""
+        self._start = 0
+        self._count = len(self._names)
+
+    @classmethod
+    def numbered(cls, folder: str | Path, fmt: str, start: int, count: int) -> "FrameList":
+        """Frames ``fmt.format(start) .. fmt.format(start + count - 1)`` (fmt like ``{:08d}.jpg``)."""
+        obj = cls.__new__(cls)
+        obj._folder = os.fspath(folder)
+        obj._names = None
+        obj._fmt = fmt
+        obj._start = int(start)
+        obj._count = int(count)
+        return obj
 
     @property
     def folder(self) -> Path:
         return Path(self._folder)
 
+    def _name(self, i: int) -> str:
+        if self._names is not None:
+            return self._names[i]
+        if i < 0:
+            i += self._count
+        if not 0 <= i < self._count:
+            raise IndexError("frame index out of range")
+        return self._fmt.format(self._start + i)
+
     @property
     def names(self) -> list[str]:
         """File names in order (no folder)."""
-        return list(self._names)
+        if self._names is not None:
+            return list(self._names)
+        fmt, start = self._fmt, self._start
+        return [fmt.format(start + i) for i in range(self._count)]
 
     def __len__(self) -> int:
-        return len(self._names)
+        return self._count
 
     @overload
     def __getitem__(self, index: int) -> Path: ...
@@ -44,32 +74,34 @@ class FrameList(AbcSequence):
 
     def __getitem__(self, index):
         if isinstance(index, slice):
-            return [Path(self._folder, n) for n in self._names[index]]
-        return Path(self._folder, self._names[index])
+            return [Path(self._folder, self._name(i)) for i in range(*index.indices(self._count))]
+        return Path(self._folder, self._name(index))
 
     def __iter__(self) -> Iterator[Path]:
         folder = self._folder
-        for n in self._names:
+        for n in self.names:
             yield Path(folder, n)
 
     def strings(self) -> list[str]:
         """Frame paths as strings (cheaper than Paths, e.g. for JSON)."""
         join = os.path.join
         folder = self._folder
-        return [join(folder, n) for n in self._names]
+        return [join(folder, n) for n in self.names]
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, FrameList):
-            return self._folder == other._folder and self._names == other._names
+            return self._folder == other._folder and self.names == other.names
         if isinstance(other, (list, tuple)):
             return len(other) == len(self) and all(Path(a) == b for a, b in zip(other, self))
         return NotImplemented
 
+    __hash__ = None  # mutable-looking sequence semantics, like list
+
     def __repr__(self) -> str:
-        return f"FrameList({self._folder!r}, {len(self._names)} frames)"
+        return f"FrameList({self._folder!r}, {self._count} frames)"
 
     def __getstate__(self):
-        return (self._folder, self._names)
+        return (self._folder, self._names, self._fmt, self._start, self._count)
 
     def __setstate__(self, state) -> None:
-        self._folder, self._names = state
+        self._folder, self._names, self._fmt, self._start, self._count = state

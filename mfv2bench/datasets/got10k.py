@@ -15,7 +15,7 @@ from ..errors import InputError, MissingDataError
 from .annotations import parse_resolution, read_boxes, read_label_column, read_meta_info
 from .base import Sequence
 from .frames import FrameList
-from .listing import SplitListing, frame_count_error, list_jpgs, sort_numeric
+from .listing import SplitListing, frame_count_error, is_padded_run, list_jpgs, sort_numeric
 from .splits import official_list, read_list_file
 
 OFFICIAL_LISTS = {"val": "got10k_val.txt", "test": "got10k_test.txt"}
@@ -50,8 +50,12 @@ class Got10kLoader:
         seq_dir = os.path.join(self.folder, name)
         gt_path = Path(seq_dir, "groundtruth.txt")
         gt = read_boxes(gt_path)
-        frames = sort_numeric(list_jpgs(seq_dir), seq_dir)
-        n = len(frames)
+        listed = list_jpgs(seq_dir)
+        n = len(listed)
+        if is_padded_run(listed, 8, 1):
+            frames = FrameList.numbered(seq_dir, "{:08d}.jpg", 1, n)
+        else:  # not the usual 00000001.jpg.. run: sorted by number, as pytracking does
+            frames = FrameList(seq_dir, sort_numeric(listed, seq_dir))
         if n == 0:
             raise InputError("sequence folder holds no .jpg frames", seq_dir)
         first_only = self.split in FIRST_FRAME_ONLY_SPLITS
@@ -90,7 +94,7 @@ class Got10kLoader:
             name=name,
             dataset=self.dataset,
             split=self.split,
-            frames=FrameList(seq_dir, frames),
+            frames=frames,
             gt=gt,
             visible=visible,
             cover=cover,

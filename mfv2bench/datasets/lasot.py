@@ -18,7 +18,7 @@ from ..errors import InputError, MissingDataError
 from .annotations import read_boxes, read_flag_row
 from .base import Sequence
 from .frames import FrameList
-from .listing import SplitListing, frame_count_error, list_jpgs
+from .listing import SplitListing, frame_count_error, is_padded_run, list_jpgs
 from .splits import lasot_test_attributes, official_list, read_attributes_csv, read_list_file
 
 ROOT_LIST_FILES = {"test": "testing_set.txt", "train": "training_set.txt"}
@@ -85,14 +85,15 @@ class LasotLoader:
         img_dir = os.path.join(seq_dir, "img")
         if not os.path.isdir(img_dir):
             raise InputError("sequence folder has no img/ folder", seq_dir)
-        listed = list_jpgs(img_dir)
-        if len(listed) != n:
-            raise frame_count_error(len(listed), n, img_dir, gt_path)
-        names = [f"{i:08d}.jpg" for i in range(1, n + 1)]
-        listed.sort()
-        if listed != names:
-            odd = next(a for a, b in zip(listed, names) if a != b)
-            raise InputError(f"frame {odd!r} does not follow 00000001.jpg..{names[-1]}", img_dir)
+        listed = os.listdir(img_dir)
+        if len(listed) != n or not is_padded_run(listed, 8, 1):  # the fast check failed
+            listed = list_jpgs(img_dir)
+            if len(listed) != n:
+                raise frame_count_error(len(listed), n, img_dir, gt_path)
+        if not is_padded_run(listed, 8, 1):
+            listed.sort()
+            odd = next((a for a, i in zip(listed, range(1, n + 1)) if a != f"{i:08d}.jpg"), "?")
+            raise InputError(f"frame {odd!r} does not follow 00000001.jpg..{n:08d}.jpg", img_dir)
         visible = self._visibility(seq_dir, n)
         meta: dict = {"class": cls}
         nlp = Path(seq_dir, "nlp.txt")
@@ -102,7 +103,7 @@ class LasotLoader:
             name=name,
             dataset=self.dataset,
             split=self.split,
-            frames=FrameList(img_dir, names),
+            frames=FrameList.numbered(img_dir, "{:08d}.jpg", 1, n),
             gt=gt,
             visible=visible,
             attributes=dict(self._attributes.get(name, {})),

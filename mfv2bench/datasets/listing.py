@@ -46,6 +46,21 @@ def sort_numeric(names: list[str], folder: str) -> list[str]:
     return [n for _, n in keyed]
 
 
+def is_padded_run(names: list[str], width: int, start: int) -> bool:
+    """True when ``names`` are exactly ``start .. start+len-1`` zero-padded to ``width`` digits
+    plus ``.jpg`` (checked without sorting or building the expected names)."""
+    n = len(names)
+    if n == 0:
+        return False
+    if set(map(len, names)) != {width + 4}:
+        return False
+    stems = "".join(names).replace(".jpg", "")
+    if len(stems) != n * width or not stems.isdigit() or not stems.isascii():
+        return False
+    # n distinct width-digit numbers between start and start+n-1: exactly that run.
+    return min(names) == f"{start:0{width}d}.jpg" and max(names) == f"{start + n - 1:0{width}d}.jpg"
+
+
 def frame_count_error(n_frames: int, n_boxes: int, folder: str, anno: str | Path) -> InputError:
     return InputError(
         f"{n_boxes} annotation line(s) but {n_frames} frame(s) in {folder}", anno
