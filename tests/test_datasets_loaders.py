@@ -262,3 +262,39 @@ def test_frame_list_behaves_as_list_and_pickles(trees):
     assert frames == as_list and frames[-1] == as_list[-1] and frames[1:3] == as_list[1:3]
     again = pickle.loads(pickle.dumps(seq))
     assert again.frames == frames and np.array_equal(again.gt, seq.gt)
+
+
+def test_numbered_frame_list_matches_explicit_names(tmp_path):
+    numbered = FrameList.numbered(tmp_path, "{:08d}.jpg", 1, 5)
+    explicit = FrameList(tmp_path, [f"{i:08d}.jpg" for i in range(1, 6)])
+    assert numbered == explicit and len(numbered) == 5
+    assert numbered[0] == tmp_path / "00000001.jpg" and numbered[-1] == tmp_path / "00000005.jpg"
+    assert numbered[1:4] == explicit[1:4] and numbered[::-2] == explicit[::-2]
+    assert numbered.strings() == [str(p) for p in explicit]
+    with pytest.raises(IndexError):
+        numbered[5]
+    assert pickle.loads(pickle.dumps(numbered)) == numbered
+
+
+def test_lasot_stray_frame_name_is_named(trees, tmp_path):
+    root = _copy(trees, "lasot", tmp_path)
+    seq = load_split("synthetic-lasot", root=root).sequences[0]
+    img = root / seq.name.split("-")[0] / seq.name / "img"
+    os.rename(img / "00000002.jpg", img / "frame_2.jpg")
+    with pytest.raises(InputError,
+                       match=r"missing \['00000002.jpg'\], unexpected \['frame_2.jpg'\]") as err:
+        load_split("synthetic-lasot", root=root)
+    assert err.value.path == img
+    os.rename(img / "frame_2.jpg", img / "00000002.jpg")
+    (img / "Thumbs.db").write_bytes(b"")  # non-frame files beside the frames are ignored
+    assert load_split("synthetic-lasot", root=root).sequences[0].n_frames == seq.n_frames
+
+
+def test_got10k_unpadded_frames_sorted_by_number(trees, tmp_path):
+    root = _copy(trees, "got10k", tmp_path)
+    seq = load_split("synthetic-got10k", root=root).sequences[0]
+    folder = seq.frames.folder
+    for i in range(1, seq.n_frames + 1):
+        os.rename(folder / f"{i:08d}.jpg", folder / f"{i}.jpg")
+    again = load_split("synthetic-got10k", root=root).sequences[0]
+    assert [p.name for p in again.frames] == [f"{i}.jpg" for i in range(1, seq.n_frames + 1)]

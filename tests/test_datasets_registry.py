@@ -151,3 +151,36 @@ def test_read_rgb_and_unreadable_image(tmp_path):
         read_rgb(tmp_path / "empty.jpg")
     with pytest.raises(InputError, match="not found"):
         read_rgb(tmp_path / "missing.jpg")
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("0,1,0\n", [0, 1, 0]), ("0\n1\n1\n", [0, 1, 1]), (" 0 , 1 ,0 \r\n", [0, 1, 0]),
+     ("0,1\n0,1\n", [0, 1, 0, 1]), ("0.0,1.0\n", [0, 1])],
+)
+def test_flag_row_spellings(tmp_path, text, expected):
+    p = tmp_path / "flags.txt"
+    p.write_text(text)
+    np.testing.assert_array_equal(read_flag_row(p), np.array(expected, dtype=bool))
+
+
+@pytest.mark.parametrize("text", ["0,,1\n", "0,1,\n", "2,1\n", "0,1,x\n"])
+def test_flag_row_rejects(tmp_path, text):
+    p = tmp_path / "flags.txt"
+    p.write_text(text)
+    with pytest.raises(InputError):
+        read_flag_row(p)
+
+
+def test_long_gt_file_takes_the_same_values(tmp_path):
+    rng = np.random.default_rng(1)
+    boxes = np.round(rng.uniform(0, 900, (1500, 4)), 2)
+    p = tmp_path / "gt.txt"
+    p.write_text("".join(",".join(f"{v:.2f}" for v in row) + "\n" for row in boxes))
+    np.testing.assert_array_equal(read_boxes(p), np.loadtxt(p, delimiter=","))
+    lines = p.read_text().splitlines()
+    lines[1200] = "1,2,,4"
+    p.write_text("\n".join(lines))
+    with pytest.raises(InputError) as err:
+        read_boxes(p)
+    assert err.value.line == 1201

@@ -91,9 +91,11 @@ class LasotLoader:
             if len(listed) != n:
                 raise frame_count_error(len(listed), n, img_dir, gt_path)
         if not is_padded_run(listed, 8, 1):
-            listed.sort()
-            odd = next((a for a, i in zip(listed, range(1, n + 1)) if a != f"{i:08d}.jpg"), "?")
-            raise InputError(f"frame {odd!r} does not follow 00000001.jpg..{n:08d}.jpg", img_dir)
+            expected = {f"{i:08d}.jpg" for i in range(1, n + 1)}
+            missing = sorted(expected.difference(listed))[:3]
+            unexpected = sorted(set(listed).difference(expected))[:3]
+            raise InputError(f"frames are not 00000001.jpg..{n:08d}.jpg: missing {missing}, "
+                             f"unexpected {unexpected}", img_dir)
         visible = self._visibility(seq_dir, n)
         meta: dict = {"class": cls}
         nlp = Path(seq_dir, "nlp.txt")
