@@ -114,14 +114,21 @@ def make_track(rng: np.random.Generator, n: int, size: tuple[int, int], event: s
         return (rng.uniform(margin_x * 0.8, max(margin_x * 0.8 + 1, W - margin_x * 0.8)),
                 rng.uniform(margin_y * 0.8, max(margin_y * 0.8 + 1, H - margin_y * 0.8)))
 
+    # A bounded random walk between keys: about 10 px/frame at most on 320 x 240, so a
+    # correlation tracker can follow it; scale drifts by at most x1.25 per key.
+    lo_x, hi_x = margin_x * 0.8, max(margin_x * 0.8 + 1, W - margin_x * 0.8)
+    lo_y, hi_y = margin_y * 0.8, max(margin_y * 0.8 + 1, H - margin_y * 0.8)
+    step_x, step_y = 0.3 * W, 0.3 * H
     cx = np.empty(n_keys)
     cy = np.empty(n_keys)
-    for k in range(n_keys):
-        cx[k], cy[k] = inside_point()
-    scales = rng.uniform(0.65, 1.5, n_keys)
-    scales[0] = 1.0
-    aspects = rng.uniform(0.85, 1.2, n_keys)
-    aspects[0] = 1.0
+    cx[0], cy[0] = inside_point()
+    scales = np.ones(n_keys)
+    aspects = np.ones(n_keys)
+    for k in range(1, n_keys):
+        cx[k] = np.clip(cx[k - 1] + rng.uniform(-step_x, step_x), lo_x, hi_x)
+        cy[k] = np.clip(cy[k - 1] + rng.uniform(-step_y, step_y), lo_y, hi_y)
+        scales[k] = np.clip(scales[k - 1] * rng.uniform(0.8, 1.25), 0.6, 1.7)
+        aspects[k] = np.clip(aspects[k - 1] * rng.uniform(0.92, 1.08), 0.8, 1.25)
 
     occluder = None
     hold: dict[int, int] = {}
