@@ -298,3 +298,13 @@ def test_got10k_unpadded_frames_sorted_by_number(trees, tmp_path):
         os.rename(folder / f"{i:08d}.jpg", folder / f"{i}.jpg")
     again = load_split("synthetic-got10k", root=root).sequences[0]
     assert [p.name for p in again.frames] == [f"{i}.jpg" for i in range(1, seq.n_frames + 1)]
+
+
+def test_got10k_readme_spelling_absense_label(trees, tmp_path):
+    root = _copy(trees, "got10k", tmp_path)
+    before = load_split("synthetic-got10k", root=root).sequences[0]
+    d = root / "val" / before.name
+    os.rename(d / "absence.label", d / "absense.label")
+    after = load_split("synthetic-got10k", root=root).sequences[0]
+    np.testing.assert_array_equal(after.meta["absence"], before.meta["absence"])
+    np.testing.assert_array_equal(after.visible, before.visible)

@@ -184,3 +184,16 @@ def test_long_gt_file_takes_the_same_values(tmp_path):
     with pytest.raises(InputError) as err:
         read_boxes(p)
     assert err.value.line == 1201
+
+
+def test_label_column_fast_and_checked(tmp_path):
+    q = tmp_path / "cover.label"
+    q.write_text("8\n7\n0\n\n")
+    np.testing.assert_array_equal(read_label_column(q, 3), [8, 7, 0])
+    q.write_text("8\n7.0\n")
+    np.testing.assert_array_equal(read_label_column(q), [8, 7])
+    for bad, line in (("8\nnan\n", 2), ("8\n1.5\n", 2), ("inf\n", 1), ("8 7\n", 1)):
+        q.write_text(bad)
+        with pytest.raises(InputError) as err:
+            read_label_column(q)
+        assert err.value.line == line

@@ -166,19 +166,29 @@ def read_label_column(path: str | Path, n_expected: int | None = None) -> np.nda
     lines = text.splitlines()
     while lines and not lines[-1].strip():
         lines.pop()
-    out = np.empty(len(lines), dtype=np.int64)
-    for i, line in enumerate(lines):
-        s = line.strip()
-        try:
-            f = float(s)
-        except ValueError:
-            raise InputError(f"expected an integer label, got {s[:40]!r}", path, i + 1) from None
-        if f != int(f):
-            raise InputError(f"expected an integer label, got {s[:40]!r}", path, i + 1)
-        out[i] = int(f)
+    out = _labels_fast(lines)
+    if out is None:
+        out = np.empty(len(lines), dtype=np.int64)
+        for i, line in enumerate(lines):
+            s = line.strip()
+            try:
+                f = float(s)
+                ok = f.is_integer()
+            except ValueError:
+                ok = False
+            if not ok:
+                raise InputError(f"expected an integer label, got {s[:40]!r}", path, i + 1)
+            out[i] = int(f)
     if n_expected is not None and len(out) != n_expected:
         raise InputError(f"{len(out)} labels but {n_expected} frames", path)
     return out
+
+
+def _labels_fast(lines: list[str]) -> np.ndarray | None:
+    tokens = "\n".join(lines).split()
+    if len(tokens) != len(lines) or not all(t.isdigit() and t.isascii() for t in tokens):
+        return None
+    return np.array(tokens, dtype=np.int64) if tokens else np.zeros(0, dtype=np.int64)
 
 
 def read_meta_info(path: str | Path) -> dict[str, str]:

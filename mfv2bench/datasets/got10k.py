@@ -65,6 +65,8 @@ class Got10kLoader:
         labels: dict[str, np.ndarray] = {}
         for label in ("absence", "cover", "cut_by_image"):
             p = Path(seq_dir, f"{label}.label")
+            if not p.is_file() and label == "absence":
+                p = Path(seq_dir, "absense.label")  # the dataset README's spelling
             if p.is_file():
                 labels[label] = read_label_column(p, n)
         cover = labels.get("cover")
