@@ -1,0 +1,47 @@
+"""``mfv2bench leaderboard``: published and local results ranked together."""
+
+from __future__ import annotations
+
+import click
+
+from ..leaderboard.board import build_leaderboard
+from ..leaderboard.local import local_scores
+from ..leaderboard.published import load_published
+from ..leaderboard.render import FORMATS, front_text, render
+
+
+@click.command("leaderboard")
+@click.option("--dataset", required=True, help="lasot, lasot_ext, got10k, trackingnet (or any published set, e.g. uav123).")
+@click.option("--metric", default="auc", show_default=True, help="auc, p, p_norm, ao, sr50, sr75, eao.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--trackers", default=None, help="Local trackers to include (default: all with results).")
+@click.option("--speed", type=click.Choice(["gpu", "cpu"]), default="gpu", show_default=True,
+              help="FPS column of the speed-accuracy Pareto front.")
+@click.option("--protocol", default=None, help="Metric protocol for local results (default: the data set's).")
+@click.option("--root", type=click.Path(file_okay=False), default=None, help="Data-set root.")
+@click.option("--results", "results_dir", type=click.Path(file_okay=False), default=None,
+              help="Results folder (default: the workspace's results/).")
+@click.option("--published", "published_path", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="Another published-results CSV (same columns as the shipped one).")
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write to this file instead of stdout.")
+@click.pass_obj
+def command(workspace, dataset, metric, fmt, trackers, speed, protocol, root, results_dir, published_path, out):
+    """Rank published results (with sources) and ours; mark ours, show the reproduction delta
+    (e.g. our mfv2-b vs the paper's 70.6 AUC on LaSOT) and the speed-accuracy Pareto front."""
+    published = load_published(published_path)
+    names = [t.strip() for t in trackers.split(",") if t.strip()] if trackers else None
+    local = local_scores(workspace, dataset, metric, trackers=names, protocol=protocol, root=root,
+                         results_dir=results_dir)
+    board = build_leaderboard(published, dataset, metric, local.entries, speed=speed)
+    board.notes = local.notes + ([f"local results scored with protocol {local.protocol}"] if local.protocol else []) + board.notes
+    text = render(board, fmt)
+    if fmt == "table":
+        text += "\n" + front_text(board)
+    if out:
+        from pathlib import Path
+
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        click.echo(f"wrote {out}")
+    else:
+        click.echo(text.rstrip("\n"))

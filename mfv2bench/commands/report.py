@@ -1,0 +1,34 @@
+"""``mfv2bench report``: self-contained HTML (and PDF) report from raw results on disk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..report.build import build_report
+
+
+@click.command("report")
+@click.option("--dataset", required=True, help="Data set (and split), e.g. lasot, got10k-val, synthetic-lasot.")
+@click.option("--trackers", required=True, help="Comma-separated tracker names with results in the store.")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Report folder (default reports/<dataset>-<split>).")
+@click.option("--pdf/--no-pdf", default=False, show_default=True, help="Also write report.pdf.")
+@click.option("--protocol", default=None, help="Metric protocol (default: the data set's).")
+@click.option("--root", type=click.Path(file_okay=False), default=None, help="Data-set root.")
+@click.option("--results", "results_dir", type=click.Path(file_okay=False), default=None,
+              help="Results folder (default: the workspace's results/).")
+@click.option("--title", default=None, help="Report title.")
+@click.pass_obj
+def command(workspace, dataset, trackers, out, pdf, protocol, root, results_dir, title):
+    """Plots (success, precision, normalized precision, attributes, speed-accuracy), tables with
+    confidence intervals and paired comparisons, per-sequence tables, protocol and manifests."""
+    names = [t.strip() for t in trackers.split(",") if t.strip()]
+    if not names:
+        raise click.UsageError("--trackers needs at least one name")
+    files = build_report(workspace, dataset, names, out=Path(out) if out else None, pdf=pdf,
+                         protocol=protocol, root=root, results_dir=results_dir, title=title)
+    click.echo(f"wrote {files.html}")
+    if files.pdf:
+        click.echo(f"wrote {files.pdf}")

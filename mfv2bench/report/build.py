@@ -1,0 +1,212 @@
+"""Gather a report from disk: split -> metrics analysis -> speed results -> run manifests ->
+published results, into a ReportModel, then write it (``report.render``)."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from ..errors import InputError
+from ..workspace import Workspace
+from .model import ReportModel
+from .plots import CurveSeries
+from .render import ReportFiles, write_report
+
+if TYPE_CHECKING:
+    from ..metrics.analysis import Analysis
+
+MANIFEST_NAME = "run.json"
+# per-sequence score columns shown in percent
+_PERCENT_COLUMNS = ("auc", "precision", "norm_precision", "op50", "op75", "p20", "np20", "ao", "sr50", "sr75")
+_LABELS = {"auc": "AUC", "precision": "P", "norm_precision": "NP", "ao": "AO", "sr50": "SR0.5", "sr75": "SR0.75"}
+
+
+def curves_from_analysis(a: "Analysis") -> dict[str, list[CurveSeries]]:
+    """Overall success / precision / normalized precision curves, scored for the legend."""
+    out: dict[str, list[CurveSeries]] = {"success": [], "precision": [], "norm_precision": []}
+    for t in a.trackers:
+        o = a.overall[t]
+        out["success"].append(CurveSeries(t, o.thresholds["overlap"], o.success_curve, float(o.auc)))
+        if o.precision_curve is not None and "center" in o.thresholds:
+            score = o.p20 if o.p20 is not None else o.precision_score
+            out["precision"].append(CurveSeries(t, o.thresholds["center"], o.precision_curve,
+                                                float(score) if score is not None else math.nan))
+        if o.norm_precision_curve is not None and "norm_center" in o.thresholds:
+            score = o.np20 if o.np20 is not None else o.norm_precision_score
+            out["norm_precision"].append(CurveSeries(t, o.thresholds["norm_center"], o.norm_precision_curve,
+                                                     float(score) if score is not None else math.nan))
+    return {k: v for k, v in out.items() if v}
+
+
+def overall_from_analysis(a: "Analysis") -> tuple[pd.DataFrame, list[str]]:
+    """Tracker rows with each headline metric in percent and its CI as ``<label>_lo/_hi``."""
+    labels = [_LABELS[m] for m in a.metrics]
+    rows = []
+    for t in a.trackers:
+        row: dict[str, Any] = {"tracker": t}
+        for m, label in zip(a.metrics, labels):
+            v = a.score(t, m)
+            lo, hi = a.ci[t][m]
+            row[label] = math.nan if v is None else 100.0 * v
+            row[f"{label}_lo"], row[f"{label}_hi"] = 100.0 * lo, 100.0 * hi
+        rows.append(row)
+    return pd.DataFrame(rows), labels
+
+
+def per_sequence_wide(a: "Analysis") -> pd.DataFrame:
+    """One row per sequence: frames, then each headline metric per tracker (percent)."""
+    ps = a.per_sequence
+    if ps.empty:
+        return ps
+    metrics = [m for m in a.metrics if m in ps.columns]
+    wide = ps.pivot_table(index="sequence", columns="tracker", values=metrics, sort=False)
+    wide.columns = [f"{_LABELS[m]} {t}" for m, t in wide.columns]
+    order = [f"{_LABELS[m]} {t}" for m in metrics for t in a.trackers if f"{_LABELS[m]} {t}" in wide.columns]
+    wide = wide[order] * 100.0
+    frames = ps.drop_duplicates("sequence").set_index("sequence")["n_frames"]
+    wide.insert(0, "frames", frames.reindex(wide.index).to_numpy())
+    sequences = list(dict.fromkeys(ps["sequence"]))
+    return wide.reindex(sequences).reset_index()
+
+
+def attributes_from_analysis(a: "Analysis") -> pd.DataFrame | None:
+    """Attribute x tracker AUC (fractions) where the split's sequences carry attributes."""
+    at = a.attributes
+    metric = "auc" if "auc" in at.columns else ("ao" if "ao" in at.columns else None)
+    if at.empty or metric is None:
+        return None
+    table = at.pivot_table(index="attribute", columns="tracker", values=metric, sort=False)
+    counts = at.drop_duplicates("attribute").set_index("attribute")["n_sequences"]
+    table = table.reindex(index=list(dict.fromkeys(at["attribute"])), columns=a.trackers)
+    table.index = [f"{attr} ({int(counts[attr])})" for attr in table.index]
+    table = table.dropna(how="all")
+    return table if not table.empty else None
+
+
+def paired_from_analysis(a: "Analysis") -> pd.DataFrame:
+    frame = a.pairwise_table(percent=True)
+    return frame.rename(columns={"a": "tracker A", "b": "tracker B", "diff": "A - B",
+                                 "CI low": "diff CI low", "CI high": "diff CI high", "p": "p-value"})
+
+
+def degenerate_warnings(a: "Analysis") -> list[str]:
+    out = []
+    for t in a.trackers:
+        report = a.degenerate.get(t)
+        if report is None or not report.any:
+            continue
+        for flag, seqs in report.summary().items():
+            few = ", ".join(seqs[:5]) + (" ..." if len(seqs) > 5 else "")
+            out.append(f"{t}: degenerate output ({flag}) on {len(seqs)} of {report.n_sequences} "
+                       f"sequences: {few}")
+    return out
+
+
+def read_manifest(results_dir: Path, tracker: str, split_key: str) -> dict[str, Any] | None:
+    """``results/<tracker>/<split>/run.json`` (None when absent); a broken file is an InputError."""
+    path = results_dir / tracker / split_key / MANIFEST_NAME
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON: {exc.msg}", path, exc.lineno) from None
+    if not isinstance(data, dict):
+        raise InputError("a run manifest must be a JSON object", path)
+    return data
+
+
+def manifest_partial(manifest: dict[str, Any]) -> bool:
+    return bool(manifest.get("partial")) or manifest.get("complete") is False
+
+
+def speed_section(a: "Analysis", results_dir: Path, real_dataset: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(scatter points with Pareto flags, table of our speeds) from saved speed results."""
+    from ..leaderboard.board import pareto_mask
+    from ..speed.store import load_speed_results
+    from ..speed.table import scatter_points, speed_accuracy_table
+
+    speed = {t: load_speed_results(results_dir, t) for t in a.trackers}
+    key = "auc" if "auc" in a.metrics else a.metrics[0]
+    accuracy = {t: 100.0 * a.score(t, key) for t in a.trackers if a.score(t, key) is not None}
+    table = speed_accuracy_table({t: r for t, r in speed.items() if r}, accuracy, dataset=a.dataset,
+                                 include_published=real_dataset)
+    ours = table[table["source"] == "ours"]
+    device = "cpu" if ours["fps_cpu"].notna().any() or not ours["fps_gpu"].notna().any() else "gpu"
+    points = scatter_points(table, device=device)
+    if not points.empty:
+        points["pareto"] = pareto_mask(points["fps"].to_numpy(float), points["accuracy"].to_numpy(float))
+    shown = ours.drop(columns=["variant", "source"]).rename(columns={"auc": _LABELS.get(key, key)})
+    return points, shown.dropna(axis=1, how="all")
+
+
+def report_model(workspace: Workspace, dataset: str, trackers: list[str], protocol: str | None = None,
+                 root: str | Path | None = None, results_dir: str | Path | None = None,
+                 title: str | None = None, notes: list[str] | None = None) -> ReportModel:
+    """Everything the report shows, read from disk (the split is allowed to be partial)."""
+    from ..datasets.registry import get_info, load_split
+    from ..leaderboard.board import build_leaderboard
+    from ..leaderboard.local import entries_from_analysis
+    from ..leaderboard.published import PUBLISHED_DATASET, load_published
+    from ..metrics.analysis import analyze_store
+
+    results = Path(results_dir) if results_dir else workspace.results_dir
+    split = load_split(dataset, root=root, workspace=workspace, allow_partial=True)
+    a = analyze_store(split, trackers, results, protocol=protocol)
+    partial_details = []
+    if split.partial:
+        few = ", ".join(split.missing[:5]) + (" ..." if len(split.missing) > 5 else "")
+        partial_details.append(f"{split.key}: {len(split.missing)} of {split.expected} sequences "
+                               f"not on disk ({few})")
+    manifests = {}
+    for t in trackers:
+        manifest = read_manifest(results, t, split.key)
+        if manifest is None:
+            continue
+        manifests[t] = manifest
+        if manifest_partial(manifest):
+            partial_details.append(f"{t}: its run manifest marks the run partial/incomplete")
+    real = not get_info(split.dataset).synthetic and split.dataset in PUBLISHED_DATASET
+    points, speed_table = speed_section(a, results, real)
+    board = None
+    if real:
+        key = "auc" if "auc" in a.metrics else a.metrics[0]
+        board = build_leaderboard(load_published(), split.dataset, key,
+                                  entries_from_analysis(a, key, results))
+    overall, labels = overall_from_analysis(a)
+    all_notes = list(notes or [])
+    if not real:
+        all_notes.append(f"{split.dataset} is not a published benchmark: no published results are "
+                         "compared here")
+    return ReportModel(
+        title=title or f"{split.key}: {', '.join(trackers)}",
+        dataset=split.dataset, split_key=split.key, trackers=list(trackers),
+        protocol=a.protocol, protocol_hash=a.protocol_hash,
+        generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        partial=bool(partial_details), partial_details=partial_details,
+        overall=overall, overall_metrics=labels, paired=paired_from_analysis(a),
+        paired_method=("Differences in percentage points on the sequences both trackers have; "
+                       + a.bootstrap.get("paired_test", "")),
+        per_sequence=per_sequence_wide(a), curves=curves_from_analysis(a),
+        attributes=attributes_from_analysis(a), speed_points=points, speed_table=speed_table,
+        manifests=manifests, warnings=degenerate_warnings(a), notes=all_notes, leaderboard=board,
+    )
+
+
+def build_report(workspace: Workspace, dataset: str, trackers: list[str], out: str | Path | None = None,
+                 pdf: bool = True, protocol: str | None = None, root: str | Path | None = None,
+                 results_dir: str | Path | None = None, title: str | None = None,
+                 notes: list[str] | None = None) -> ReportFiles:
+    """Write ``<out>/index.html`` (and ``report.pdf``); ``out`` defaults to ``reports/<split key>``."""
+    model = report_model(workspace, dataset, trackers, protocol=protocol, root=root,
+                         results_dir=results_dir, title=title, notes=notes)
+    folder = Path(out) if out else workspace.reports_dir / model.split_key
+    return write_report(model, folder, pdf=pdf)
+
+
+__all__ = ["build_report", "report_model", "ReportFiles"]
