@@ -10,6 +10,7 @@ so the same step graphs can be compiled or exported to ONNX.
 from __future__ import annotations
 
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -152,8 +153,11 @@ class OnnxEngine:
 def export_onnx(module: nn.Module, args: tuple, path: Path, input_names: list[str],
                 output_names: list[str]) -> Path:
     """TorchScript-based ONNX export (opset 17), fixed batch 1, weights inside the file."""
-    torch.onnx.export(module, args, str(path), input_names=input_names, output_names=output_names,
-                      opset_version=17, dynamo=False, do_constant_folding=True)
+    with warnings.catch_warnings():  # the TorchScript exporter warns about its own deprecation
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(module, args, str(path), input_names=input_names,
+                          output_names=output_names, opset_version=17, dynamo=False,
+                          do_constant_folding=True)
     return path
 
 
