@@ -86,16 +86,12 @@ class LasotLoader:
         if not os.path.isdir(img_dir):
             raise InputError("sequence folder has no img/ folder", seq_dir)
         listed = os.listdir(img_dir)
-        if len(listed) != n or not is_padded_run(listed, 8, 1):  # the fast check failed
+        # Usual case: img/ holds exactly 00000001.jpg..N and nothing else; else look closer.
+        if not (len(listed) == n and is_padded_run(listed, 8, 1)):
             listed = list_jpgs(img_dir)
             if len(listed) != n:
                 raise frame_count_error(len(listed), n, img_dir, gt_path)
-        if not is_padded_run(listed, 8, 1):
-            expected = {f"{i:08d}.jpg" for i in range(1, n + 1)}
-            missing = sorted(expected.difference(listed))[:3]
-            unexpected = sorted(set(listed).difference(expected))[:3]
-            raise InputError(f"frames are not 00000001.jpg..{n:08d}.jpg: missing {missing}, "
-                             f"unexpected {unexpected}", img_dir)
+            self._check_names(listed, n, img_dir)
         visible = self._visibility(seq_dir, n)
         meta: dict = {"class": cls}
         nlp = Path(seq_dir, "nlp.txt")
@@ -111,6 +107,16 @@ class LasotLoader:
             attributes=dict(self._attributes.get(name, {})),
             meta=meta,
         )
+
+    @staticmethod
+    def _check_names(listed: list[str], n: int, img_dir: str) -> None:
+        if is_padded_run(listed, 8, 1):
+            return
+        expected = {f"{i:08d}.jpg" for i in range(1, n + 1)}
+        missing = sorted(expected.difference(listed))[:3]
+        unexpected = sorted(set(listed).difference(expected))[:3]
+        raise InputError(f"frames are not 00000001.jpg..{n:08d}.jpg: missing {missing}, "
+                         f"unexpected {unexpected}", img_dir)
 
     @staticmethod
     def _visibility(seq_dir: str, n: int) -> np.ndarray | None:
