@@ -49,3 +49,38 @@ def sample_model(partial: bool = True, n_sequences: int = 50) -> ReportModel:
         warnings=[f"degenerate output: {EVIL_TRACKER} constant boxes on 2 sequences"],
         leaderboard=build_leaderboard(load_published(), "lasot", "auc", [LocalEntry("csrt", 50.0, fps_cpu=55.0)]),
     )
+
+
+def write_store_results(results_dir, tracker: str, split, noise: float, seed: int = 0,
+                        manifest: dict | None = None):
+    """Raw results in the store layout: GT plus centre noise of ``noise`` pixels (frame 0 exact)."""
+    import json
+
+    rng = np.random.default_rng(seed)
+    folder = results_dir / tracker / split.key
+    folder.mkdir(parents=True, exist_ok=True)
+    for seq in split.sequences:
+        boxes = seq.gt.copy()
+        boxes[1:, :2] += rng.normal(0.0, noise, size=(len(boxes) - 1, 2))
+        (folder / f"{seq.name}.txt").write_text("".join(",".join(repr(float(v)) for v in b) + "\n" for b in boxes))
+        (folder / f"{seq.name}_time.txt").write_text("0.02\n" * len(boxes))
+    if manifest is not None:
+        (folder / "run.json").write_text(json.dumps(manifest))
+    return folder
+
+
+def official_lasot_tree(tmp_path, n_sequences: int = 2, seed: int = 2):
+    """A LaSOT tree whose (synthetic) sequences carry official test names: a partial real split."""
+    import shutil
+
+    from mfv2bench.datasets.splits import official_list
+    from mfv2bench.datasets.synthetic import write_synthetic
+
+    src = tmp_path / "src"
+    names = write_synthetic("lasot", src, n_sequences=n_sequences, n_frames=(10, 14), size=(96, 72), seed=seed)
+    root = tmp_path / "lasot"
+    for name, official in zip(names, official_list("lasot_test.txt")):
+        cls = official.split("-")[0]
+        (root / cls).mkdir(parents=True, exist_ok=True)
+        shutil.move(str(src / name.split("-")[0] / name), str(root / cls / official))
+    return root
