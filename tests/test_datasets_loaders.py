@@ -25,8 +25,9 @@ SMALL = dict(n_sequences=4, n_frames=(8, 14), size=(96, 72), seed=3)
 def trees(tmp_path_factory):
     base = tmp_path_factory.mktemp("trees")
     names = {}
+    splits = {"lasot": None, "got10k": ["val", "test"], "trackingnet": ["test", "train_0"]}
     for fmt in ("lasot", "got10k", "trackingnet"):
-        names[fmt] = write_synthetic(fmt, base / fmt, **SMALL)
+        names[fmt] = write_synthetic(fmt, base / fmt, splits=splits[fmt], **SMALL)
     return base, names
 
 

@@ -79,7 +79,8 @@ def test_root_from_workspace_config_and_env(workspace, monkeypatch, tmp_path):
 
 
 def test_split_given_twice_must_agree(tmp_path):
-    write_synthetic("got10k", tmp_path, n_sequences=1, n_frames=3, size=(48, 48))
+    write_synthetic("got10k", tmp_path, n_sequences=1, n_frames=3, size=(48, 48),
+                    splits=["val", "test"])
     assert load_split("synthetic-got10k-test", "test", root=tmp_path).split == "test"
     with pytest.raises(ConfigError):
         load_split("synthetic-got10k-test", "val", root=tmp_path)

@@ -158,6 +158,12 @@ def test_tiny_parameters_and_bad_ones(tmp_path):
         write_synthetic("lasot", tmp_path / "x", n_frames=(5, 2))
 
 
+@pytest.mark.parametrize("fmt", ["lasot", "got10k", "trackingnet"])
+def test_returned_names_are_the_default_split_in_order(tmp_path, fmt):
+    names = write_synthetic(fmt, tmp_path, n_sequences=3, n_frames=2, size=(48, 48))
+    assert [s.name for s in load_split(f"synthetic-{fmt}", root=tmp_path)] == names
+
+
 def test_ensure_synthetic_writes_once(tmp_path):
     kw = dict(n_sequences=1, n_frames=3, size=(48, 48))
     assert ensure_synthetic("trackingnet", tmp_path, **kw) is True

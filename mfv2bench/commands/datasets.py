@@ -67,6 +67,11 @@ def inspect_cmd(ws: Workspace, dataset: str, root: str | None, split: str | None
                       ["name", "n_frames", "gt_rows", "visible", "image_size", "attributes"]))
 
 
+# Beside the default split, the server-scored test split with first-frame-only GT (and, for
+# TrackingNet, a training chunk with full GT to score locally).
+CLI_DEFAULT_SPLITS = {"lasot": "test", "got10k": "val,test", "trackingnet": "test,train_0"}
+
+
 def _frames_arg(text: str) -> int | tuple[int, int]:
     try:
         if "-" in text:
@@ -104,7 +109,8 @@ def synth_cmd(ws: Workspace, fmt: str, out: str | None, n_sequences: int, frames
               seed: int, size: str, splits: str | None) -> None:
     """Write synthetic sequences in the real on-disk layout of FORMAT (seeded, exact GT)."""
     root = out if out is not None else ws.data_root(get_info(f"synthetic-{fmt}").name)
-    split_list = [s.strip() for s in splits.split(",") if s.strip()] if splits else None
+    chosen = splits or CLI_DEFAULT_SPLITS[fmt]
+    split_list = [s.strip() for s in chosen.split(",") if s.strip()]
     names = write_synthetic(fmt, root, n_sequences=n_sequences, n_frames=_frames_arg(frames),
                             size=_size_arg(size), seed=seed, splits=split_list)
     click.echo(f"wrote {len(names)} {fmt}-layout sequences under {root}")

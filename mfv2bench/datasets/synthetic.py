@@ -22,7 +22,8 @@ from ..errors import ConfigError
 from .splits import LASOT_ATTRIBUTES, official_list
 
 FORMATS = ("lasot", "got10k", "trackingnet")
-DEFAULT_SPLITS = {"lasot": ("test",), "got10k": ("val", "test"), "trackingnet": ("test", "train_0")}
+# The registry's default split of each layout: what ``load_split("synthetic-<fmt>")`` reads.
+DEFAULT_SPLITS = {"lasot": ("test",), "got10k": ("val",), "trackingnet": ("test",)}
 _JPEG = [int(cv2.IMWRITE_JPEG_QUALITY), 90]
 _GOT10K_PREFIX = {"train": "GOT-10k_Train_", "val": "GOT-10k_Val_", "test": "GOT-10k_Test_"}
 _YT_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -377,8 +378,10 @@ def write_synthetic(
 ) -> list[str]:
     """Write ``n_sequences`` per split in the real layout of ``fmt`` under ``out``; return names.
 
-    Splits default to lasot: test; got10k: val and test; trackingnet: test and train_0. Test
-    splits of GOT-10k and TrackingNet get first-frame-only GT, as the real ones. LaSOT roots get
+    ``splits`` defaults to the layout's default split (lasot: test, got10k: val, trackingnet:
+    test), so the returned names are, in order, what ``load_split("synthetic-<fmt>")`` lists;
+    with several splits, the names of each in turn. Test splits of GOT-10k and TrackingNet get
+    first-frame-only GT, as the real ones. LaSOT roots get
     ``testing_set.txt`` and ``training_set.txt`` (possibly empty) and an ``attributes.csv``.
     """
     if fmt not in FORMATS:
@@ -471,13 +474,15 @@ def _write_trackingnet(root: Path, splits, n_sequences, n_frames, size, seed) ->
         chunk = "TEST" if split == "test" else f"TRAIN_{int(split[6:])}"
         split_index = 20 + (0 if split == "test" else 1 + int(split[6:]))
         name_rng = np.random.default_rng([seed, split_index, 7777])
-        names = []
+        names: list[str] = []
         while len(names) < n_sequences:
             candidate = _youtube_like_name(name_rng, len(names))
             if candidate not in names:
                 names.append(candidate)
         (root / chunk / "anno").mkdir(parents=True, exist_ok=True)
-        for i, name in enumerate(names):
+        # Written (and returned) in the order loaders list anno/*.txt; the content stays tied
+        # to the generation index, so a name always gets the same sequence.
+        for name, i in sorted((name, i) for i, name in enumerate(names)):
             track, frames = _sequence(seed, split_index, i, n_frames, size)
             _write_jpgs(root / chunk / "frames" / name, frames, [f"{t}.jpg" for t in range(track.n)])
             gt = track.gt()
