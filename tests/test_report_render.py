@@ -100,7 +100,7 @@ def test_pdf_page_by_page(report, tmp_path):
     assert "Sample report" in first and "PARTIAL RESULTS" in first and "0123abcd" in first
     assert "AUC [95% CI]" in first and "50 [45, 55]" in first
     expected_in_order = ["Success plots of OPE", "Precision plots of OPE", "Normalized precision plots",
-                         "Paired comparisons", "AUC per attribute", "Speed vs accuracy",
+                         "AUC per attribute", "Speed vs accuracy", "Paired comparisons",
                          "against published results", "Per-sequence results", "Run manifests"]
     pos = 0
     for title in expected_in_order:

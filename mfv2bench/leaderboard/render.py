@@ -50,7 +50,7 @@ def display_rows(board: Leaderboard) -> list[dict[str, str]]:
     return out
 
 
-def _headers(board: Leaderboard) -> dict[str, str]:
+def headers_for(board: Leaderboard) -> dict[str, str]:
     return {"rank": "#", "tracker": "tracker", "variant": "variant", "value": board.metric,
             "ci": "95% CI", "fps_gpu": "FPS GPU", "fps_cpu": "FPS CPU", "delta": "repro. delta",
             "pareto": f"Pareto ({board.speed.upper()})", "source": "source"}
@@ -66,7 +66,7 @@ def _cut(text: str, width: int) -> str:
 
 def to_text(board: Leaderboard, source_width: int = 48, variant_width: int = 30) -> str:
     """Fixed-width table for the terminal (long texts cut, full text in CSV/HTML)."""
-    headers = _headers(board)
+    headers = headers_for(board)
     rows = display_rows(board)
     for r in rows:
         r["source"] = _cut(r["source"], source_width)
@@ -97,7 +97,7 @@ def _md_cell(text: str) -> str:
 
 def to_markdown(board: Leaderboard) -> str:
     """A GitHub-flavoured Markdown table, ours in bold."""
-    headers = _headers(board)
+    headers = headers_for(board)
     lines = [f"**{_md_cell(_title(board))}**", ""]
     lines.append("| " + " | ".join(_md_cell(headers[c]) for c in SHOWN) + " |")
     lines.append("|" + "|".join("---" for _ in SHOWN) + "|")
@@ -116,7 +116,7 @@ def to_html(board: Leaderboard) -> str:
     """A self-contained HTML page (shared report template style, names escaped)."""
     from ..report.html import render_template
 
-    return render_template("leaderboard_page.html.j2", board=board, headers=_headers(board),
+    return render_template("leaderboard_page.html.j2", board=board, headers=headers_for(board),
                            columns=SHOWN, rows=display_rows(board), title=_title(board))
 
 

@@ -44,9 +44,15 @@ def style_for(index: int) -> dict:
 
 def curve_figure(kind: str, series: list[CurveSeries], dataset: str) -> Figure:
     """Success / precision / normalized precision plot; legend ``[score] tracker``, best first."""
-    title, xlabel, ylabel, score_name = CURVE_KINDS[kind]
     fig = Figure(figsize=(6.0, 4.6), dpi=100)
-    ax = fig.add_subplot()
+    draw_curves(fig.add_subplot(), kind, series, dataset)
+    fig.tight_layout()
+    return fig
+
+
+def draw_curves(ax, kind: str, series: list[CurveSeries], dataset: str) -> None:
+    """The curve plot on ``ax`` (shared by the HTML figure and the PDF page)."""
+    title, xlabel, ylabel, score_name = CURVE_KINDS[kind]
     ordered = sorted(series, key=lambda s: -s.score if math.isfinite(s.score) else math.inf)
     for i, s in enumerate(ordered):
         ax.plot(np.asarray(s.x, float), np.asarray(s.y, float), linewidth=2,
@@ -61,15 +67,20 @@ def curve_figure(kind: str, series: list[CurveSeries], dataset: str) -> Figure:
     ax.grid(True, linestyle=":", linewidth=0.6)
     ax.legend(loc="lower left" if kind == "success" else "lower right", fontsize=8,
               title=score_name, title_fontsize=8)
-    fig.tight_layout()
-    return fig
 
 
 def attribute_figure(auc: pd.DataFrame, dataset: str) -> Figure:
     """Per-attribute AUC as grouped horizontal bars: rows = attributes, columns = trackers."""
     n_attr, n_trk = auc.shape
     fig = Figure(figsize=(7.0, max(3.0, 0.32 * n_attr * max(1, min(n_trk, 4)) + 1.2)), dpi=100)
-    ax = fig.add_subplot()
+    draw_attributes(fig.add_subplot(), auc, dataset)
+    fig.tight_layout()
+    return fig
+
+
+def draw_attributes(ax, auc: pd.DataFrame, dataset: str) -> None:
+    """Grouped horizontal bars of per-attribute AUC on ``ax``."""
+    n_attr, n_trk = auc.shape
     height = 0.8 / max(n_trk, 1)
     ypos = np.arange(n_attr)
     for j, tracker in enumerate(auc.columns):
@@ -83,8 +94,6 @@ def attribute_figure(auc: pd.DataFrame, dataset: str) -> Figure:
     ax.set_title(f"AUC per attribute on {dataset}")
     ax.grid(True, axis="x", linestyle=":", linewidth=0.6)
     ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    return fig
 
 
 def speed_accuracy_figure(points: pd.DataFrame, dataset: str, accuracy_label: str = "AUC") -> Figure:
@@ -93,7 +102,13 @@ def speed_accuracy_figure(points: pd.DataFrame, dataset: str, accuracy_label: st
     ``points`` columns: label, fps, accuracy, ours (bool), pareto (bool, optional).
     """
     fig = Figure(figsize=(6.4, 4.6), dpi=100)
-    ax = fig.add_subplot()
+    draw_speed_accuracy(fig.add_subplot(), points, dataset, accuracy_label)
+    fig.tight_layout()
+    return fig
+
+
+def draw_speed_accuracy(ax, points: pd.DataFrame, dataset: str, accuracy_label: str = "AUC") -> None:
+    """The speed-accuracy scatter on ``ax``."""
     pts = points[np.isfinite(points["fps"].astype(float)) & np.isfinite(points["accuracy"].astype(float))]
     pts = pts[pts["fps"].astype(float) > 0]
     for ours, marker, face in ((False, "o", "none"), (True, "*", None)):
@@ -122,8 +137,6 @@ def speed_accuracy_figure(points: pd.DataFrame, dataset: str, accuracy_label: st
         ax.legend(fontsize=8, loc="best")
     else:
         ax.text(0.5, 0.5, "no speed measurements", ha="center", va="center", transform=ax.transAxes)
-    fig.tight_layout()
-    return fig
 
 
 def figure_png(fig: Figure, dpi: int = 110) -> bytes:

@@ -65,14 +65,12 @@ def cell(value) -> Cell:
     return Cell(str(value))
 
 
-def frame_view(frame: pd.DataFrame, view_id: str, highlight: set[str] | None = None,
-               key_column: str = "tracker", index: bool = False) -> TableView:
+def frame_view(frame: pd.DataFrame, view_id: str, index: bool = False) -> TableView:
     """A DataFrame as a table of formatted cells (numbers right-aligned and sortable)."""
     df = frame.reset_index() if index else frame
     view = TableView(view_id, [str(c) for c in df.columns])
-    for _, row in df.iterrows():
-        css = "ours" if highlight and key_column in df.columns and str(row[key_column]) in highlight else ""
-        view.rows.append(RowView([cell(v) for v in row.tolist()], css))
+    for row in df.itertuples(index=False):
+        view.rows.append(RowView([cell(v) for v in row]))
     return view
 
 
