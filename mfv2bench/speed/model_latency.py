@@ -119,6 +119,41 @@ def model_step(model: Any, template_size: int, search_size: int, *, batch: int =
     return step
 
 
+def engine_step(engine: Any, template_size: int, search_size: int, *,
+                device: str = "cpu") -> Callable[[], Any]:
+    """A no-argument callable running one per-frame step of a tracker's runtime engine
+    (``set_templates`` once, then ``step(search)``), so compiled / ONNX Runtime engines are
+    timed exactly as the tracker runs them (batch 1, float32)."""
+    import torch
+
+    template, online, search = synthetic_inputs(template_size, search_size, 1, device, "fp32")
+    with torch.inference_mode():
+        engine.set_templates(template, online)
+
+    def step():
+        with torch.inference_mode():
+            return engine.step(search)
+    return step
+
+
+def measure_engine_latency(engine: Any, template_size: int, search_size: int, *,
+                           device: str = "cpu", threads: int | None = None, warmup: int = 5,
+                           iters: int = 30, min_time_s: float = 0.0,
+                           max_iters: int | None = None, runtime: str = "eager",
+                           cached: bool = True) -> ModelLatency:
+    """Model latency through a tracker's engine (see ``engine_step``); batch 1, fp32."""
+    check_device(device)
+    step = engine_step(engine, template_size, search_size, device=device)
+    stats, used = measure_callable_latency(step, device=device, threads=threads, warmup=warmup,
+                                           iters=iters, min_time_s=min_time_s,
+                                           max_iters=max_iters)
+    return ModelLatency(stats=stats, mode="cached" if cached else "full", batch=1,
+                        device=device, precision="fp32",
+                        threads=used if not is_cuda(device) else None,
+                        template_size=template_size, search_size=search_size,
+                        runtime=runtime, warmup=warmup)
+
+
 def prepare_model(model: Any, device: str = "cpu", precision: str = "fp32") -> Any:
     """An eval-mode copy of ``model`` on ``device`` in ``precision`` (the caller's model is kept)."""
     dtype = torch_dtype(precision)

@@ -17,7 +17,7 @@ from ..trackers.specs import ResolvedSpec, SpecRegistry, build_tracker
 from ..workspace import Workspace
 from .breakdown import component_breakdown
 from .manifest import hardware_manifest
-from .model_latency import check_precision, measure_model_latency
+from .model_latency import check_precision, measure_engine_latency, measure_model_latency
 from .scaling import batch_scaling, thread_counts, thread_scaling
 from .store import ISOLATED, SpeedResult, save_speed_result
 from .timing import check_device, is_cuda
@@ -74,8 +74,7 @@ def network_of(tracker: Any) -> tuple[Any, int, int] | None:
     sizes = []
     for key in ("template_size", "search_size"):
         value = None
-        for holder in (getattr(tracker, "params", None), getattr(model, "config", None),
-                       getattr(model, "cfg", None), model):
+        for holder in (tracker, getattr(tracker, "params", None), getattr(model, "config", None)):
             if holder is None:
                 continue
             value = holder.get(key) if isinstance(holder, dict) else getattr(holder, key, None)
@@ -85,6 +84,13 @@ def network_of(tracker: Any) -> tuple[Any, int, int] | None:
             raise ConfigError(f"cannot find {key} of {type(model).__name__}")
         sizes.append(int(value))
     return model, sizes[0], sizes[1]
+
+
+def _engine_of(tracker: Any) -> Any | None:
+    engine = getattr(tracker, "engine", None)
+    if engine is not None and hasattr(engine, "set_templates") and hasattr(engine, "step"):
+        return engine
+    return None
 
 
 def _sequences(workspace: Workspace, opts: SpeedOptions) -> list:
@@ -122,10 +128,13 @@ def run_speed(tracker_name: str, workspace: Workspace, device: str = "cpu",
     n_threads = set_threads(threads if threads is not None else available_cores())
     registry = SpecRegistry(workspace.trackers_dir, workspace.root)
     spec, weights = resolve_for_speed(registry, tracker_name)
-    if runtime is not None and spec.kind == "mixformerv2":
+    if spec.kind == "mixformerv2":
+        params: dict[str, Any] = {"threads": n_threads}  # ONNX Runtime intra-op threads
+        if runtime is not None:
+            params["runtime"] = runtime
         spec = registry.resolve(tracker_name, overrides={
             **({"model": {"random_weights": True}} if weights == RANDOM_WEIGHTS else {}),
-            "params": {"runtime": runtime}})
+            "params": params})
     if spec.kind != "mixformerv2" and (is_cuda(device) or batch != 1 or precision != "fp32"):
         raise ConfigError(f"{tracker_name} ({spec.kind}) has no network: it can be timed on "
                           "the CPU only, batch 1, fp32")
@@ -137,11 +146,28 @@ def run_speed(tracker_name: str, workspace: Workspace, device: str = "cpu",
     net = network_of(tracker) if weights != NO_NETWORK else None
     if net is not None:
         model, t_size, s_size = net
-        lat = measure_model_latency(model, t_size, s_size, batch=batch, device=device,
-                                    precision=precision, threads=None if is_cuda(device) else n_threads,
-                                    mode=opts.mode, warmup=opts.warmup, iters=opts.iters,
-                                    min_time_s=opts.min_time_s, runtime=run_mode or "eager")
+        cpu_threads = None if is_cuda(device) else n_threads
+        engine = _engine_of(tracker)
+        cached = bool(getattr(getattr(tracker, "params", None), "cached", opts.mode == "cached"))
+        if engine is not None and batch == 1 and precision == "fp32" and \
+                (opts.mode == "cached") == cached:
+            # through the tracker's own engine: compiled / ONNX Runtime timed as they run
+            lat = measure_engine_latency(engine, t_size, s_size, device=device,
+                                         threads=cpu_threads, warmup=opts.warmup,
+                                         iters=opts.iters, min_time_s=opts.min_time_s,
+                                         runtime=run_mode or "eager", cached=cached)
+        else:
+            torch_runtime = getattr(model, "attention", None) or "eager"
+            if run_mode not in (None, "eager", "sdpa"):
+                result.notes.append(f"model latency at batch {batch}, {precision} runs the "
+                                    f"PyTorch model ({torch_runtime} attention), not {run_mode}")
+            lat = measure_model_latency(model, t_size, s_size, batch=batch, device=device,
+                                        precision=precision, threads=cpu_threads,
+                                        mode=opts.mode, warmup=opts.warmup, iters=opts.iters,
+                                        min_time_s=opts.min_time_s, runtime=torch_runtime)
         result.model_latency = lat.to_dict()
+        if getattr(model, "head_kind", None):
+            result.model_latency["head"] = model.head_kind
         if opts.breakdown:
             result.breakdown = component_breakdown(
                 model, t_size, s_size, batch=batch, device=device, precision=precision,
