@@ -309,3 +309,31 @@ def test_got10k_readme_spelling_absense_label(trees, tmp_path):
     after = load_split("synthetic-got10k", root=root).sequences[0]
     np.testing.assert_array_equal(after.meta["absence"], before.meta["absence"])
     np.testing.assert_array_equal(after.visible, before.visible)
+
+
+def test_indexing_never_opens_or_stats_a_frame(trees, monkeypatch):
+    """Only directory listings: no open(), os.open() or stat() of any .jpg while indexing."""
+    import builtins
+    import io
+
+    touched: list[str] = []
+
+    def guard(fn):
+        def wrapped(path, *args, **kwargs):
+            if str(path).endswith(".jpg"):
+                touched.append(str(path))
+            return fn(path, *args, **kwargs)
+        return wrapped
+
+    monkeypatch.setattr(builtins, "open", guard(builtins.open))
+    monkeypatch.setattr(io, "open", guard(io.open))
+    monkeypatch.setattr(os, "open", guard(os.open))
+    monkeypatch.setattr(os, "stat", guard(os.stat))
+    base, _ = trees
+    total = 0
+    for dataset, fmt in (("synthetic-lasot", "lasot"), ("synthetic-got10k", "got10k"),
+                         ("synthetic-got10k-test", "got10k"),
+                         ("synthetic-trackingnet", "trackingnet"),
+                         ("synthetic-trackingnet-train_0", "trackingnet")):
+        total += sum(s.n_frames for s in load_split(dataset, root=base / fmt))
+    assert total > 0 and touched == []
