@@ -31,15 +31,16 @@ import numpy as np
 import pandas as pd
 
 from mfv2bench.datasets.base import DatasetSplit, Sequence
-from mfv2bench.errors import InputError
+from mfv2bench.errors import InputError, MissingDataError
 from mfv2bench.metrics.engine import BatchScores, ProtocolRejection, SequenceInput, score_batch
 from mfv2bench.metrics.guard import DegenerateReport, check_outputs
 from mfv2bench.metrics.protocols import MetricProtocol, default_protocol, get_protocol
-from mfv2bench.metrics.readers import RawResult, read_store
+from mfv2bench.metrics.readers import RawResult, locate_results, read_results
+from mfv2bench.metrics.score_cache import cache_key, gt_digest, load_scores, save_scores
 from mfv2bench.metrics.scores import OverallScores, aggregate
-from mfv2bench.metrics.stats import (DEFAULT_RESAMPLES, DEFAULT_SEED, PairedTest,
+from mfv2bench.metrics.stats import (DEFAULT_RESAMPLES, DEFAULT_SEED, EXACT_UP_TO, PairedTest,
                                      bootstrap_means, percentile_interval, resample_counts,
-                                     sign_flip_p_values)
+                                     sign_matrix)
 
 # order in which LaSOT's attributes are listed (LaSOT toolkit annos/att)
 LASOT_ATTRIBUTES = ("IV", "POC", "DEF", "MB", "CM", "ROT", "BC", "VC", "SV", "FOC", "FM", "OV",
@@ -208,6 +209,28 @@ def sequence_input(seq: Sequence, result: RawResult | np.ndarray | list[np.ndarr
                          image_size=seq.image_size, times=times, sources=sources)
 
 
+def score_tracker(split: DatasetSplit, tracker: str, results: dict[str, Any],
+                  protocol: MetricProtocol, on_reject: str = "raise"
+                  ) -> tuple[BatchScores, DegenerateReport]:
+    """Score one tracker's results on every sequence of the split, and run the guard."""
+    seqs = split.sequences
+    absent = [s.name for s in seqs if s.name not in results]
+    if absent:
+        few = ", ".join(absent[:5]) + (" ..." if len(absent) > 5 else "")
+        raise InputError(f"tracker {tracker!r} has no results for {len(absent)} of {len(seqs)} "
+                         f"sequences of {split.key}: {few}")
+    items = [sequence_input(s, results[s.name]) for s in seqs]
+    try:
+        batch = score_batch(items, protocol, on_reject=on_reject)
+    except ProtocolRejection as exc:
+        raise ProtocolRejection(f"tracker {tracker!r}: {exc.reason} (leave such sequences out "
+                                "with on_reject='skip' / --skip-refused, or choose another "
+                                "protocol)", path=exc.path, line=exc.line) from None
+    guard = check_outputs({it.name: it.runs[0] for it in items},
+                          {s.name: s.image_size for s in seqs})
+    return batch, guard
+
+
 def analyze(split: DatasetSplit, results: dict[str, dict[str, Any]],
             protocol: str | None = None, on_reject: str = "raise",
             n_resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED,
@@ -217,28 +240,24 @@ def analyze(split: DatasetSplit, results: dict[str, dict[str, Any]],
     attribute breakdown and the degenerate-output guard. Sequences missing from a tracker's
     results are an error: the analysis never scores a tracker on a subset silently."""
     p = get_protocol(protocol or default_protocol(split.dataset))
-    seqs = split.sequences
-    trackers = list(results)
-    if not trackers:
+    if not results:
         raise InputError("no trackers to analyze")
     batches: dict[str, BatchScores] = {}
     degenerate: dict[str, DegenerateReport] = {}
-    sizes = {s.name: s.image_size for s in seqs}
-    for t in trackers:
-        res = results[t]
-        absent = [s.name for s in seqs if s.name not in res]
-        if absent:
-            few = ", ".join(absent[:5]) + (" ..." if len(absent) > 5 else "")
-            raise InputError(f"tracker {t!r} has no results for {len(absent)} of {len(seqs)} "
-                             f"sequences of {split.key}: {few}")
-        items = [sequence_input(s, res[s.name]) for s in seqs]
-        try:
-            batches[t] = score_batch(items, p, on_reject=on_reject)
-        except ProtocolRejection as exc:
-            raise ProtocolRejection(f"tracker {t!r}: {exc.reason} (leave such sequences out "
-                                    "with on_reject='skip' / --skip-refused, or choose another "
-                                    "protocol)", path=exc.path, line=exc.line) from None
-        degenerate[t] = check_outputs({it.name: it.runs[0] for it in items}, sizes)
+    for t, res in results.items():
+        batches[t], degenerate[t] = score_tracker(split, t, res, p, on_reject)
+    return analysis_from_scores(split, p, batches, degenerate, n_resamples=n_resamples,
+                                seed=seed, level=level, pairwise=pairwise)
+
+
+def analysis_from_scores(split: DatasetSplit, protocol: str | MetricProtocol,
+                         batches: dict[str, BatchScores],
+                         degenerate: dict[str, DegenerateReport],
+                         n_resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED,
+                         level: float = 0.95, pairwise: bool = True) -> Analysis:
+    """Overall scores, CIs, paired tests and attribute table from per-sequence scores."""
+    p = get_protocol(protocol)
+    trackers = list(batches)
     metrics = headline_metrics(p)
     overall: dict[str, OverallScores] = {}
     ci: dict[str, dict[str, tuple[float, float]]] = {}
@@ -246,9 +265,8 @@ def analyze(split: DatasetSplit, results: dict[str, dict[str, Any]],
     curves: dict[str, dict[str, np.ndarray]] = {}
     for t, b in batches.items():
         if len(b) == 0:
-            raise InputError(f"protocol {p.name!r} rejected every sequence of tracker {t!r}")
-        times = [it for it in _times_of(results[t], b.names)] if p.defines_sr else None
-        overall[t] = aggregate(b, p, times=times)
+            raise InputError(f"protocol {p.name!r} refused every sequence of tracker {t!r}")
+        overall[t] = aggregate(b, p)
         counts = resample_counts(len(b), n_resamples, seed)
         vals = np.stack([_per_sequence_values(b, p, m) for m in metrics], axis=1)
         wts = np.stack([_weights(b, p, m) for m in metrics], axis=1)
@@ -267,16 +285,12 @@ def analyze(split: DatasetSplit, results: dict[str, dict[str, Any]],
         partial=split.partial, missing=list(split.missing), trackers=trackers, metrics=metrics,
         overall=overall, ci=ci, per_sequence=per_seq,
         sequences={t: list(b.names) for t, b in batches.items()}, sequence_curves=curves,
-        pairwise=tests, attributes=_attribute_table(seqs, batches, p, metrics),
+        pairwise=tests, attributes=_attribute_table(split.sequences, batches, p, metrics),
         degenerate=degenerate, rejected={t: b.rejected for t, b in batches.items() if b.rejected},
         bootstrap={"method": "per-sequence percentile bootstrap", "resamples": n_resamples,
                    "seed": seed, "level": level,
                    "paired_test": "sign-flip permutation p-value (exact up to 16 sequences, "
                                   "else 10000 draws); paired percentile bootstrap CI"})
-
-
-def _times_of(res: dict[str, Any], names: list[str]) -> list[np.ndarray | None]:
-    return [res[n].times if isinstance(res[n], RawResult) else None for n in names]
 
 
 def _per_sequence_frame(tracker: str, b: BatchScores, p: MetricProtocol) -> pd.DataFrame:
@@ -306,37 +320,57 @@ def _per_sequence_frame(tracker: str, b: BatchScores, p: MetricProtocol) -> pd.D
 
 def _pairwise(batches: dict[str, BatchScores], p: MetricProtocol, metrics: tuple[str, ...],
               n_resamples: int, seed: int, level: float) -> list[PairedTest]:
+    """Every tracker pair on the sequences both have; pairs that share the same sequences are
+    tested together (one bootstrap and one permutation matrix product for all of them)."""
     names = list(batches)
-    out: list[PairedTest] = []
+    per_pair = []
     for i, a in enumerate(names):
         for bname in names[i + 1:]:
             ba, bb = batches[a], batches[bname]
-            common = [n for n in ba.names if n in set(bb.names)]
+            in_b = set(bb.names)
+            common = tuple(n for n in ba.names if n in in_b)
             if not common:
                 continue
-            ia = _positions(ba.names, common)
-            ib = _positions(bb.names, common)
+            ia = _positions(ba.names, list(common))
+            ib = _positions(bb.names, list(common))
             va = np.stack([_per_sequence_values(ba, p, m)[ia] for m in metrics], axis=1)
             vb = np.stack([_per_sequence_values(bb, p, m)[ib] for m in metrics], axis=1)
             # MATLAB drops a sequence for a tracker when its curve is all zero: keep only
             # sequences both trackers contribute to; frame weights are the same for both
             wa = np.stack([_weights(ba, p, m)[ia] for m in metrics], axis=1)
             wb = np.stack([_weights(bb, p, m)[ib] for m in metrics], axis=1)
-            w = np.minimum(wa, wb)
-            d = va - vb
-            counts = resample_counts(len(common), n_resamples, seed)
-            lo, hi = percentile_interval(bootstrap_means(d, w, counts), level)
-            pvals = np.array([sign_flip_p_values(d[:, k], w[:, k], seed=seed)[0]
-                              for k in range(len(metrics))])
-            for k, m in enumerate(metrics):
-                wk = w[:, k]
-                sa = float((wk * va[:, k]).sum() / wk.sum()) if wk.sum() else float("nan")
-                sb = float((wk * vb[:, k]).sum() / wk.sum()) if wk.sum() else float("nan")
-                out.append(PairedTest(a=a, b=bname, metric=m, n_sequences=len(common),
-                                      score_a=sa, score_b=sb, diff=sa - sb,
-                                      ci_low=float(lo[k]), ci_high=float(hi[k]),
-                                      p_value=float(pvals[k])))
-    return out
+            per_pair.append((a, bname, common, va, vb, np.minimum(wa, wb)))
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for k, entry in enumerate(per_pair):
+        groups.setdefault(entry[2], []).append(k)
+    results: dict[int, list[PairedTest]] = {}
+    for common, ks in groups.items():
+        s = len(common)
+        d = np.concatenate([per_pair[k][3] - per_pair[k][4] for k in ks], axis=1)
+        w = np.concatenate([per_pair[k][5] for k in ks], axis=1)
+        counts = resample_counts(s, n_resamples, seed)
+        lo, hi = percentile_interval(bootstrap_means(d, w, counts), level)
+        wd = w * d
+        signs = sign_matrix(s, seed=seed)
+        observed = np.abs(wd.sum(axis=0))
+        tol = 1e-12 * np.maximum(1.0, np.abs(wd).sum(axis=0))
+        hits = np.sum(np.abs(signs @ wd) >= observed - tol, axis=0)
+        pv = hits / len(signs) if s <= EXACT_UP_TO else (hits + 1) / (len(signs) + 1)
+        pv = np.where(observed == 0, 1.0, pv)
+        for j, k in enumerate(ks):
+            a, bname, _, va, vb, wk = per_pair[k]
+            tests = []
+            for m_i, m in enumerate(metrics):
+                col = j * len(metrics) + m_i
+                ww = wk[:, m_i]
+                tot = ww.sum()
+                sa = float((ww * va[:, m_i]).sum() / tot) if tot else float("nan")
+                sb = float((ww * vb[:, m_i]).sum() / tot) if tot else float("nan")
+                tests.append(PairedTest(a=a, b=bname, metric=m, n_sequences=s, score_a=sa,
+                                        score_b=sb, diff=sa - sb, ci_low=float(lo[col]),
+                                        ci_high=float(hi[col]), p_value=float(pv[col])))
+            results[k] = tests
+    return [t for k in range(len(per_pair)) for t in results[k]]
 
 
 def _positions(names: list[str], wanted: list[str]) -> np.ndarray:
@@ -384,16 +418,34 @@ def analyze_store(split: DatasetSplit, trackers: list[str], results_dir: str | P
                   **kwargs: Any) -> Analysis:
     """``analyze`` on raw results read from the store ``<results_dir>/<tracker>/<split.key>/``
     (or, where that folder does not exist, ``<results_dir>/<tracker>/`` in any known raw
-    layout: pytracking, OSTrack, got10k toolkit, submission folders)."""
-    from mfv2bench.metrics.readers import read_results
+    layout: pytracking, OSTrack, got10k toolkit, submission folders or zips).
+
+    With ``cache``, parsed boxes and per-sequence scores are kept beside the raw files and
+    reused while no file (and not the GT) changed."""
     p = get_protocol(protocol or default_protocol(split.dataset))
     nan = "error" if p.pred_nan == "reject" else "keep"
     lengths = {s.name: len(s.gt) for s in split.sequences}
-    results: dict[str, dict[str, Any]] = {}
+    names = list(lengths)
+    gt_sig = gt_digest(split.sequences) if cache else ""
+    batches: dict[str, BatchScores] = {}
+    degenerate: dict[str, DegenerateReport] = {}
     for t in trackers:
         folder = Path(results_dir) / t / split.key
-        if folder.is_dir():
-            results[t] = read_store(results_dir, t, split.key, lengths, nan=nan, cache=cache)
+        if not folder.is_dir():
+            folder = Path(results_dir) / t
+            if not folder.exists():
+                raise MissingDataError(
+                    f"no results of tracker {t!r} for {split.key} under {results_dir} (looked "
+                    f"for {folder / split.key} and {folder}; run `mfv2bench eval` first or "
+                    "pass --results)")
+        files = locate_results(folder, names)
+        key = cache_key(p, gt_sig, files.signature(), on_reject) if cache else ""
+        hit = load_scores(folder, p, key) if cache and folder.is_dir() else None
+        if hit is None:
+            raw = read_results(files, lengths, nan=nan, cache=cache)
+            batches[t], degenerate[t] = score_tracker(split, t, raw, p, on_reject)
+            if cache and folder.is_dir():
+                save_scores(folder, p, key, batches[t], degenerate[t])
         else:
-            results[t] = read_results(Path(results_dir) / t, lengths, nan=nan, cache=cache)
-    return analyze(split, results, p.name, on_reject=on_reject, **kwargs)
+            batches[t], degenerate[t] = hit
+    return analysis_from_scores(split, p, batches, degenerate, **kwargs)

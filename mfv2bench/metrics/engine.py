@@ -51,7 +51,7 @@ class BatchScores:
     sr75: np.ndarray | None
     iou_sum: np.ndarray | None
     speed_fps: np.ndarray | None
-    coverage: np.ndarray | None
+    time_stats: np.ndarray | None  # (S, 2): sum of 1/t and count of usable per-frame times
     rejected: dict[str, str] = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -174,12 +174,12 @@ def _check_rejections(flat: _Flat, p: MetricProtocol, items: Seq[SequenceInput],
     """Apply the toolkit's refusals; returns a per-unit mask of units still to score."""
     ok = np.ones(len(flat.starts), dtype=bool)
     checks = []
-    if p.nan_gt == "reject":
-        checks.append(("nan_gt", np.isnan(flat.gt).any(axis=1), "GT frame {f} has a NaN"))
-    if p.pred_nan == "reject":
-        checks.append(("pred_nan", np.isnan(flat.pred).any(axis=1), "frame {f} has a NaN"))
-    if p.pred_negative_size == "reject":
-        checks.append(("pred_negative_size", (flat.pred[:, 2:] < 0).any(axis=1),
+    if p.nan_gt == "reject" and np.isnan(flat.gt).any():
+        checks.append(("nan_gt", _rows_any(np.isnan(flat.gt)), "GT frame {f} has a NaN"))
+    if p.pred_nan == "reject" and np.isnan(flat.pred).any():
+        checks.append(("pred_nan", _rows_any(np.isnan(flat.pred)), "frame {f} has a NaN"))
+    if p.pred_negative_size == "reject" and (flat.pred[:, 2:] < 0).any():
+        checks.append(("pred_negative_size", _rows_any(flat.pred[:, 2:] < 0),
                        "frame {f} has a negative size"))
     for rule, mask, detail in checks:
         if not mask.any():
@@ -204,41 +204,62 @@ def _check_rejections(flat: _Flat, p: MetricProtocol, items: Seq[SequenceInput],
     return ok
 
 
+def _rows_any(mask2d: np.ndarray) -> np.ndarray:
+    """Row-wise any over a few columns (faster than .any(axis=1) on narrow arrays)."""
+    out = mask2d[:, 0].copy()
+    for k in range(1, mask2d.shape[1]):
+        out |= mask2d[:, k]
+    return out
+
+
 def _carry_forward(flat: _Flat, p: MetricProtocol) -> None:
     """Replace invalid prediction rows by the previous (already repaired) row, from frame 2 on,
     except where the GT row has a NaN (pytracking and the LaSOT MATLAB toolkit)."""
     pred = flat.pred
-    bad = np.zeros(len(pred), dtype=bool)
     wh = pred[:, 2:]
-    if p.pred_zero_size == "carry":
-        bad |= (wh == 0).any(axis=1)
-    if p.pred_negative_size == "carry":
-        bad |= (wh < 0).any(axis=1)
-    if p.pred_nan == "carry":
-        bad |= np.isnan(pred).any(axis=1)
+    parts = []
+    if p.pred_zero_size == "carry" and (wh == 0).any():
+        parts.append(_rows_any(wh == 0))
+    if p.pred_negative_size == "carry" and (wh < 0).any():
+        parts.append(_rows_any(wh < 0))
+    if p.pred_nan == "carry" and np.isnan(pred).any():
+        parts.append(_rows_any(np.isnan(pred)))
+    if not parts:
+        return
+    bad = parts[0]
+    for extra in parts[1:]:
+        bad |= extra
+    bad[flat.starts] = False
+    if np.isnan(flat.gt).any():
+        bad &= ~_rows_any(np.isnan(flat.gt))
     if not bad.any():
         return
-    bad &= ~np.isnan(flat.gt).any(axis=1)
-    bad[flat.starts] = False
     idx = np.where(bad, 0, np.arange(len(pred)))
     np.maximum.accumulate(idx, out=idx)
     flat.pred = pred[idx]
 
 
 def _iou(p: MetricProtocol, a: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """Per-frame IoU in the protocol's exact operation order (a: prediction, g: GT)."""
-    ax, ay, aw, ah = a.T
-    gx, gy, gw, gh = g.T
+    """Per-frame IoU in the protocol's exact operation order (a: prediction, g: GT; both
+    column-major (4, N))."""
+    ax, ay, aw, ah = a
+    gx, gy, gw, gh = g
     with np.errstate(invalid="ignore", divide="ignore"):
         if p.iou == "inclusive":
-            tlx = np.maximum(ax, gx)
-            tly = np.maximum(ay, gy)
-            brx = np.minimum(ax + aw - 1.0, gx + gw - 1.0)
-            bry = np.minimum(ay + ah - 1.0, gy + gh - 1.0)
-            sx = np.maximum(brx - tlx + 1.0, 0.0)
-            sy = np.maximum(bry - tly + 1.0, 0.0)
+            sx = np.minimum(ax + aw - 1.0, gx + gw - 1.0)
+            sx -= np.maximum(ax, gx)
+            sx += 1.0
+            np.maximum(sx, 0.0, out=sx)
+            sy = np.minimum(ay + ah - 1.0, gy + gh - 1.0)
+            sy -= np.maximum(ay, gy)
+            sy += 1.0
+            np.maximum(sy, 0.0, out=sy)
             inter = sx * sy
-            return inter / (aw * ah + gw * gh - inter)
+            union = aw * ah
+            union += gw * gh
+            union -= inter
+            inter /= union
+            return inter
         if p.iou in ("got10k", "pysot"):
             x1 = np.maximum(ax, gx)
             y1 = np.maximum(ay, gy)
@@ -264,53 +285,63 @@ def _iou(p: MetricProtocol, a: np.ndarray, g: np.ndarray) -> np.ndarray:
     raise ValueError(f"unknown IoU convention {p.iou!r}")
 
 
-def _centers(b: np.ndarray, p: MetricProtocol) -> np.ndarray:
+def _centers(b: np.ndarray, p: MetricProtocol) -> tuple[np.ndarray, np.ndarray]:
     if p.norm_center == "trackingnet":
-        return b[:, :2] + (b[:, 2:] + 1.0) / 2.0
-    return b[:, :2] + (b[:, 2:] - 1.0) / 2
+        return b[0] + (b[2] + 1.0) / 2.0, b[1] + (b[3] + 1.0) / 2.0
+    return b[0] + (b[2] - 1.0) / 2, b[1] + (b[3] - 1.0) / 2
 
 
 def _center_errors(p: MetricProtocol, a: np.ndarray, g: np.ndarray
                    ) -> tuple[np.ndarray | None, np.ndarray | None]:
     if not (p.has_center or p.has_norm):
         return None, None
-    pc = _centers(a, p)
-    gc = _centers(g, p)
-    gwh = g[:, 2:]
+    pcx, pcy = _centers(a, p)
+    gcx, gcy = _centers(g, p)
+    gw, gh = g[2], g[3]
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        d = gc - pc
-        err = np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1]) if p.has_center else None
+        dx = gcx - pcx
+        dy = gcy - pcy
+        err = None
+        if p.has_center:
+            err = dx * dx
+            err += dy * dy
+            np.sqrt(err, out=err)
         norm = None
         if p.has_norm:
             if p.norm_center == "divide-first":
-                nd = pc / gwh - gc / gwh
+                nx = pcx / gw - gcx / gw
+                ny = pcy / gh - gcy / gh
             elif p.norm_center == "divide-first-eps":
-                nd = gc / (gwh + 1e-16) - pc / (gwh + 1e-16)
+                nx = gcx / (gw + 1e-16) - pcx / (gw + 1e-16)
+                ny = gcy / (gh + 1e-16) - pcy / (gh + 1e-16)
             elif p.norm_center == "subtract-first-max1":
-                nd = (pc - gc) / np.maximum(1.0, gwh)
+                nx = (pcx - gcx) / np.maximum(1.0, gw)
+                ny = (pcy - gcy) / np.maximum(1.0, gh)
             elif p.norm_center == "trackingnet":
-                nx = d[:, 0] / gwh[:, 0] * d[:, 0] / gwh[:, 0]
-                ny = d[:, 1] / gwh[:, 1] * d[:, 1] / gwh[:, 1]
-                return err, np.sqrt(nx + ny)
+                return err, np.sqrt(dx / gw * dx / gw + dy / gh * dy / gh)
             else:
                 raise ValueError(f"unknown normalized-centre convention {p.norm_center!r}")
-            norm = np.sqrt(nd[:, 0] * nd[:, 0] + nd[:, 1] * nd[:, 1])
+            norm = nx * nx
+            norm += ny * ny
+            np.sqrt(norm, out=norm)
     return err, norm
 
 
 def _gt_valid(rule: str, g: np.ndarray) -> np.ndarray | None:
+    """Valid-GT mask from column-major GT (4, N); NaN compares False, so NaN rows are invalid."""
     with np.errstate(invalid="ignore", divide="ignore"):
         if rule == "none":
             return None
         if rule == "wh>0":
-            return (g[:, 2] > 0) & (g[:, 3] > 0)
+            return (g[2] > 0) & (g[3] > 0)
         if rule == "all>0":
-            return (g > 0).all(axis=1)
-        c = g[:, :2] + (g[:, 2:] - 1) / 2
+            return (g[0] > 0) & (g[1] > 0) & (g[2] > 0) & (g[3] > 0)
+        cx = g[0] + (g[2] - 1) / 2
+        cy = g[1] + (g[3] - 1) / 2
         if rule == "center>0":
-            return (c > 0).all(axis=1)
+            return (cx > 0) & (cy > 0)
         if rule == "norm-center>0":
-            return (c / (g[:, 2:] + 1e-16) > 0).all(axis=1)
+            return (cx / (g[2] + 1e-16) > 0) & (cy / (g[3] + 1e-16) > 0)
     raise ValueError(f"unknown GT validity rule {rule!r}")
 
 
@@ -327,13 +358,15 @@ def _frame_errors(flat: _Flat, p: MetricProtocol) -> FrameErrors:
     if p.clip_to_image:
         a = _clip(a, flat.bound)
         g = _clip(g.copy(), flat.bound)
+    a = np.ascontiguousarray(a.T)
+    g = np.ascontiguousarray(g.T)
     iou = _iou(p, a, g)
     err, norm = _center_errors(p, a, g)
-    counted = np.ones(len(g), dtype=bool)
+    counted = np.ones(iou.shape[0], dtype=bool)
     if p.first_frame == "drop":
         counted[flat.starts] = False
     if p.nan_gt == "drop":
-        counted &= ~np.isnan(g).any(axis=1)
+        counted &= ~(np.isnan(g[0]) | np.isnan(g[1]) | np.isnan(g[2]) | np.isnan(g[3]))
     if p.absent == "drop-cover0":
         counted &= flat.cover > 0
     valid_s = _gt_valid(p.gt_valid_success, g)
@@ -368,23 +401,59 @@ def _clip(b: np.ndarray, bound: np.ndarray) -> np.ndarray:
     return out
 
 
+def _bin_index(values: np.ndarray, thr: np.ndarray, side: str) -> np.ndarray:
+    """``np.searchsorted(thr, values, side)`` for a sorted threshold grid, computed
+    arithmetically for evenly spaced grids (an estimate from the grid step, then one exact
+    correction step each way against the real threshold values, so ulp-level grid quirks are
+    honoured). NaN gives 0."""
+    t = len(thr)
+    step = (thr[-1] - thr[0]) / (t - 1) if t > 1 else 0.0
+    if t < 3 or step <= 0 or np.abs(np.diff(thr) - step).max() > 1e-9 * step:
+        idx = np.searchsorted(thr, values, side=side)
+        idx[np.isnan(values)] = 0
+        return idx
+    with np.errstate(invalid="ignore"):
+        k = values - thr[0]
+        k /= step
+        np.floor(k, out=k)
+        np.clip(k, -1.0, float(t), out=k)  # NaN stays NaN
+        k[np.isnan(k)] = -1.0
+        idx = k.astype(np.intp)
+        idx += 1
+    ext = np.concatenate(([-np.inf], thr, [np.inf, np.inf]))
+    nan = np.isnan(values)
+    v = np.where(nan, -np.inf, values) if nan.any() else values
+    if side == "left":  # count of thresholds < v
+        idx -= ext[idx] >= v
+        idx += ext[idx + 1] < v
+    else:  # count of thresholds <= v
+        idx -= ext[idx] > v
+        idx += ext[idx + 1] <= v
+    np.clip(idx, 0, t, out=idx)  # +-inf
+    if nan.any():
+        idx[nan] = 0
+    return idx
+
+
 def _curve_counts(values: np.ndarray, unit: np.ndarray, n_units: int,
                   thresholds: tuple[float, ...], op: str) -> np.ndarray:
     """(U, T) number of frames per unit with ``value op threshold`` for every threshold."""
     thr = np.asarray(thresholds, dtype=np.float64)
     t = len(thr)
-    nan = np.isnan(values)
     if op == ">":
-        idx = np.searchsorted(thr, values, side="left")  # thresholds strictly below the value
+        idx = _bin_index(values, thr, "left")  # thresholds strictly below the value
     elif op == ">=":
-        idx = np.searchsorted(thr, values, side="right")  # thresholds <= value
+        idx = _bin_index(values, thr, "right")  # thresholds <= value
     elif op == "<=":
-        idx = np.searchsorted(thr, values, side="left")  # thresholds strictly below
+        idx = _bin_index(values, thr, "left")  # thresholds strictly below
+        nan = np.isnan(values)
+        if nan.any():
+            idx[nan] = t  # NaN is never <= a threshold
     else:
         raise ValueError(f"unknown comparison {op!r}")
-    if nan.any():
-        idx[nan] = 0 if op != "<=" else t
-    hist = np.bincount(unit * (t + 1) + idx, minlength=n_units * (t + 1)).reshape(n_units, t + 1)
+    code = unit * (t + 1)
+    code += idx
+    hist = np.bincount(code, minlength=n_units * (t + 1)).reshape(n_units, t + 1)
     if op == "<=":
         return np.cumsum(hist, axis=1)[:, :t]
     return np.cumsum(hist[:, ::-1], axis=1)[:, ::-1][:, 1:]
@@ -494,13 +563,27 @@ def score_batch(items: Iterable[SequenceInput], protocol: str | MetricProtocol,
         ao = None if iou_s is None else iou_s / nv
         sr50 = None if sr50_c is None else np.bincount(ui, weights=sr50_c, minlength=n_items) / n_item
         sr75 = None if sr75_c is None else np.bincount(ui, weights=sr75_c, minlength=n_items) / n_item
-    speed = None
+    speed = tstats = None
     if p.defines_sr:
         speed = np.array([_speed_fps(items[i].times) for i in kept])
+        tstats = np.array([_time_stats(items[i].times) for i in kept]).reshape(-1, 2)
     return BatchScores(protocol=p, names=[items[i].name for i in kept], n_frames=n_item,
                        success=succ, precision=prec, norm_precision=norm, ao=ao, sr50=sr50,
-                       sr75=sr75, iou_sum=iou_s, speed_fps=speed, coverage=None,
+                       sr75=sr75, iou_sum=iou_s, speed_fps=speed, time_stats=tstats,
                        rejected=rejected)
+
+
+def _usable_times(times: np.ndarray | None) -> np.ndarray:
+    if times is None:
+        return np.zeros(0)
+    t = np.asarray(times, dtype=np.float64).reshape(-1)
+    t = t[~np.isnan(t)]
+    return t[t > 0]
+
+
+def _time_stats(times: np.ndarray | None) -> tuple[float, float]:
+    t = _usable_times(times)
+    return float((1.0 / t).sum()), float(len(t))
 
 
 def _speed_fps(times: np.ndarray | None) -> float:

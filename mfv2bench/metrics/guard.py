@@ -70,10 +70,58 @@ def check_sequence(pred: np.ndarray, image_size: tuple[int, int] | None = None
 def check_outputs(preds: dict[str, np.ndarray],
                   image_sizes: dict[str, tuple[int, int] | None] | None = None
                   ) -> DegenerateReport:
-    """Run ``check_sequence`` over a tracker's sequences."""
+    """``check_sequence`` over a tracker's sequences, vectorized over all frames at once."""
     rep = DegenerateReport(n_sequences=len(preds))
-    for name, pred in preds.items():
-        size = None if image_sizes is None else image_sizes.get(name)
-        for flag, count in check_sequence(pred, size).items():
-            rep.flags[flag][name] = count
+    names = list(preds)
+    arrays = [np.asarray(preds[n], dtype=np.float64).reshape(-1, 4)[1:] for n in names]
+    lengths = np.array([len(a) for a in arrays], dtype=np.int64)
+    if lengths.sum() == 0:
+        return rep
+    p = np.concatenate(arrays)
+    seq = np.repeat(np.arange(len(names)), lengths)
+    s_count = len(names)
+
+    def per_seq(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(seq, weights=mask, minlength=s_count).astype(np.int64)
+
+    nan_rows = np.isnan(p[:, 0]) | np.isnan(p[:, 1]) | np.isnan(p[:, 2]) | np.isnan(p[:, 3])
+    ok = ~nan_rows
+    n_ok = per_seq(ok)
+    nan_count = lengths - n_ok
+    # first non-NaN row of each sequence as reference
+    idx = np.where(ok, np.arange(len(p)), len(p))
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    nonempty = lengths > 0
+    first = np.full(s_count, len(p))
+    first[nonempty] = np.minimum.reduceat(idx, starts[nonempty])
+    ref = np.vstack([p, np.full((1, 4), np.nan)])[np.minimum(first, len(p))][seq]
+    with np.errstate(invalid="ignore"):
+        same_pos = (p[:, 0] == ref[:, 0]) & (p[:, 1] == ref[:, 1])
+        same_size = (p[:, 2] == ref[:, 2]) & (p[:, 3] == ref[:, 3])
+        n_same_all = per_seq(same_pos & same_size & ok)
+        n_same_size = per_seq(same_size & ok)
+        bad_size = ok & ((p[:, 2] <= 0) | (p[:, 3] <= 0))
+    n_bad = per_seq(bad_size)
+    outside_n = np.zeros(s_count, dtype=np.int64)
+    if image_sizes is not None:
+        wh = np.array([image_sizes.get(n) or (np.nan, np.nan) for n in names], dtype=np.float64)
+        if np.isfinite(wh).any():
+            w, h = wh[seq, 0], wh[seq, 1]
+            with np.errstate(invalid="ignore"):
+                outside = ok & ~np.isnan(w) & ((p[:, 0] + p[:, 2] <= 0) | (p[:, 1] + p[:, 3] <= 0)
+                                | (p[:, 0] >= w) | (p[:, 1] >= h))
+            outside_n = per_seq(outside)
+    multi = n_ok >= 2
+    for i, name in enumerate(names):
+        if nan_count[i]:
+            rep.flags["nan"][name] = int(nan_count[i])
+        if multi[i]:
+            if n_same_all[i] == n_ok[i]:
+                rep.flags["all_identical"][name] = int(n_ok[i])
+            elif n_same_size[i] == n_ok[i]:
+                rep.flags["constant_size"][name] = int(n_ok[i])
+        if n_bad[i]:
+            rep.flags["non_positive_size"][name] = int(n_bad[i])
+        if outside_n[i]:
+            rep.flags["outside_image"][name] = int(outside_n[i])
     return rep

@@ -34,6 +34,7 @@ import numpy as np
 from mfv2bench.errors import InputError, MissingDataError
 
 CACHE_NAME = ".mfv2bench-cache.npz"
+LABEL_CACHE_NAME = ".mfv2bench-cache-labels.npz"
 CACHE_VERSION = 1
 _SPLIT = re.compile(r"[,\t ;]+")
 _RUN_FILE = re.compile(r"^(?P<seq>.+)_(?P<run>\d{3})\.txt$")
@@ -193,8 +194,8 @@ def _compact(arr: np.ndarray) -> np.ndarray:
     return arr.astype(np.float64)
 
 
-def _load_cache(folder: Path) -> tuple[dict, np.ndarray] | None:
-    f = folder / CACHE_NAME
+def _load_cache(folder: Path, cache_name: str = CACHE_NAME) -> tuple[dict, np.ndarray] | None:
+    f = folder / cache_name
     if not f.is_file():
         return None
     try:
@@ -207,10 +208,11 @@ def _load_cache(folder: Path) -> tuple[dict, np.ndarray] | None:
         return None  # a damaged cache is simply rebuilt
 
 
-def _save_cache(folder: Path, entries: dict[str, dict], arrays: dict[str, np.ndarray]) -> None:
+def _save_cache(folder: Path, entries: dict[str, dict], arrays: dict[str, np.ndarray],
+                cache_name: str = CACHE_NAME) -> None:
     names = sorted(arrays)
     parts = [arrays[n] for n in names]
-    data = np.concatenate(parts) if parts else np.zeros((0, 4))
+    data = np.concatenate(parts) if parts else np.zeros((0,))
     data = _compact(data)
     offset = 0
     files = {}
@@ -218,11 +220,11 @@ def _save_cache(folder: Path, entries: dict[str, dict], arrays: dict[str, np.nda
         files[n] = dict(entries[n], offset=offset, rows=len(a))
         offset += len(a)
     index = json.dumps({"version": CACHE_VERSION, "files": files}).encode("utf-8")
-    tmp = folder / f"{CACHE_NAME}.{os.getpid()}.tmp"
+    tmp = folder / f"{cache_name}.{os.getpid()}.tmp"
     try:
         with open(tmp, "wb") as fh:
             np.savez(fh, data=data, index=np.frombuffer(index, dtype=np.uint8))
-        os.replace(tmp, folder / CACHE_NAME)
+        os.replace(tmp, folder / cache_name)
     except OSError:
         try:
             tmp.unlink()
@@ -232,51 +234,106 @@ def _save_cache(folder: Path, entries: dict[str, dict], arrays: dict[str, np.nda
 
 def read_box_files(paths: list[Path], nan: str = "error", cache: bool = True
                    ) -> list[np.ndarray]:
-    """Read many result files (any mix of folders); uses and refreshes the per-folder cache."""
-    out: list[np.ndarray | None] = [None] * len(paths)
-    by_folder: dict[Path, list[int]] = {}
-    for i, p in enumerate(paths):
-        by_folder.setdefault(Path(p).parent, []).append(i)
-    for folder, idx in by_folder.items():
-        stats = {}
-        for i in idx:
-            p = Path(paths[i])
+    """Read many x,y,w,h files (any mix of folders); uses and refreshes the per-folder cache."""
+    def parse(datas: list[bytes], ps: list[Path]) -> list[np.ndarray]:
+        return parse_many(datas, ps, nan=nan)
+
+    def usable(arr: np.ndarray) -> bool:  # cached NaN boxes must give their file:line error
+        return not (nan == "error" and np.isnan(arr).any())
+
+    return _read_cached(paths, parse, CACHE_NAME, cache, usable)
+
+
+def read_label_files(paths: list[Path], cache: bool = True) -> list[np.ndarray]:
+    """Read many per-frame label files (one value per line, or LaSOT's single comma-separated
+    line: absent.txt, full_occlusion.txt, cover.label) as float arrays, batched and cached."""
+    return _read_cached(paths, parse_many_labels, LABEL_CACHE_NAME, cache, lambda a: True)
+
+
+def parse_labels_text(text: str, path: str | Path) -> np.ndarray:
+    vals = []
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        for tok in _SPLIT.split(line.strip()):
+            if not tok:
+                continue
             try:
-                stats[p.name] = _stat_key(p)
+                vals.append(float(tok))
+            except ValueError:
+                raise InputError(f"unparsable label {tok[:30]!r}", path=path,
+                                 line=lineno) from None
+    return np.asarray(vals, dtype=np.float64)
+
+
+def parse_many_labels(datas: list[bytes], paths: list[Path]) -> list[np.ndarray]:
+    """One integer loadtxt over all files (commas turned into line breaks); per-file strict
+    parsing where that fails."""
+    norm = [d.replace(b",", b"\n").replace(b"\r", b"") for d in datas]
+    norm = [d if d.endswith(b"\n") or not d else d + b"\n" for d in norm]
+    counts = [len(d.split()) for d in norm]
+    buf = b"".join(norm)
+    try:
+        arr = np.loadtxt(io.BytesIO(buf), dtype=np.int64, ndmin=1, comments=None) if buf \
+            else np.zeros(0)
+        if arr.ndim != 1 or len(arr) != sum(counts):
+            raise ValueError
+    except ValueError:
+        return [parse_labels_text(d.decode("utf-8", "replace"), p) for d, p in zip(datas, paths)]
+    out, start = [], 0
+    for n in counts:
+        out.append(arr[start:start + n].astype(np.float64))
+        start += n
+    return out
+
+
+def _read_cached(paths: list[Path], parse, cache_name: str, cache: bool, usable
+                 ) -> list[np.ndarray]:
+    out: list[np.ndarray | None] = [None] * len(paths)
+    by_folder: dict[str, list[tuple[int, str]]] = {}
+    for i, p in enumerate(paths):
+        folder, name = os.path.split(os.fspath(p))
+        by_folder.setdefault(folder, []).append((i, name))
+    for folder, entries in by_folder.items():
+        stats = {}
+        for _, name in entries:
+            full = os.path.join(folder, name)
+            try:
+                st = os.stat(full)
             except FileNotFoundError:
-                raise MissingDataError(f"result file not found: {p}") from None
-        cached = _load_cache(folder) if cache else None
+                raise MissingDataError(f"file not found: {full}") from None
+            stats[name] = [int(st.st_size), int(st.st_mtime_ns)]
+        cached = _load_cache(Path(folder), cache_name) if cache else None
         fresh: dict[str, np.ndarray] = {}
         todo = []
         if cached is not None:
             index, data = cached
             files = index["files"]
-            for i in idx:
-                name = Path(paths[i]).name
+            for i, name in entries:
                 e = files.get(name)
                 if e is not None and [e["size"], e["mtime_ns"]] == stats[name]:
                     arr = data[e["offset"]:e["offset"] + e["rows"]].astype(np.float64)
-                    if nan == "error" and np.isnan(arr).any():
-                        todo.append(i)  # re-parse for the file:line error
+                    if usable(arr):
+                        out[i] = arr
                         continue
-                    out[i] = arr
-                else:
-                    todo.append(i)
+                todo.append((i, name))
         else:
-            todo = list(idx)
+            todo = list(entries)
         if todo:
-            datas = [Path(paths[i]).read_bytes() for i in todo]
-            parsed = parse_many(datas, [Path(paths[i]) for i in todo], nan=nan)
-            for i, arr in zip(todo, parsed):
+            datas = []
+            for _, name in todo:
+                with open(os.path.join(folder, name), "rb") as fh:
+                    datas.append(fh.read())
+            parsed = parse(datas, [Path(folder, name) for _, name in todo])
+            for (i, name), arr in zip(todo, parsed):
                 out[i] = arr
-                fresh[Path(paths[i]).name] = arr
+                fresh[name] = arr
             if cache:
-                _refresh_cache(folder, cached, fresh, stats)
+                _refresh_cache(Path(folder), cached, fresh, stats, cache_name)
     return out  # type: ignore[return-value]
 
 
 def _refresh_cache(folder: Path, cached: tuple[dict, np.ndarray] | None,
-                   fresh: dict[str, np.ndarray], stats: dict[str, list[int]]) -> None:
+                   fresh: dict[str, np.ndarray], stats: dict[str, list[int]],
+                   cache_name: str) -> None:
     entries: dict[str, dict] = {}
     arrays: dict[str, np.ndarray] = {}
     if cached is not None:
@@ -297,7 +354,7 @@ def _refresh_cache(folder: Path, cached: tuple[dict, np.ndarray] | None,
         entries[name] = {"size": size, "mtime_ns": mtime}
         arrays[name] = arr
     if os.access(folder, os.W_OK):
-        _save_cache(folder, entries, arrays)
+        _save_cache(folder, entries, arrays, cache_name)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -354,7 +411,67 @@ def _is_run(filename: str, seq: str) -> bool:
     return m is not None and m.group("seq") == seq
 
 
-def read_results(source: str | Path, sequences: Iterable[str] | dict[str, int],
+@dataclass
+class ResultFiles:
+    """Where each sequence's result files are (before reading them)."""
+
+    source: _Source
+    runs: dict[str, list[str]]
+    times: dict[str, str]
+
+    def run_paths(self, seq: str) -> list[Path]:
+        return [self.source.path(r) for r in self.runs[seq]]
+
+    def signature(self) -> list:
+        """Size and mtime of every file (time files included) for cache keys; None for zips
+        (whose members are keyed by the zip file itself)."""
+        if self.source.zip is not None:
+            return [str(self.source.root), _stat_key(self.source.root)]
+        root = str(self.source.root)
+        out = []
+        for seq, rels in self.runs.items():
+            for r in rels + [self.times[seq]]:
+                try:
+                    st = os.stat(os.path.join(root, r))
+                    out.append([r, st.st_size, st.st_mtime_ns])
+                except FileNotFoundError:
+                    out.append([r, None, None])
+        return out
+
+
+def locate_results(source: str | Path, sequences: Iterable[str]) -> ResultFiles:
+    """Find each sequence's result files in a folder or zip (GOT-10k run layout first, then
+    ``<seq>.txt``); sequences without any are a ``MissingDataError`` naming a few."""
+    src = _Source(Path(source))
+    names = list(sequences)
+    runs: dict[str, list[str]] = {}
+    times: dict[str, str] = {}
+    missing = []
+    listing = None
+    if src.zip is None:
+        try:
+            listing = set(os.listdir(src.root))
+        except OSError:
+            listing = None
+    for seq in names:
+        if listing is not None and f"{seq}.txt" in listing and seq not in listing:
+            runs[seq], times[seq] = [f"{seq}.txt"], f"{seq}_time.txt"
+            continue
+        found = src.run_files(seq)
+        if found:
+            runs[seq], times[seq] = found, f"{seq}/{seq}_time.txt"
+        elif src.exists(f"{seq}.txt"):
+            runs[seq], times[seq] = [f"{seq}.txt"], f"{seq}_time.txt"
+        else:
+            missing.append(seq)
+    if missing:
+        few = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+        raise MissingDataError(f"{len(missing)} of {len(names)} sequences have no result in "
+                               f"{src.root}: {few}")
+    return ResultFiles(src, runs, times)
+
+
+def read_results(source: str | Path | ResultFiles, sequences: Iterable[str] | dict[str, int],
                  nan: str = "error", cache: bool = True, times: bool = True
                  ) -> dict[str, RawResult]:
     """Read the results of the given sequences from a folder or zip in any known layout.
@@ -363,32 +480,20 @@ def read_results(source: str | Path, sequences: Iterable[str] | dict[str, int],
     error naming the file (results are never padded). A sequence without a result file is a
     ``MissingDataError`` listing the first few missing names.
     """
-    src = _Source(Path(source))
-    lengths = sequences if isinstance(sequences, dict) else None
     names = list(sequences)
-    plan: dict[str, tuple[list[str], str | None]] = {}
-    missing = []
-    for seq in names:
-        runs = src.run_files(seq)
-        if runs:
-            plan[seq] = (runs, f"{seq}/{seq}_time.txt")
-        elif src.exists(f"{seq}.txt"):
-            plan[seq] = ([f"{seq}.txt"], f"{seq}_time.txt")
-        else:
-            missing.append(seq)
-    if missing:
-        few = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
-        raise MissingDataError(f"{len(missing)} of {len(names)} sequences have no result in "
-                               f"{src.root}: {few}")
-    rels = [r for seq in names for r in plan[seq][0]]
+    lengths = sequences if isinstance(sequences, dict) else None
+    files = source if isinstance(source, ResultFiles) else locate_results(source, names)
+    src = files.source
+    rels = [r for seq in names for r in files.runs[seq]]
     if src.zip is not None:
         arrays = parse_many([src.read(r) for r in rels], [src.path(r) for r in rels], nan=nan)
     else:
-        arrays = read_box_files([src.root / r for r in rels], nan=nan, cache=cache)
+        root = os.fspath(src.root)
+        arrays = read_box_files([os.path.join(root, r) for r in rels], nan=nan, cache=cache)
     by_rel = dict(zip(rels, arrays))
     out: dict[str, RawResult] = {}
     for seq in names:
-        run_rels, time_rel = plan[seq]
+        run_rels, time_rel = files.runs[seq], files.times[seq]
         res = RawResult(seq, [by_rel[r] for r in run_rels], [src.path(r) for r in run_rels])
         if lengths is not None:
             n = int(lengths[seq])
@@ -398,7 +503,7 @@ def read_results(source: str | Path, sequences: Iterable[str] | dict[str, int],
                         f"result has {len(arr)} rows but sequence {seq} has {n} frames (a result "
                         "shorter than the sequence is an error, never padded)", path=path,
                         line=len(arr) + 1)
-        if times and time_rel is not None and src.exists(time_rel):
+        if times and src.exists(time_rel):
             if src.zip is not None:
                 res.times = _parse_times(src.read(time_rel).decode("utf-8", "replace"),
                                          src.path(time_rel))

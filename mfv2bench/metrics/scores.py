@@ -254,8 +254,9 @@ def aggregate(results: Iterable[SequenceScores] | BatchScores,
             ao = float(np.mean(b.ao))
     else:
         raise ValueError(f"unknown aggregation {p.aggregate!r}")
-    if b.speed_fps is not None and times is None:
-        speed = None
+    if times is None and b.time_stats is not None and len(b.time_stats):
+        inv, cnt = b.time_stats.sum(axis=0)
+        speed = float(inv / cnt) if cnt > 0 else -1.0
     if times is not None:
         from mfv2bench.metrics.engine import _speed_fps
         parts = [np.asarray(t, float).reshape(-1) for t in times if t is not None]

@@ -15,6 +15,7 @@ sequence are strongly correlated), so both procedures resample or permute whole 
 from __future__ import annotations
 
 import itertools
+from functools import lru_cache
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,10 +32,12 @@ def weighted_mean(values: np.ndarray, weights: np.ndarray | None = None) -> floa
     return float((w * v).sum() / w.sum())
 
 
+@lru_cache(maxsize=8)
 def resample_counts(n_sequences: int, n_resamples: int = DEFAULT_RESAMPLES,
                     seed: int = DEFAULT_SEED) -> np.ndarray:
     """(B, S) how often each sequence is drawn in each bootstrap resample (rows sum to S).
-    One matrix serves every metric and tracker, so their CIs use the same resamples."""
+    One matrix serves every metric and tracker, so their CIs use the same resamples.
+    (Cached: treat the returned array as read-only.)"""
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, n_sequences, size=(n_resamples, n_sequences))
     rows = np.repeat(np.arange(n_resamples), n_sequences)
@@ -109,14 +112,29 @@ def sign_flip_p_values(diffs: np.ndarray, weights: np.ndarray | None = None,
     wd = w[:, None] * d
     observed = np.abs(wd.sum(axis=0))
     tol = 1e-12 * np.maximum(1.0, np.abs(wd).sum(axis=0))
-    if s <= 16:
-        signs = np.array(list(itertools.product((1.0, -1.0), repeat=s)))
-        p = np.mean(np.abs(signs @ wd) >= observed - tol, axis=0)
+    signs = sign_matrix(s, n_permutations, seed)
+    hits = np.sum(np.abs(signs @ wd) >= observed - tol, axis=0)
+    if s <= EXACT_UP_TO:
+        p = hits / len(signs)
     else:
-        rng = np.random.default_rng(seed)
-        signs = rng.choice((-1.0, 1.0), size=(n_permutations, s))
-        p = (np.sum(np.abs(signs @ wd) >= observed - tol, axis=0) + 1) / (n_permutations + 1)
+        p = (hits + 1) / (n_permutations + 1)
     return np.where(observed == 0, 1.0, p)
+
+
+EXACT_UP_TO = 16
+
+
+@lru_cache(maxsize=8)
+def sign_matrix(n_sequences: int, n_permutations: int = 10000, seed: int = DEFAULT_SEED
+                ) -> np.ndarray:
+    """All 2^S sign patterns for S <= 16, else ``n_permutations`` random ones (seeded)."""
+    if n_sequences <= EXACT_UP_TO:
+        return np.array(list(itertools.product((1.0, -1.0), repeat=n_sequences)))
+    rng = np.random.default_rng(seed)
+    signs = rng.integers(0, 2, size=(n_permutations, n_sequences)).astype(np.float64)
+    signs *= 2.0
+    signs -= 1.0
+    return signs
 
 
 def sign_flip_p_value(diffs: np.ndarray, weights: np.ndarray | None = None,

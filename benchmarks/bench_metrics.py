@@ -1,0 +1,183 @@
+"""Metrics speed: our analysis vs the got10k toolkit's metric code on a LaSOT-sized workload.
+
+Workload (generated once under /tmp, reused): 280 sequences of 2,000-3,000 frames, 10 trackers,
+integer comma-separated result files (as pytracking/MixFormerV2 save them), GT in the official
+LaSOT toolkit's flat layout (``annos/<seq>.txt`` + ``annos/absent/<seq>.txt``) with one absent
+segment per sequence.
+
+Timed in the same run (wall time, in-process, 1 thread):
+
+- got10k: what ``ExperimentOTB.report()`` (got10k 0.1.3) does per tracker and sequence:
+  ``np.loadtxt`` of GT and results, ``boxes[0] = anno[0]``, its ``rect_iou`` / ``center_error``
+  (``_calc_metrics``) and ``_calc_curves``, then the means (plots and JSON writing left out).
+- ours cold: parse caches deleted; read GT and results (writing the caches), then the full
+  ``analyze`` under the ``mixformerv2`` protocol: success / precision / normalized-precision
+  curves of every sequence and tracker, bootstrap CIs, 45 paired tests, guard, attributes.
+- ours warm: the same with the caches in place (parsed boxes and per-sequence scores beside
+  the raw files, keyed by file size + mtime and the GT digest).
+
+Prints both ratios against the targets (cold >= 10x, warm >= 50x).
+
+    .venv/bin/python benchmarks/bench_metrics.py [--workdir /tmp/mfv2bench_bench_metrics]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+N_SEQ, N_TRACKERS, MIN_LEN, MAX_LEN = 280, 10, 2000, 3000
+
+
+def _write_int_rows(path: Path, arr: np.ndarray) -> None:
+    a = np.asarray(arr, dtype=np.int64)
+    path.write_text(("%d,%d,%d,%d\n" * len(a)) % tuple(a.ravel()))
+
+
+def generate(work: Path, seed: int = 7) -> None:
+    """Create the workload unless a complete one is already there."""
+    done = work / "COMPLETE"
+    if done.exists():
+        return
+    rng = np.random.default_rng(seed)
+    annos = work / "annos"
+    (annos / "absent").mkdir(parents=True, exist_ok=True)
+    names = [f"seq{i:03d}-{1 + i % 4}" for i in range(N_SEQ)]
+    gts = {}
+    for name in names:
+        n = int(rng.integers(MIN_LEN, MAX_LEN + 1))
+        size = rng.uniform(20, 200, 2)
+        pos = rng.uniform(100, 900, 2) + np.cumsum(rng.normal(0, 2, (n, 2)), axis=0)
+        wh = size * np.exp(np.cumsum(rng.normal(0, 0.005, (n, 2)), axis=0))
+        gt = np.floor(np.concatenate([pos, wh], axis=1))
+        absent = np.zeros(n, dtype=np.int64)
+        a0 = int(rng.integers(1, n - 100))
+        absent[a0:a0 + int(rng.integers(10, 100))] = 1
+        gt[absent == 1] = 0
+        gts[name] = gt
+        _write_int_rows(annos / f"{name}.txt", gt)
+        (annos / "absent" / f"{name}.txt").write_text("\n".join(map(str, absent)) + "\n")
+    for k in range(N_TRACKERS):
+        d = work / "results" / f"tracker{k:02d}"
+        d.mkdir(parents=True, exist_ok=True)
+        noise = 2 + 3 * k
+        for name in names:
+            gt = gts[name]
+            pred = gt + rng.normal(0, noise, gt.shape)
+            drift = rng.random(len(gt)) < 0.02 * (k + 1)
+            pred[drift, :2] += rng.normal(0, 80, (int(drift.sum()), 2))
+            pred[:, 2:] = np.maximum(pred[:, 2:], 1)
+            _write_int_rows(d / f"{name}.txt", np.trunc(pred))
+    (work / "names.txt").write_text("\n".join(names) + "\n")
+    done.write_text("ok\n")
+
+
+def names_of(work: Path) -> list[str]:
+    return (work / "names.txt").read_text().split()
+
+
+def trackers_of(work: Path) -> list[str]:
+    return sorted(p.name for p in (work / "results").iterdir() if p.is_dir())
+
+
+def run_got10k(work: Path) -> dict[str, float]:
+    """got10k 0.1.3 ExperimentOTB.report()'s metric path, minus plotting and JSON."""
+    from got10k.experiments.otb import ExperimentOTB
+    exp = ExperimentOTB.__new__(ExperimentOTB)
+    exp.nbins_iou, exp.nbins_ce = 21, 51
+    names = names_of(work)
+    annos = [np.loadtxt(work / "annos" / f"{n}.txt", delimiter=",") for n in names]
+    for n in names:  # the LaSOT dataset class also reads the absent labels
+        np.loadtxt(work / "annos" / "absent" / f"{n}.txt")
+    scores = {}
+    for t in trackers_of(work):
+        succ = np.zeros((len(names), exp.nbins_iou))
+        prec = np.zeros((len(names), exp.nbins_ce))
+        for s, (name, anno) in enumerate(zip(names, annos)):
+            boxes = np.loadtxt(work / "results" / t / f"{name}.txt", delimiter=",")
+            boxes[0] = anno[0]
+            ious, ces = exp._calc_metrics(boxes, anno)
+            succ[s], prec[s] = exp._calc_curves(ious, ces)
+        scores[t] = float(np.mean(np.mean(succ, axis=0)))
+    return scores
+
+
+def run_ours(work: Path, cache: bool = True):
+    from mfv2bench.datasets.base import DatasetSplit, Sequence
+    from mfv2bench.metrics.analysis import analyze_store
+    from mfv2bench.metrics.readers import read_box_files, read_label_files
+    names = names_of(work)
+    gts = read_box_files([work / "annos" / f"{n}.txt" for n in names], cache=cache)
+    absent = read_label_files([work / "annos" / "absent" / f"{n}.txt" for n in names],
+                              cache=cache)
+    seqs = [Sequence(name=n, dataset="lasot", split="test", frames=[], gt=g, visible=a == 0)
+            for n, g, a in zip(names, gts, absent)]
+    for s in seqs:  # frames are not needed to score; give the contract its frame count
+        s.frames = [None] * len(s.gt)  # type: ignore[list-item]
+    split = DatasetSplit("lasot", "test", work, seqs, expected=len(seqs))
+    return analyze_store(split, trackers_of(work), work / "results", "mixformerv2", cache=cache)
+
+
+def _drop_caches(work: Path) -> None:
+    for p in work.rglob(".mfv2bench-*"):
+        p.unlink()
+
+
+def _timed(fn, *args):
+    t0 = time.perf_counter()
+    out = fn(*args)
+    return time.perf_counter() - t0, out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--workdir", default="/tmp/mfv2bench_bench_metrics")
+    ap.add_argument("--repeats", type=int, default=3, help="timed repeats of each of ours")
+    ap.add_argument("--got10k-repeats", type=int, default=1)
+    args = ap.parse_args(argv)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from mfv2bench.threads import set_threads
+    set_threads(1)
+    work = Path(args.workdir)
+    t0 = time.perf_counter()
+    generate(work)
+    print(f"workload: {work} ({N_SEQ} sequences x {N_TRACKERS} trackers; "
+          f"ready in {time.perf_counter() - t0:.1f} s)")
+    frames = sum(len(open(work / "annos" / f"{n}.txt").readlines()) for n in names_of(work))
+    print(f"frames per tracker: {frames:,}; boxes in all: {frames * N_TRACKERS:,}")
+
+    g_times = []
+    for _ in range(args.got10k_repeats):
+        dt, g_scores = _timed(run_got10k, work)
+        g_times.append(dt)
+    cold, warm = [], []
+    for _ in range(args.repeats):
+        _drop_caches(work)
+        dt, analysis = _timed(run_ours, work)
+        cold.append(dt)
+        dt, analysis = _timed(run_ours, work)
+        warm.append(dt)
+    g, c, w = statistics.median(g_times), statistics.median(cold), statistics.median(warm)
+    print(f"got10k ExperimentOTB metric code : {g:7.2f} s  (median of {len(g_times)})")
+    print(f"ours cold (parse + full analysis): {c:7.3f} s  (median of {len(cold)})  "
+          f"ratio {g / c:6.1f}x  (target >= 10x)")
+    print(f"ours warm (cached + full analysis): {w:7.3f} s  (median of {len(warm)})  "
+          f"ratio {g / w:6.1f}x  (target >= 50x)")
+    t = analysis.trackers[0]
+    print(f"sanity: {t} AUC ours ({analysis.label}) {100 * analysis.score(t, 'auc'):.2f}, "
+          f"got10k OTB-style (no absent handling) {100 * g_scores[t]:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
