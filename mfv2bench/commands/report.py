@@ -22,8 +22,11 @@ from ..report.build import build_report
 @click.option("--title", default=None, help="Report title.")
 @click.pass_obj
 def command(workspace, dataset, trackers, out, pdf, protocol, root, results_dir, title):
-    """Plots (success, precision, normalized precision, attributes, speed-accuracy), tables with
-    confidence intervals and paired comparisons, per-sequence tables, protocol and manifests."""
+    """Write a self-contained HTML (and PDF) report from raw results on disk.
+
+    Success, precision and normalized precision plots, per-attribute AUC, speed-accuracy scatter,
+    tables with confidence intervals and paired comparisons, sortable per-sequence tables, the
+    metric protocol and its hash, the run manifests, and a banner when anything was partial."""
     names = [t.strip() for t in trackers.split(",") if t.strip()]
     if not names:
         raise click.UsageError("--trackers needs at least one name")
