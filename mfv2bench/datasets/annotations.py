@@ -101,7 +101,8 @@ def _boxes_slow(path: Path, lines: list[str]) -> np.ndarray:
         try:
             rows[i] = [float(f) for f in fields]
         except ValueError:
-            raise InputError(f"not a number in box line: {line.strip()[:60]!r}", path, i + 1) from None
+            shown = line.strip()[:60]
+            raise InputError(f"not a number in box line: {shown!r}", path, i + 1) from None
     return rows
 
 

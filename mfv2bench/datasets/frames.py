@@ -33,7 +33,7 @@ class FrameList(AbcSequence):
 
     @classmethod
     def numbered(cls, folder: str | Path, fmt: str, start: int, count: int) -> "FrameList":
-        """Frames ``fmt.format(start) .. fmt.format(start + count - 1)`` (fmt like ``{:08d}.jpg``)."""
+        """Frames ``fmt.format(start)`` .. ``fmt.format(start + count - 1)`` (``{:08d}.jpg``)."""
         obj = cls.__new__(cls)
         obj._folder = os.fspath(folder)
         obj._names = None

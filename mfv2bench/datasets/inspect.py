@@ -50,7 +50,8 @@ def summary_rows(split: DatasetSplit) -> list[dict[str, Any]]:
                 "n_frames": s.n_frames,
                 "gt_rows": int(len(s.gt)),
                 "visible": None if s.visible is None else int(np.count_nonzero(s.visible)),
-                "image_size": None if s.image_size is None else f"{s.image_size[0]}x{s.image_size[1]}",
+                "image_size": None if s.image_size is None
+                else f"{s.image_size[0]}x{s.image_size[1]}",
                 "attributes": ",".join(k for k, v in s.attributes.items() if v) or "",
             }
         )

@@ -35,7 +35,7 @@ def list_jpgs(folder: str) -> list[str]:
 
 
 def sort_numeric(names: list[str], folder: str) -> list[str]:
-    """Sort ``<int>.jpg`` names by their number (TrackingNet ``0.jpg``, GOT-10k ``00000001.jpg``)."""
+    """Sort ``<int>.jpg`` names by number (TrackingNet ``0.jpg``, GOT-10k ``00000001.jpg``)."""
     keyed = []
     for n in names:
         stem = n[:-4]

@@ -311,7 +311,8 @@ def _n_frames_for(rng: np.random.Generator, n_frames: int | tuple[int, int]) -> 
 _EVENTS = ("occlusion", "out_of_view", "both", "none")
 
 
-def _sequence(seed: int, split_index: int, index: int, n_frames, size) -> tuple[Track, list[np.ndarray]]:
+def _sequence(seed: int, split_index: int, index: int, n_frames,
+              size) -> tuple[Track, list[np.ndarray]]:
     rng = np.random.default_rng([seed, split_index, index])
     n = _n_frames_for(rng, n_frames)
     track = make_track(rng, n, size, _EVENTS[index % len(_EVENTS)])
@@ -399,7 +400,8 @@ def write_synthetic(
             raise ConfigError(f"split {s!r} is not one of {', '.join(allowed)} for {fmt}")
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
-    writer = {"lasot": _write_lasot, "got10k": _write_got10k, "trackingnet": _write_trackingnet}[fmt]
+    writers = {"lasot": _write_lasot, "got10k": _write_got10k, "trackingnet": _write_trackingnet}
+    writer = writers[fmt]
     return writer(root, chosen, n_sequences, n_frames, (W, H), seed)
 
 
@@ -484,7 +486,8 @@ def _write_trackingnet(root: Path, splits, n_sequences, n_frames, size, seed) ->
         # to the generation index, so a name always gets the same sequence.
         for name, i in sorted((name, i) for i, name in enumerate(names)):
             track, frames = _sequence(seed, split_index, i, n_frames, size)
-            _write_jpgs(root / chunk / "frames" / name, frames, [f"{t}.jpg" for t in range(track.n)])
+            _write_jpgs(root / chunk / "frames" / name, frames,
+                        [f"{t}.jpg" for t in range(track.n)])
             gt = track.gt()
             (root / chunk / "anno" / f"{name}.txt").write_text(
                 _fmt_boxes(gt[:1] if split == "test" else gt, 2))
