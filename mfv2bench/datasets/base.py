@@ -17,6 +17,8 @@ class Sequence:
     and TrackingNet TEST only the first frame's row). ``visible`` is a bool per frame or None
     where the data set has no visibility labels. ``cover`` is GOT-10k's 0..8 level per frame.
     ``image_size`` is (width, height) where the annotation says it (GOT-10k meta_info.ini).
+    Loaders fill ``frames`` with a ``FrameList`` (datasets/frames.py): a read-only list of Paths
+    (len, index, slice, iteration, equality with a list) that makes each Path on access.
     """
 
     name: str
