@@ -73,3 +73,25 @@ def test_cli_table_for_two_settings(ws):
                                "--warmup", "0", "--no-tracking", "--json"])
     data = json.loads(out.output)
     assert data[0]["tracking"] is None and data[0]["model_latency"]["n"] == 1
+
+
+def test_speed_accuracy_table_from_store(ws):
+    from mfv2bench.datasets.registry import load_split
+    from mfv2bench.speed.table import speed_accuracy_from_store
+
+    run_speed("tiny", ws, threads=1, options=SpeedOptions(warmup=0, iters=1, max_frames=3,
+                                                          warmup_frames=0))
+    split = load_split("synthetic-lasot", workspace=ws)
+    folder = ws.results_dir / "tiny" / split.key
+    folder.mkdir(parents=True)
+    for seq in split.sequences:  # perfect boxes: AUC of the success curve is ~100%
+        lines = [",".join(repr(float(v)) for v in box) for box in seq.gt]
+        (folder / f"{seq.name}.txt").write_text("\n".join(lines) + "\n")
+    table = speed_accuracy_from_store(ws, "synthetic-lasot")
+    assert list(table["tracker"]) == ["tiny"]
+    row = table.iloc[0]
+    assert row["auc"] > 90 and row["fps_cpu"] > 0 and row["source"] == "ours"
+    assert row["fps_measure"] == "end-to-end" and row["weights"] == RANDOM_WEIGHTS
+    out = CliRunner().invoke(main, ["speed", "--accuracy-table", "synthetic-lasot"])
+    assert out.exit_code == 0, out.output
+    assert "tiny" in out.output and "fps_cpu" in out.output

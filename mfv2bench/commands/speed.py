@@ -10,6 +10,7 @@ from ..errors import ConfigError
 from ..speed.render import breakdown_text, scaling_text, summary_text
 from ..speed.run import SpeedOptions, run_speed
 from ..speed.store import load_speed_results
+from ..speed.table import speed_accuracy_from_store, speed_accuracy_text
 from ..workspace import Workspace
 
 
@@ -43,11 +44,14 @@ def _names(tracker: str | None, trackers: str | None) -> list[str]:
               help="Frames read per sequence (frame 0 included, not timed).")
 @click.option("--no-tracking", is_flag=True, help="Model latency only.")
 @click.option("--saved", is_flag=True, help="Show saved results instead of measuring.")
+@click.option("--accuracy-table", "accuracy_on", default=None, metavar="DATASET",
+              help="Show the speed-accuracy table (AUC from eval results on DATASET, saved "
+                   "isolated speeds, published points) instead of measuring.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @click.pass_obj
 def command(ws: Workspace, tracker, trackers, device, threads, batch, precision, runtime,
             breakdown, scaling, iters, warmup, mode, dataset, max_sequences, max_frames,
-            no_tracking, saved, as_json) -> None:
+            no_tracking, saved, accuracy_on, as_json) -> None:
     """Time trackers: model latency (synthetic inputs) and end-to-end speed (real frames).
 
     Results are saved to results/<tracker>/speed/<device>-<threads>t-b<batch>-<precision>.json
@@ -55,6 +59,13 @@ def command(ws: Workspace, tracker, trackers, device, threads, batch, precision,
     weights (latency does not depend on weight values); the results say so.
     """
     names = _names(tracker, trackers)
+    if accuracy_on:
+        table = speed_accuracy_from_store(ws, accuracy_on, names or None)
+        if as_json:
+            click.echo(table.to_json(orient="records", indent=1))
+        else:
+            click.echo(speed_accuracy_text(table))
+        return
     if saved:
         results = [r for n in (names or [None]) for r in load_speed_results(ws.results_dir, n)]
     else:

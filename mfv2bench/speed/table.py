@@ -113,3 +113,42 @@ def scatter_points(table: pd.DataFrame, device: str = "cpu") -> pd.DataFrame:
                      "hardware": row[f"hardware_{device}"], "fps_measure": row["fps_measure"]})
     return pd.DataFrame(rows, columns=["label", "fps", "accuracy", "ours", "hardware",
                                        "fps_measure"])
+
+
+def speed_accuracy_from_store(workspace: Any, dataset: str, trackers: list[str] | None = None,
+                              protocol: str | None = None,
+                              include_published: bool = True) -> pd.DataFrame:
+    """``speed_accuracy_table`` for the trackers of the workspace store that have both eval
+    results on ``dataset`` (AUC by the data set's default protocol, in percent) and saved
+    isolated speed results. With no ``trackers``, every tracker with saved speed results."""
+    from ..datasets.registry import get_info, load_split, parse_dataset_arg
+    from ..metrics.analysis import analyze_store
+    from .store import load_speed_results
+
+    results_dir = workspace.results_dir
+    speed_all = load_speed_results(results_dir)
+    names = trackers or sorted({r.tracker for r in speed_all})
+    split = load_split(dataset, workspace=workspace, allow_partial=True)
+    have = [t for t in names if (results_dir / t / split.key).is_dir()]
+    accuracy: dict[str, float] = {}
+    if have:
+        analysis = analyze_store(split, have, results_dir, protocol=protocol)
+        key = "auc" if "auc" in analysis.metrics else analysis.metrics[0]
+        for t in have:
+            value = analysis.score(t, key)
+            if value is not None:
+                accuracy[t] = 100.0 * value
+    speed = {t: [r for r in speed_all if r.tracker == t] for t in names}
+    synthetic = get_info(parse_dataset_arg(dataset)[0]).synthetic
+    return speed_accuracy_table(speed, accuracy, dataset=split.dataset,
+                                include_published=include_published and not synthetic)
+
+
+def speed_accuracy_text(table: pd.DataFrame) -> str:
+    """The table as text, with what the FPS columns mean."""
+    if table.empty:
+        return "no tracker has both accuracy and isolated speed results"
+    shown = table.astype(object).where(table.notna(), "-")
+    legend = ("fps_cpu / fps_gpu: ours = end-to-end tracking FPS where measured (else model-only "
+              "FPS, see fps_measure), isolated runs only; published = as the source states.")
+    return shown.to_string(index=False) + "\n" + legend
