@@ -36,7 +36,7 @@ def summary_frame(results: list[SpeedResult]) -> pd.DataFrame:
             "e2e_fps": _r(trk.get("fps"), 1),
             "e2e_frames": trk.get("frames"),
             "decode_ms": _r(1000.0 * trk["decode_s"] / trk["frames"]) if trk.get("frames") else None,
-            "conditions": r.conditions,
+            "conditions": r.conditions + (", busy" if r.manifest.get("busy") else ""),
         })
     return pd.DataFrame(rows)
 
@@ -50,7 +50,8 @@ def summary_text(results: list[SpeedResult]) -> str:
               "fps = 1000/median.\n"
               "e2e_fps: end-to-end tracking speed over real frames (crop + forward + "
               "post-processing), frame 0 excluded, frames / total time; decode_ms: image "
-              "decoding per frame, not included.")
+              "decoding per frame, not included.\n"
+              "busy: the load average exceeded the cores during the run (timings inflated).")
     return f"{table}\n{legend}"
 
 

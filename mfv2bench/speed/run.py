@@ -138,6 +138,8 @@ def run_speed(tracker_name: str, workspace: Workspace, device: str = "cpu",
     if spec.kind != "mixformerv2" and (is_cuda(device) or batch != 1 or precision != "fp32"):
         raise ConfigError(f"{tracker_name} ({spec.kind}) has no network: it can be timed on "
                           "the CPU only, batch 1, fp32")
+    manifest = hardware_manifest(device, n_threads if not is_cuda(device) else None,
+                                 precision=precision, weights=weights)
     tracker = build_tracker(spec, device=device)
     run_mode = runtime or spec.params.get("runtime") or ("eager" if weights != NO_NETWORK else None)
     result = SpeedResult(tracker=tracker_name, device=device, threads=n_threads, batch=batch,
@@ -193,8 +195,14 @@ def run_speed(tracker_name: str, workspace: Workspace, device: str = "cpu",
     elif opts.tracking:
         result.notes.append("end-to-end speed is measured at batch 1 in the tracker's own "
                             "precision only")
-    result.manifest = hardware_manifest(device, n_threads if not is_cuda(device) else None,
-                                        precision=precision, runtime=run_mode, weights=weights)
+    end = hardware_manifest(device, n_threads if not is_cuda(device) else None)
+    manifest.update(runtime=run_mode, end_utc=end["time_utc"],
+                    load_average_end=end["load_average"],
+                    busy=bool(manifest.get("busy")) or bool(end.get("busy")))
+    result.manifest = manifest
+    if manifest["busy"]:
+        result.notes.append("the machine was busy (load average above its cores) during this "
+                            "run: timings are inflated; re-run on an idle machine")
     if opts.save:
         save_speed_result(result, workspace.results_dir)
     return result
