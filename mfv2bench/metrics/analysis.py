@@ -23,6 +23,8 @@
 
 from __future__ import annotations
 
+import multiprocessing as mp
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -413,22 +415,46 @@ def _truthy(v: Any) -> bool:
         return bool(v)
 
 
+_WORKER_CONTEXT: dict[str, Any] = {}
+
+
+def _score_stored(tracker: str) -> tuple[str, BatchScores, DegenerateReport]:
+    """Read, score and cache one tracker (runs in the caller or a forked worker)."""
+    ctx = _WORKER_CONTEXT
+    folder, files, key = ctx["plan"][tracker]
+    raw = read_results(files, ctx["lengths"], nan=ctx["nan"], cache=ctx["cache"])
+    batch, guard = score_tracker(ctx["split"], tracker, raw, ctx["protocol"], ctx["on_reject"])
+    if ctx["cache"] and folder.is_dir():
+        save_scores(folder, ctx["protocol"], key, batch, guard)
+    return tracker, batch, guard
+
+
+def _run_workers(names: list[str], workers: int) -> list[tuple[str, BatchScores,
+                                                                 DegenerateReport]]:
+    if workers > 1 and len(names) > 1 and "fork" in mp.get_all_start_methods():
+        with ProcessPoolExecutor(max_workers=min(workers, len(names)),
+                                 mp_context=mp.get_context("fork")) as pool:
+            return list(pool.map(_score_stored, names))
+    return [_score_stored(t) for t in names]
+
+
 def analyze_store(split: DatasetSplit, trackers: list[str], results_dir: str | Path,
                   protocol: str | None = None, on_reject: str = "raise", cache: bool = True,
-                  **kwargs: Any) -> Analysis:
+                  workers: int = 1, **kwargs: Any) -> Analysis:
     """``analyze`` on raw results read from the store ``<results_dir>/<tracker>/<split.key>/``
     (or, where that folder does not exist, ``<results_dir>/<tracker>/`` in any known raw
     layout: pytracking, OSTrack, got10k toolkit, submission folders or zips).
 
     With ``cache``, parsed boxes and per-sequence scores are kept beside the raw files and
-    reused while no file (and not the GT) changed."""
+    reused while no file (and not the GT) changed. ``workers`` > 1 reads and scores trackers
+    whose scores are not cached in that many forked processes."""
     p = get_protocol(protocol or default_protocol(split.dataset))
-    nan = "error" if p.pred_nan == "reject" else "keep"
     lengths = {s.name: len(s.gt) for s in split.sequences}
     names = list(lengths)
     gt_sig = gt_digest(split.sequences) if cache else ""
     batches: dict[str, BatchScores] = {}
     degenerate: dict[str, DegenerateReport] = {}
+    plan: dict[str, tuple[Path, Any, str]] = {}
     for t in trackers:
         folder = Path(results_dir) / t / split.key
         if not folder.is_dir():
@@ -442,10 +468,18 @@ def analyze_store(split: DatasetSplit, trackers: list[str], results_dir: str | P
         key = cache_key(p, gt_sig, files.signature(), on_reject) if cache else ""
         hit = load_scores(folder, p, key) if cache and folder.is_dir() else None
         if hit is None:
-            raw = read_results(files, lengths, nan=nan, cache=cache)
-            batches[t], degenerate[t] = score_tracker(split, t, raw, p, on_reject)
-            if cache and folder.is_dir():
-                save_scores(folder, p, key, batches[t], degenerate[t])
+            plan[t] = (folder, files, key)
         else:
             batches[t], degenerate[t] = hit
-    return analysis_from_scores(split, p, batches, degenerate, **kwargs)
+    if plan:
+        _WORKER_CONTEXT.update(split=split, protocol=p, lengths=lengths, on_reject=on_reject,
+                               nan="error" if p.pred_nan == "reject" else "keep", cache=cache,
+                               plan=plan)
+        try:
+            for t, batch, guard in _run_workers(list(plan), workers):
+                batches[t], degenerate[t] = batch, guard
+        finally:
+            _WORKER_CONTEXT.clear()
+    ordered = [t for t in trackers]
+    return analysis_from_scores(split, p, {t: batches[t] for t in ordered},
+                                {t: degenerate[t] for t in ordered}, **kwargs)
