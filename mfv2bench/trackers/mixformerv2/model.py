@@ -188,11 +188,14 @@ class Block(nn.Module):
         return self._finish(xt, attend(q, k, v, self.attn.scale, self.attention_mode)), k, v
 
     def forward_search(self, xs: torch.Tensor, kt: torch.Tensor, vt: torch.Tensor,
-                       n_queries: int | None = None) -> torch.Tensor:
+                       n_queries: int | None = None, prefilled: bool = False) -> torch.Tensor:
         """Search + prediction tokens against cached template keys/values.
 
         ``n_queries``: compute outputs only for the last ``n_queries`` tokens (the prediction
         tokens in the last block, where the search tokens' outputs are never read).
+        ``prefilled``: ``kt``/``vt`` are full-length buffers (B, heads, 2Nt + Ns + 4, hd) whose
+        first 2Nt rows hold the template keys/values; this frame's are written in place after
+        them (no concatenation, no allocation per frame).
         """
         h = self.norm1(xs)
         if n_queries is None:
@@ -201,8 +204,14 @@ class Block(nn.Module):
             k, v = self.attn.split_kv(h)
             xs = xs[:, -n_queries:]
             q = self.attn.split_q(h[:, -n_queries:])
-        k = torch.cat([kt, k], dim=2)
-        v = torch.cat([vt, v], dim=2)
+        if prefilled:
+            n_t = kt.shape[2] - k.shape[2]
+            kt[:, :, n_t:].copy_(k)
+            vt[:, :, n_t:].copy_(v)
+            k, v = kt, vt
+        else:
+            k = torch.cat([kt, k], dim=2)
+            v = torch.cat([vt, v], dim=2)
         return self._finish(xs, attend(q, k, v, self.attn.scale, self.attention_mode))
 
 
@@ -255,20 +264,32 @@ class Backbone(nn.Module):
         return torch.stack(ks), torch.stack(vs), outs
 
     def forward_search(self, search: torch.Tensor, kt: torch.Tensor, vt: torch.Tensor,
-                       full_last_block: bool = False) -> tuple[torch.Tensor, list[torch.Tensor]]:
+                       full_last_block: bool = False, prefilled: bool = False
+                       ) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Search + prediction tokens against cached template keys/values.
 
         Unless ``full_last_block``, the last block computes only the 4 prediction tokens (the box
         and score heads read nothing else); returns the final tokens and each block's output.
+        ``prefilled``: ``kt``/``vt`` come from ``kv_buffers`` (see ``Block.forward_search``).
         """
         xs = self.embed_search(search)
         outs = []
         last = len(self.blocks) - 1
         for i, blk in enumerate(self.blocks):
             n_q = 4 if (i == last and not full_last_block) else None
-            xs = blk.forward_search(xs, kt[i], vt[i], n_q)
+            xs = blk.forward_search(xs, kt[i], vt[i], n_q, prefilled=prefilled)
             outs.append(xs)
         return xs, outs
+
+    def kv_buffers(self, kt: torch.Tensor, vt: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Full-length key/value buffers (depth, B, heads, 2Nt + Ns + 4, hd), template part filled."""
+        n_s = self.pos_embed_s.shape[1] + 4
+        shape = list(kt.shape)
+        shape[3] += n_s
+        kbuf, vbuf = kt.new_empty(shape), vt.new_empty(shape)
+        kbuf[:, :, :, :kt.shape[3]] = kt
+        vbuf[:, :, :, :vt.shape[3]] = vt
+        return kbuf, vbuf
 
 
 # ------------------------------------------------------------------------------------------------
@@ -398,7 +419,7 @@ class MixFormerV2(nn.Module):
         else:
             self.box_head = CornerBoxHead(self.config)
             self.score_head = CornerScoreHead(self.config)
-        self._cache: tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]] | None = None
+        self._cache: tuple | None = None  # (kt, vt, template block outputs, k buffer, v buffer)
 
     # -- options ---------------------------------------------------------------------------------
     @property
@@ -442,7 +463,9 @@ class MixFormerV2(nn.Module):
     # -- cached path -----------------------------------------------------------------------------
     def set_templates(self, template: torch.Tensor, online_template: torch.Tensor) -> None:
         """Encode both templates once and cache each block's template-side keys and values."""
-        self._cache = self.backbone.encode_templates(template, online_template)
+        kt, vt, outs = self.backbone.encode_templates(template, online_template)
+        kbuf, vbuf = self.backbone.kv_buffers(kt, vt)
+        self._cache = (kt, vt, outs, kbuf, vbuf)
 
     @property
     def template_cache(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -455,9 +478,13 @@ class MixFormerV2(nn.Module):
         """Same outputs as ``forward`` with the cached templates; per call only the search and
         prediction tokens are computed (and in the last block only the prediction tokens, unless
         block outputs or the corner head need the search tokens)."""
-        kt, vt = self.template_cache
+        self.template_cache  # raises if set_templates was not called
+        kbuf, vbuf = self._cache[3], self._cache[4]
+        if kbuf.shape[1] != search.shape[0]:
+            raise ValueError(f"search batch {search.shape[0]} != template batch {kbuf.shape[1]}")
         full_last = return_blocks or self.head_kind == "corner"
-        xs, blocks = self.backbone.forward_search(search, kt, vt, full_last_block=full_last)
+        xs, blocks = self.backbone.forward_search(search, kbuf, vbuf, full_last_block=full_last,
+                                                  prefilled=True)
         out = self._heads(xs, softmax, run_score_head)
         if return_blocks:
             t_blocks = self._cache[2]

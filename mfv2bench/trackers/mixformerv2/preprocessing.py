@@ -51,14 +51,24 @@ def sample_target(image: np.ndarray, box, factor: float, output_sz: int) -> Crop
 
 
 class Normalizer:
-    """uint8 HWC RGB -> float32 (1, 3, H, W) normalised tensor on ``device``."""
+    """uint8 HWC RGB -> float32 (1, 3, H, W) normalised tensor on ``device``.
+
+    On the CPU the arithmetic is done in NumPy (float32, the same operations and rounding as the
+    official torch code): a few small torch ops on a busy 2-core machine can each cost tens of
+    milliseconds waiting for OpenMP threads.
+    """
 
     def __init__(self, device: str | torch.device = "cpu", mean=MEAN, std=STD):
         self.device = torch.device(device)
         self.mean = torch.tensor(mean, dtype=torch.float32, device=self.device).view(1, 3, 1, 1)
         self.std = torch.tensor(std, dtype=torch.float32, device=self.device).view(1, 3, 1, 1)
+        self._mean_np = np.asarray(mean, dtype=np.float32)
+        self._std_np = np.asarray(std, dtype=np.float32)
 
     def __call__(self, crop: np.ndarray) -> torch.Tensor:
+        if self.device.type == "cpu":
+            x = (crop.astype(np.float32) / np.float32(255.0) - self._mean_np) / self._std_np
+            return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))[None]
         t = torch.from_numpy(np.ascontiguousarray(crop)).to(self.device)
         t = t.permute(2, 0, 1).unsqueeze(0).float()
         return ((t / 255.0) - self.mean) / self.std

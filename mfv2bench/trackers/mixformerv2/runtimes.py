@@ -64,10 +64,16 @@ class FullStep(nn.Module):
 
 
 class TorchEngine:
-    """PyTorch engine; ``compile=True`` wraps the per-frame step in ``torch.compile``."""
+    """PyTorch engine; ``compile=True`` wraps the per-frame step in ``torch.compile``.
+
+    The eager cached step writes each frame's search keys/values into preallocated full-length
+    buffers (no per-frame concatenation); the compiled step uses the functional form.
+    """
 
     def __init__(self, model: MixFormerV2, cached: bool = True, compile: bool = False):
         self.cached = cached
+        self.compiled = compile
+        self.model = model
         self.template_step = TemplateStep(model)
         step: Any = SearchStep(model) if cached else FullStep(model)
         self.step_module = torch.compile(step, dynamic=False) if compile else step
@@ -75,15 +81,22 @@ class TorchEngine:
 
     def set_templates(self, template: torch.Tensor, online_template: torch.Tensor) -> None:
         if self.cached:
-            self._templates = self.template_step(template, online_template)
+            kt, vt = self.template_step(template, online_template)
+            self._templates = (kt, vt) if self.compiled else self.model.backbone.kv_buffers(kt, vt)
         else:
             self._templates = (template, online_template)
 
     def step(self, search: torch.Tensor) -> tuple[torch.Tensor, float]:
-        if self.cached:
+        if not self.cached:
+            boxes, scores = self.step_module(*self._templates, search)
+        elif self.compiled:
             boxes, scores = self.step_module(search, *self._templates)
         else:
-            boxes, scores = self.step_module(*self._templates, search)
+            m = self.model
+            xs, _ = m.backbone.forward_search(search, *self._templates,
+                                              full_last_block=m.head_kind == "corner", prefilled=True)
+            out = m._heads(xs, softmax=True, run_score_head=True)
+            boxes, scores = out["pred_boxes"], out["pred_scores"]
         return boxes.reshape(-1, 4).float().cpu(), float(scores.reshape(-1)[0])
 
 
