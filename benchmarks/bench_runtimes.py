@@ -17,8 +17,8 @@ with outputs matching eager: float32 runtimes within 1e-4, bf16 runtimes within 
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
-import io
 import json
 import sys
 import time
@@ -53,70 +53,19 @@ def _get(config: Any, key: str) -> Any:
     return config[key] if isinstance(config, dict) else getattr(config, key)
 
 
-def flatten_outputs(out: Any) -> dict[str, torch.Tensor]:
-    """Box and score tensors of a model output (dict, tuple or tensor), by name."""
-    if isinstance(out, torch.Tensor):
-        return {"out": out}
-    if isinstance(out, dict):
-        keep = {k: v for k, v in out.items() if isinstance(v, torch.Tensor)
-                and ("box" in k or "score" in k)}
-        return keep or {k: v for k, v in out.items() if isinstance(v, torch.Tensor)}
-    if isinstance(out, (tuple, list)):
-        flat: dict[str, torch.Tensor] = {}
-        for i, item in enumerate(out):
-            for k, v in flatten_outputs(item).items():
-                flat[f"{i}.{k}"] = v
-        return flat
-    if hasattr(out, "__dict__"):
-        return flatten_outputs({k: v for k, v in vars(out).items()})
-    raise TypeError(f"cannot read outputs of type {type(out).__name__}")
-
-
-class SearchStep(nn.Module):
-    """The per-frame network step (templates already set) as a plain module for export/compile;
-    returns the box and score tensors only, in a fixed order."""
-
-    def __init__(self, model: nn.Module, names: list[str]):
-        super().__init__()
-        self.model = model
-        self.names = names
-
-    def forward(self, search: torch.Tensor):
-        flat = flatten_outputs(self.model.forward_search(search))
-        return tuple(flat[n] for n in self.names)
-
-
-def build_pair(variant: str, overrides: dict[str, Any]) -> tuple[nn.Module, nn.Module, Any]:
-    """(eager model, sdpa model with the same random weights, config)."""
+def build_model(variant: str, overrides: dict[str, Any]) -> tuple[nn.Module, Any]:
+    """The variant with seeded random weights and explicit (eager) attention, and its config."""
     from mfv2bench.trackers.mixformerv2 import model as mfv2
 
-    base = _replace(mfv2.VARIANTS[variant], **overrides)
-    eager = mfv2.init_random_weights(mfv2.build_model(_replace(base, attention="eager"))).eval()
-    sdpa = mfv2.build_model(_replace(base, attention="sdpa")).eval()
-    sdpa.load_state_dict(eager.state_dict())
-    return eager, sdpa, base
+    cfg = _replace(mfv2.VARIANTS[variant], **overrides, attention="eager")
+    return mfv2.init_random_weights(mfv2.build_model(cfg)).eval(), cfg
 
 
-def _step(fn: Callable[[torch.Tensor], Any], search: torch.Tensor) -> Callable[[], Any]:
-    def run():
-        with torch.inference_mode():
-            return fn(search)
-    return run
-
-
-def _autocast_bf16(fn: Callable[[torch.Tensor], Any], search: torch.Tensor) -> Callable[[], Any]:
-    def run():
-        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
-            return fn(search)
-    return run
-
-
-def _compiled(module: nn.Module) -> nn.Module:
-    """torch.compile with frozen weights (constant-folded, pre-packed oneDNN matmuls on CPU)."""
+def _freeze_when_compiling() -> None:
+    """Inductor with frozen weights: constant-folded, pre-packed oneDNN matmuls on the CPU."""
     import torch._inductor.config as inductor_config
 
     inductor_config.freezing = True
-    return torch.compile(module, dynamic=False)
 
 
 def bf16_supported() -> bool:
@@ -127,87 +76,59 @@ def bf16_supported() -> bool:
         return False
 
 
-def make_runtimes(eager: nn.Module, sdpa: nn.Module, template: torch.Tensor,
-                  online: torch.Tensor, search: torch.Tensor, wanted: list[str],
-                  threads: int) -> tuple[dict[str, Callable[[], Any]], dict[str, str],
-                                         list[str], dict[str, float]]:
-    """Per-frame callables for each runtime, with set-up notes and set-up seconds."""
-    with torch.inference_mode():
-        eager.set_templates(template, online)
-        sdpa.set_templates(template, online)
-        names = sorted(flatten_outputs(eager.forward_search(search)))
+def _engine(model: nn.Module, runtime: str, threads: int) -> Any:
+    """The tracker's own engine for ``runtime`` (a private copy of the model each)."""
+    from mfv2bench.trackers.mixformerv2.runtimes import make_engine
+
+    m = copy.deepcopy(model)
+    base = runtime.removesuffix("-bf16")
+    if base == "compile":
+        _freeze_when_compiling()
+        m.set_attention("sdpa")
+    options = {"threads": threads} if base == "onnxruntime" else {}
+    with torch.inference_mode(base != "onnxruntime"):
+        return make_engine(m, base, cached=True, **options)
+
+
+def make_runtimes(model: nn.Module, template: torch.Tensor, online: torch.Tensor,
+                  search: torch.Tensor, wanted: list[str], threads: int
+                  ) -> tuple[dict[str, Callable[[], Any]], dict[str, str], dict[str, float]]:
+    """Per-frame callables (``engine.step(search)`` after ``set_templates``) for each runtime,
+    with set-up notes and set-up seconds (export, compilation and the first call)."""
     steps: dict[str, Callable[[], Any]] = {}
     notes: dict[str, str] = {}
     setup: dict[str, float] = {}
-    eager_step = SearchStep(eager, names).eval()
-    sdpa_step = SearchStep(sdpa, names).eval()
-    builders: dict[str, Callable[[], Callable[[], Any]]] = {
-        "eager": lambda: _step(eager_step, search),
-        "sdpa": lambda: _step(sdpa_step, search),
-        "compile": lambda: _step(_compiled(sdpa_step), search),
-        "onnxruntime": lambda: onnxruntime_step(sdpa_step, eager_step, search, names, threads),
-        "sdpa-bf16": lambda: _autocast_bf16(sdpa_step, search),
-        "compile-bf16": lambda: _autocast_bf16(_compiled(sdpa_step), search),
-    }
     for name in wanted:
-        if precision_of(name) == "bf16" and not bf16_supported():
+        bf16 = precision_of(name) == "bf16"
+        if bf16 and not bf16_supported():
             notes[name] = "skipped: this CPU has no native bf16 matmuls"
             continue
         t0 = time.perf_counter()
         try:
-            step = builders[name]()
-            step()  # compilation / session start-up happens here, not in the timings
-            steps[name] = step
+            engine = _engine(model, name, threads)
+
+            def run(engine=engine, bf16=bf16, onnx=name == "onnxruntime"):
+                with torch.inference_mode(not onnx), \
+                        torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                    return engine.step(search)
+
+            with torch.inference_mode(name != "onnxruntime"), \
+                    torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                engine.set_templates(template, online)
+            run()  # compilation / session start-up happens here, not in the timings
+            steps[name] = run
         except Exception as exc:  # noqa: BLE001 - one failing runtime must not stop the others
             notes[name] = f"skipped: {type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
         setup[name] = time.perf_counter() - t0
-    return steps, notes, names, setup
+    return steps, notes, setup
 
 
-def onnxruntime_step(sdpa_step: nn.Module, eager_step: nn.Module, search: torch.Tensor,
-                     names: list[str], threads: int) -> Callable[[], Any]:
-    """Export the per-frame step (template side baked in as constants, as between template
-    updates) and run it in ONNX Runtime with all graph optimisations and fixed threads."""
-    import onnxruntime as ort
-
-    buf = io.BytesIO()
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            torch.onnx.export(sdpa_step, (search,), buf, dynamo=False, opset_version=17,
-                              input_names=["search"], output_names=names)
-        except Exception:  # noqa: BLE001 - SDPA not exportable: the explicit attention is
-            buf = io.BytesIO()
-            torch.onnx.export(eager_step, (search,), buf, dynamo=False, opset_version=17,
-                              input_names=["search"], output_names=names)
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    session = ort.InferenceSession(buf.getvalue(), opts, providers=["CPUExecutionProvider"])
-    feed = {"search": search.numpy()}
-
-    def run():
-        return tuple(torch.from_numpy(a) for a in session.run(names, feed))
-    return run
-
-
-def max_diff(ref: tuple[torch.Tensor, ...], out: Any) -> float:
-    return max(float((torch.as_tensor(o).float() - r.float()).abs().max())
-               for r, o in zip(ref, out))
-
-
-def diffs_by_kind(names: list[str], ref: tuple[torch.Tensor, ...], out: Any) -> dict[str, float]:
-    """Largest |difference| to eager for box outputs and for score outputs."""
-    found: dict[str, float] = {}
-    for name, r, o in zip(names, ref, out):
-        kind = "score" if "score" in name else "box"
-        d = float((torch.as_tensor(o).float() - r.float()).abs().max())
-        found[kind] = max(found.get(kind, 0.0), d)
-    return found
+def output_diffs(ref: tuple[torch.Tensor, float], out: tuple[torch.Tensor, float]
+                 ) -> dict[str, float]:
+    """Largest |difference| to eager of the box (cx, cy, w, h normalised to the search crop)
+    and of the score logit."""
+    return {"box": float((out[0].float() - ref[0].float()).abs().max()),
+            "score": abs(float(out[1]) - float(ref[1]))}
 
 
 def matches(runtime: str, diffs: dict[str, float]) -> bool:
@@ -217,11 +138,11 @@ def matches(runtime: str, diffs: dict[str, float]) -> bool:
 
 def bench_variant(variant: str, args: argparse.Namespace) -> dict[str, Any]:
     overrides = json.loads(args.overrides) if args.overrides else {}
-    eager, sdpa, cfg = build_pair(variant, overrides)
+    model, cfg = build_model(variant, overrides)
     t_size, s_size = int(_get(cfg, "template_size")), int(_get(cfg, "search_size"))
     template, online, search = synthetic_inputs(t_size, s_size, batch=1)
-    steps, notes, names, setup = make_runtimes(eager, sdpa, template, online, search,
-                                               args.runtimes, args.threads)
+    steps, notes, setup = make_runtimes(model, template, online, search, args.runtimes,
+                                        args.threads)
     ref = steps["eager"]() if "eager" in steps else None
     samples: dict[str, list[float]] = {k: [] for k in steps}
     for k, step in steps.items():  # warm-up once each
@@ -237,7 +158,7 @@ def bench_variant(variant: str, args: argparse.Namespace) -> dict[str, Any]:
             rows.append({"variant": variant, "runtime": k, "note": notes.get(k, "not run")})
             continue
         stats = summarize_ms(samples[k])
-        diffs = diffs_by_kind(names, ref, steps[k]())
+        diffs = output_diffs(ref, steps[k]())
         rows.append({
             "variant": variant, "runtime": k, "precision": precision_of(k),
             "median_ms": stats.median_ms, "p90_ms": stats.p90_ms, "fps": stats.fps,
@@ -246,8 +167,7 @@ def bench_variant(variant: str, args: argparse.Namespace) -> dict[str, Any]:
             "max_abs_diff": max(diffs.values()), "matches_eager": matches(k, diffs),
             "setup_s": setup.get(k), "note": notes.get(k, ""),
         })
-    return {"variant": variant, "template_size": t_size, "search_size": s_size,
-            "outputs": names, "rows": rows}
+    return {"variant": variant, "template_size": t_size, "search_size": s_size, "rows": rows}
 
 
 def format_rows(results: list[dict[str, Any]]) -> str:
