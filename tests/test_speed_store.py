@@ -124,3 +124,23 @@ def test_scatter_points_split_cpu_and_gpu():
     cpu = scatter_points(table, "cpu")
     assert list(cpu["label"]) == ["mfv2-s"] and cpu.iloc[0]["fps"] == 40.0 and cpu.iloc[0]["ours"]
     assert scatter_points(table, "gpu").empty
+
+
+def test_eval_timings_listed_per_run_with_labels(tmp_path):
+    from click.testing import CliRunner
+
+    from mfv2bench.cli import main
+    from mfv2bench.speed.eval_timings import eval_timings_of
+
+    results = tmp_path / "results"
+    _eval_run(results / "csrt" / "lasot-test", {"workers": 2}, {"a": [1.0, 0.1, 0.3]})
+    _eval_run(results / "kcf" / "lasot-test", {"workers": 1}, {"a": [1.0, 0.5]})
+    (results / "kcf" / "speed").mkdir()
+    rows = eval_timings_of(results)
+    assert [(r["tracker"], r["conditions"]) for r in rows] == [("csrt", CONTENDED),
+                                                               ("kcf", SEQUENTIAL)]
+    assert eval_timings_of(results, "kcf")[0]["fps"] == pytest.approx(2.0)
+    (tmp_path / "mfv2bench.toml").write_text("[paths]\n")
+    out = CliRunner().invoke(main, ["--workspace", str(tmp_path), "speed", "--eval-timings"])
+    assert out.exit_code == 0, out.output
+    assert "contended" in out.output and "not the tracker's speed" in out.output

@@ -7,7 +7,8 @@ import json
 import click
 
 from ..errors import ConfigError
-from ..speed.render import breakdown_text, scaling_text, summary_text
+from ..speed.eval_timings import eval_timings_of
+from ..speed.render import breakdown_text, eval_timings_text, scaling_text, summary_text
 from ..speed.run import SpeedOptions, run_speed
 from ..speed.store import load_speed_results
 from ..speed.table import speed_accuracy_from_store, speed_accuracy_text
@@ -47,11 +48,14 @@ def _names(tracker: str | None, trackers: str | None) -> list[str]:
 @click.option("--accuracy-table", "accuracy_on", default=None, metavar="DATASET",
               help="Show the speed-accuracy table (AUC from eval results on DATASET, saved "
                    "isolated speeds, published points) instead of measuring.")
+@click.option("--eval-timings", is_flag=True,
+              help="Show the per-frame timings recorded by eval runs, labelled (contended when "
+                   "the run had parallel workers); never used as the tracker's speed.")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @click.pass_obj
 def command(ws: Workspace, tracker, trackers, device, threads, batch, precision, runtime,
             breakdown, scaling, iters, warmup, mode, dataset, max_sequences, max_frames,
-            no_tracking, saved, accuracy_on, as_json) -> None:
+            no_tracking, saved, accuracy_on, eval_timings, as_json) -> None:
     """Time trackers: model latency (synthetic inputs) and end-to-end speed (real frames).
 
     Results are saved to results/<tracker>/speed/<device>-<threads>t-b<batch>-<precision>.json
@@ -59,6 +63,13 @@ def command(ws: Workspace, tracker, trackers, device, threads, batch, precision,
     weights (latency does not depend on weight values); the results say so.
     """
     names = _names(tracker, trackers)
+    if eval_timings:
+        rows = [row for n in (names or [None]) for row in eval_timings_of(ws.results_dir, n)]
+        if as_json:
+            click.echo(json.dumps(rows, indent=1))
+        else:
+            click.echo(eval_timings_text(rows))
+        return
     if accuracy_on:
         table = speed_accuracy_from_store(ws, accuracy_on, names or None)
         if as_json:

@@ -89,3 +89,17 @@ def eval_timing_summary(run_dir: str | Path) -> dict[str, Any]:
         "per_frame_ms": stats.to_dict(),
         "note": "from an eval run: not shown as the tracker's speed (use `mfv2bench speed`)",
     }
+
+
+def eval_timings_of(results_dir: str | Path, tracker: str | None = None) -> list[dict[str, Any]]:
+    """``eval_timing_summary`` of every eval run folder of ``tracker`` (or of every tracker)
+    holding ``*_time.txt`` files, with the tracker name."""
+    root = Path(results_dir)
+    trackers = [root / tracker] if tracker else sorted(p for p in root.iterdir() if p.is_dir()) \
+        if root.is_dir() else []
+    out: list[dict[str, Any]] = []
+    for folder in trackers:
+        for run in sorted(p for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []:
+            if any(run.glob("*_time.txt")):
+                out.append({"tracker": folder.name, **eval_timing_summary(run)})
+    return out

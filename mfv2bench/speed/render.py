@@ -3,6 +3,7 @@ Every table says which measure it shows: model latency and end-to-end speed are 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -85,3 +86,16 @@ def scaling_text(result: SpeedResult) -> str:
         parts.append(f"{result.tracker}: batch scaling ({result.device}, model latency)\n"
                      + frame.to_string(index=False))
     return "\n\n".join(parts)
+
+
+def eval_timings_text(rows: list[dict[str, Any]]) -> str:
+    """Timings recorded by eval runs, each with its conditions (never shown as speed)."""
+    if not rows:
+        return "no eval runs with timing files"
+    frame = pd.DataFrame([{
+        "tracker": r["tracker"], "run": Path(r["run"]).name, "conditions": r["conditions"],
+        "sequences": r["sequences"], "frames": r["frames"],
+        "fps_in_run": _r(r["fps"], 1), "median_ms": _r(r["per_frame_ms"]["median_ms"]),
+    } for r in rows])
+    return (frame.to_string(index=False) + "\nTimings recorded inside eval runs: contended when "
+            "workers ran in parallel; not the tracker's speed (measure it with `mfv2bench speed`).")
