@@ -71,7 +71,6 @@ def run_demo(workspace: Workspace, options: DemoOptions | None = None,
              log: Callable[[str], None] = lambda _msg: None) -> DemoResult:
     """Data set -> runs -> speed -> report. Tracker failures are reported, the rest goes on."""
     from ..datasets.synthetic import ensure_synthetic
-    from ..runner.evaluate import run_eval
     from .build import build_report
 
     opts = options or DemoOptions()
@@ -87,6 +86,8 @@ def run_demo(workspace: Workspace, options: DemoOptions | None = None,
             log(f"skip {name}: {reason}")
             continue
         log(f"run {name} on {DEMO_DATASET} ...")
+        from ..runner.evaluate import run_eval
+
         try:
             run = run_eval(name, DEMO_DATASET, workspace=workspace, jobs=opts.jobs, progress=False)
         except Mfv2benchError as exc:
