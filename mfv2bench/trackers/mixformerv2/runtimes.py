@@ -9,6 +9,7 @@ so the same step graphs can be compiled or exported to ONNX.
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import warnings
 from pathlib import Path
@@ -143,7 +144,13 @@ class OnnxEngine:
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
             qpath = spath.with_name(spath.stem + ".int8.onnx")
-            quantize_dynamic(str(spath), str(qpath), weight_type=QuantType.QInt8)
+            root = logging.getLogger()
+            level = root.level
+            root.setLevel(logging.ERROR)  # quiet its advice to run shape pre-processing first
+            try:
+                quantize_dynamic(str(spath), str(qpath), weight_type=QuantType.QInt8)
+            finally:
+                root.setLevel(level)
             spath = qpath
         elif quantize is not None:
             raise ConfigError(f"quantize must be 'int8' or absent, got {quantize!r}")

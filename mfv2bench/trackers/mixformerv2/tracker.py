@@ -45,6 +45,7 @@ class TrackerParams:
     cached: bool = True
     attention: str = "eager"
     threads: int | None = None  # ONNX Runtime intra-op threads (torch threads are the caller's)
+    quantize: str | None = None  # "int8": ONNX Runtime dynamic int8 (reduced precision, opt-in)
     normalize_mean: tuple[float, float, float] = MEAN
     normalize_std: tuple[float, float, float] = STD
 
@@ -65,6 +66,9 @@ class TrackerParams:
     def validate(self, source: str = "params") -> None:
         if self.runtime not in RUNTIMES:
             raise ConfigError(f"{source}: runtime must be one of {RUNTIMES}, got {self.runtime!r}")
+        if self.quantize is not None and (self.quantize != "int8" or self.runtime != "onnxruntime"):
+            raise ConfigError(f"{source}: quantize = {self.quantize!r}: only \"int8\" with "
+                              "runtime = \"onnxruntime\" is supported")
         if self.online_size != 1:
             raise ConfigError(
                 f"{source}: online_size {self.online_size} is not supported: the official tracker "
@@ -110,7 +114,8 @@ class MixFormerV2Tracker:
         if params.runtime != "sdpa":
             self.model.set_attention(params.attention)
         self.normalize = Normalizer(self.device, params.normalize_mean, params.normalize_std)
-        options = {"threads": params.threads} if params.runtime == "onnxruntime" else {}
+        options = ({"threads": params.threads, "quantize": params.quantize}
+                   if params.runtime == "onnxruntime" else {})
         with torch.inference_mode(params.runtime != "onnxruntime"):
             self.engine = make_engine(self.model, params.runtime, cached=params.cached, **options)
         self.state: list[float] | None = None
