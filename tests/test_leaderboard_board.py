@@ -105,5 +105,6 @@ def test_formats_and_escaping(published):
     html = render(board, "html")
     assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert 'class="ours"' in html and "sortable" in html
+    assert 'id="plot-pareto"' in html and 'src="data:image/png;base64,' in html and "Pareto front (GPU FPS" in html
     with pytest.raises(ConfigError):
         render(board, "xml")

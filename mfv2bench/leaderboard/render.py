@@ -106,18 +106,33 @@ def to_markdown(board: Leaderboard) -> str:
         if r["ours"]:
             cells = [f"**{c}**" if c else c for c in cells]
         lines.append("| " + " | ".join(cells) + " |")
-    if board.notes:
-        lines.append("")
-        lines.extend(f"- {_md_cell(n)}" for n in board.notes)
+    lines.append("")
+    lines.extend(f"- {_md_cell(n)}" for n in [*board.notes, front_text(board)])
     return "\n".join(lines) + "\n"
 
 
-def to_html(board: Leaderboard) -> str:
-    """A self-contained HTML page (shared report template style, names escaped)."""
-    from ..report.html import render_template
+def scatter_points(board: Leaderboard) -> pd.DataFrame:
+    """Rows with a speed in the board's FPS column, as speed-accuracy plot points."""
+    col = f"fps_{board.speed}"
+    rows = board.rows[board.rows[col].notna()]
+    labels = [str(r.tracker) if r.ours else f"{r.tracker} {r.variant}"[:40] for r in rows.itertuples(index=False)]
+    return pd.DataFrame({"label": labels, "fps": rows[col].to_numpy(float), "accuracy": rows["value"].to_numpy(float),
+                         "ours": rows["ours"].to_numpy(bool), "pareto": rows["pareto"].to_numpy(bool)})
 
+
+def to_html(board: Leaderboard) -> str:
+    """A self-contained HTML page: the table (names escaped) and the speed-accuracy scatter
+    with its Pareto front as an embedded PNG."""
+    from ..report.html import render_template
+    from ..report.plots import figure_data_uri, speed_accuracy_figure
+
+    points = scatter_points(board)
+    plot = None
+    if not points.empty:
+        fig = speed_accuracy_figure(points, board.dataset, board.metric)
+        plot = {"uri": figure_data_uri(fig), "caption": front_text(board)}
     return render_template("leaderboard_page.html.j2", board=board, headers=headers_for(board),
-                           columns=SHOWN, rows=display_rows(board), title=_title(board))
+                           columns=SHOWN, rows=display_rows(board), title=_title(board), plot=plot)
 
 
 def render(board: Leaderboard, fmt: str) -> str:
