@@ -103,3 +103,15 @@ def test_cuda_path_uses_events_and_synchronizes(monkeypatch):
     assert all(e.synced for e in made[1::2])  # every end event waited for
     assert len(syncs) >= 2  # before the first timed call and after the last
     assert timing.is_cuda("cuda:1") and not timing.is_cuda("cpu")
+
+
+def test_interleaved_rounds_alternate_between_callables():
+    from mfv2bench.speed.timing import time_interleaved
+
+    order = []
+    samples = time_interleaved({"a": lambda: order.append("a"), "b": lambda: order.append("b")},
+                               warmup=1, iters=4, rounds=2)
+    assert order == ["a", "b"] + ["a", "a", "b", "b"] * 2  # warm-up, then 2 rounds of 2 calls
+    assert len(samples["a"]) == len(samples["b"]) == 4
+    with pytest.raises(ValueError):
+        time_interleaved({"a": lambda: None}, rounds=0)

@@ -18,7 +18,7 @@ from typing import Any, Callable
 from ..errors import ConfigError
 from ..threads import set_threads
 from .model_latency import model_step, prepare_model, check_precision
-from .timing import check_device, is_cuda, summarize_ms, time_callable
+from .timing import check_device, is_cuda, summarize_ms, time_interleaved
 
 # Preferred display order; other children follow in definition order.
 KNOWN_COMPONENTS = ("backbone", "box_head", "corner_head", "score_head", "score_module")
@@ -100,9 +100,10 @@ def _capture(model: Any, step: Callable[[], Any]) -> dict[str, _Calls]:
 def component_breakdown(model: Any, template_size: int, search_size: int, *,
                         batch: int = 1, device: str = "cpu", precision: str = "fp32",
                         threads: int | None = None, mode: str = "cached", warmup: int = 3,
-                        iters: int = 10) -> list[dict[str, Any]]:
+                        iters: int = 12, rounds: int = 3) -> list[dict[str, Any]]:
     """Rows (component, params, gflops, gmacs, median_ms, p90_ms, share, how) and a final
-    ``total`` row for the whole step (params of the whole model)."""
+    ``total`` row for the whole step (params of the whole model). Components and the whole
+    step are timed in ``rounds`` interleaved rounds of ``iters / rounds`` calls each."""
     import torch
 
     check_device(device)
@@ -125,13 +126,18 @@ def component_breakdown(model: Any, template_size: int, search_size: int, *,
                                device=device, precision=precision)
         flop_captured = _capture(flop_net, flop_step)
 
-    def timed(fn: Callable[[], Any]) -> Any:
+    def under_inference(fn: Callable[[], Any]) -> Callable[[], Any]:
         def run():
             with torch.inference_mode():
                 fn()
-        return summarize_ms(time_callable(run, device=device, warmup=warmup, iters=iters))
+        return run
 
-    total_stats = timed(step)
+    # the whole step and every replayed component, timed in interleaved rounds
+    timed = {"total": under_inference(step)}
+    timed.update({name: under_inference(calls.replay) for name, calls in captured.items()
+                  if calls.calls})
+    samples = time_interleaved(timed, device=device, warmup=warmup, iters=iters, rounds=rounds)
+    total_stats = summarize_ms(samples["total"])
     total_flops = count_flops(flop_step)
     rows: list[dict[str, Any]] = []
     measured_ms = measured_flops = 0.0
@@ -140,7 +146,7 @@ def component_breakdown(model: Any, template_size: int, search_size: int, *,
         row: dict[str, Any] = {"component": name, "params": count_params(calls.module),
                                "calls": len(calls.calls)}
         if calls.calls:
-            stats = timed(calls.replay)
+            stats = summarize_ms(samples[name])
             flops = count_flops(flop_captured[name].replay)
             row.update(median_ms=stats.median_ms, p90_ms=stats.p90_ms, flops=flops,
                        how="measured")

@@ -7,8 +7,8 @@ from typing import Any, Iterable
 
 from ..errors import ConfigError
 from ..threads import available_cores, set_threads
-from .model_latency import measure_model_latency, model_step, prepare_model
-from .timing import is_cuda, summarize_ms, time_callable
+from .model_latency import model_step, prepare_model
+from .timing import is_cuda, summarize_ms, time_interleaved
 
 
 def thread_counts(max_threads: int | None = None) -> list[int]:
@@ -25,27 +25,35 @@ def thread_counts(max_threads: int | None = None) -> list[int]:
 def thread_scaling(model: Any, template_size: int, search_size: int, *,
                    threads: Iterable[int] | None = None, batch: int = 1,
                    mode: str = "cached", precision: str = "fp32", warmup: int = 3,
-                   iters: int = 10) -> list[dict[str, Any]]:
-    """Model latency on the CPU at each thread count; the caller's thread setting is restored."""
+                   iters: int = 12, rounds: int = 3) -> list[dict[str, Any]]:
+    """Model latency on the CPU at each thread count, thread counts timed in interleaved
+    rounds; the caller's thread setting is restored."""
     import torch
 
-    counts = list(threads) if threads is not None else thread_counts()
-    if not counts or any(int(n) < 1 for n in counts):
+    counts = [int(n) for n in (threads if threads is not None else thread_counts())]
+    if not counts or any(n < 1 for n in counts):
         raise ConfigError(f"thread counts must be >= 1, got {counts}")
     before = torch.get_num_threads()
     net = prepare_model(model, "cpu", precision)
-    rows: list[dict[str, Any]] = []
+    step = model_step(net, template_size, search_size, batch=batch, mode=mode, device="cpu",
+                      precision=precision)
+
+    def at(n: int):
+        def run():
+            torch.set_num_threads(n)
+            return step()
+        return run
+
     try:
-        for n in counts:
-            res = measure_model_latency(net, template_size, search_size, batch=batch,
-                                        device="cpu", precision=precision, threads=int(n),
-                                        mode=mode, warmup=warmup, iters=iters,
-                                        copy_model=False)
-            rows.append({"threads": int(n), "median_ms": res.stats.median_ms,
-                         "p90_ms": res.stats.p90_ms, "mean_ms": res.stats.mean_ms,
-                         "fps": res.stats.fps})
+        samples = time_interleaved({str(n): at(n) for n in counts}, warmup=warmup, iters=iters,
+                                   rounds=rounds)
     finally:
         set_threads(before)
+    rows: list[dict[str, Any]] = []
+    for n in counts:
+        stats = summarize_ms(samples[str(n)])
+        rows.append({"threads": n, "median_ms": stats.median_ms, "p90_ms": stats.p90_ms,
+                     "mean_ms": stats.mean_ms, "fps": stats.fps})
     base = rows[0]["median_ms"]
     for row in rows:
         row["speedup"] = base / row["median_ms"] if row["median_ms"] > 0 else None
@@ -55,19 +63,21 @@ def thread_scaling(model: Any, template_size: int, search_size: int, *,
 def batch_scaling(model: Any, template_size: int, search_size: int, *,
                   batches: Iterable[int] = (1, 2, 4, 8), device: str = "cpu",
                   threads: int | None = None, mode: str = "cached", precision: str = "fp32",
-                  warmup: int = 3, iters: int = 10) -> list[dict[str, Any]]:
-    """Latency per call and per sample, and throughput (samples/s), at each batch size."""
+                  warmup: int = 3, iters: int = 12, rounds: int = 3) -> list[dict[str, Any]]:
+    """Latency per call and per sample, and throughput (samples/s), at each batch size
+    (batch sizes timed in interleaved rounds)."""
     sizes = [int(b) for b in batches]
     if not sizes or any(b < 1 for b in sizes):
         raise ConfigError(f"batch sizes must be >= 1, got {sizes}")
     if threads is not None and not is_cuda(device):
         set_threads(threads)
-    net = prepare_model(model, device, precision)
+    nets = {b: prepare_model(model, device, precision) for b in sizes}  # one template cache each
+    steps = {str(b): model_step(nets[b], template_size, search_size, batch=b, mode=mode,
+                                device=device, precision=precision) for b in sizes}
+    samples = time_interleaved(steps, device=device, warmup=warmup, iters=iters, rounds=rounds)
     rows: list[dict[str, Any]] = []
     for b in sizes:
-        step = model_step(net, template_size, search_size, batch=b, mode=mode, device=device,
-                          precision=precision)
-        stats = summarize_ms(time_callable(step, device=device, warmup=warmup, iters=iters))
+        stats = summarize_ms(samples[str(b)])
         rows.append({"batch": b, "median_ms": stats.median_ms, "p90_ms": stats.p90_ms,
                      "per_sample_ms": stats.median_ms / b,
                      "throughput_fps": 1000.0 * b / stats.median_ms})

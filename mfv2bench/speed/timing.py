@@ -139,3 +139,21 @@ def _time_cuda(fn: Callable[[], Any], device: str, iters: int, min_time_s: float
         events.append((start, end))
     torch.cuda.synchronize(torch.device(device))
     return [float(s.elapsed_time(e)) for s, e in events]
+
+
+def time_interleaved(fns: dict[str, Callable[[], Any]], *, device: str = "cpu",
+                     warmup: int = 3, iters: int = 12, rounds: int = 3) -> dict[str, list[float]]:
+    """Per-call latencies (ms) of several callables measured in interleaved rounds, so that a
+    change of machine load during the measurement affects all of them alike (used where the
+    numbers are compared with each other: breakdown shares, runtime ratios)."""
+    if rounds < 1:
+        raise ValueError("rounds must be >= 1")
+    per_round = max(1, -(-iters // rounds))
+    for fn in fns.values():
+        for _ in range(max(0, warmup)):
+            fn()
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            samples[name] += time_callable(fn, device=device, warmup=0, iters=per_round)
+    return samples
