@@ -87,3 +87,18 @@ def test_partial_split_and_published_comparison(workspace, tmp_path):
     manifest = {"tracker": "mfv2-b", "complete": False}
     (ws.results_dir / "mfv2-b" / "lasot-test" / "run.json").write_text(json.dumps(manifest))
     assert any("manifest" in d for d in report_model(ws, "lasot", ["mfv2-b"], root=root).partial_details)
+
+
+def test_missing_results_need_allow_partial_and_are_marked(synthetic_ws):
+    ws, split = synthetic_ws
+    gone = split.sequences[0].name
+    (ws.results_dir / "far" / split.key / f"{gone}.txt").unlink()
+    res = CliRunner().invoke(main, ["report", "--dataset", "synthetic-lasot", "--trackers", "close,far"])
+    assert res.exit_code == 2 and "far" in res.output and gone in res.output
+    m = report_model(ws, "synthetic-lasot", ["close", "far"], allow_partial=True)
+    assert m.partial and any(d.startswith("far: no results for 1 of 3") for d in m.partial_details)
+    assert len(m.per_sequence) == 2 and gone not in set(m.per_sequence["sequence"])
+    res = CliRunner().invoke(main, ["report", "--dataset", "synthetic-lasot", "--trackers", "close,far",
+                                    "--allow-partial"])
+    assert res.exit_code == 0, res.output
+    assert 'id="partial-banner"' in (ws.reports_dir / "synthetic-lasot-test" / "index.html").read_text()

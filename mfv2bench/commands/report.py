@@ -20,8 +20,11 @@ from ..report.build import build_report
 @click.option("--results", "results_dir", type=click.Path(file_okay=False), default=None,
               help="Results folder (default: the workspace's results/).")
 @click.option("--title", default=None, help="Report title.")
+@click.option("--allow-partial", is_flag=True,
+              help="Score on the sequences every tracker has when some results are missing "
+                   "(the report is then marked partial).")
 @click.pass_obj
-def command(workspace, dataset, trackers, out, pdf, protocol, root, results_dir, title):
+def command(workspace, dataset, trackers, out, pdf, protocol, root, results_dir, title, allow_partial):
     """Write a self-contained HTML (and PDF) report from raw results on disk.
 
     Success, precision and normalized precision plots, per-attribute AUC, speed-accuracy scatter,
@@ -31,7 +34,8 @@ def command(workspace, dataset, trackers, out, pdf, protocol, root, results_dir,
     if not names:
         raise click.UsageError("--trackers needs at least one name")
     files = build_report(workspace, dataset, names, out=Path(out) if out else None, pdf=pdf,
-                         protocol=protocol, root=root, results_dir=results_dir, title=title)
+                         protocol=protocol, root=root, results_dir=results_dir, title=title,
+                         allow_partial=allow_partial)
     click.echo(f"wrote {files.html}")
     if files.pdf:
         click.echo(f"wrote {files.pdf}")

@@ -5,19 +5,21 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import InputError, MissingDataError
 from ..workspace import Workspace
 from .model import ReportModel
 from .plots import CurveSeries
 from .render import ReportFiles, write_report
 
 if TYPE_CHECKING:
+    from ..datasets.base import DatasetSplit
     from ..metrics.analysis import Analysis
 
 MANIFEST_NAME = "run.json"
@@ -145,10 +147,35 @@ def speed_section(a: "Analysis", results_dir: Path, real_dataset: bool) -> tuple
     return points, shown.dropna(axis=1, how="all")
 
 
+def restrict_to_common(split: "DatasetSplit", trackers: list[str], results_dir: Path
+                       ) -> tuple["DatasetSplit", list[str]]:
+    """The split cut down to the sequences every tracker has a result file for in the store,
+    and one line per tracker saying what was left out (for the partial banner)."""
+    keep = []
+    lacking: dict[str, list[str]] = {t: [] for t in trackers}
+    for seq in split.sequences:
+        absent = [t for t in trackers
+                  if (results_dir / t / split.key).is_dir()
+                  and not (results_dir / t / split.key / f"{seq.name}.txt").is_file()]
+        for t in absent:
+            lacking[t].append(seq.name)
+        if not absent:
+            keep.append(seq)
+    details = [f"{t}: no results for {len(names)} of {len(split.sequences)} sequences "
+               f"({', '.join(names[:3])}{' ...' if len(names) > 3 else ''}); scored on the "
+               f"{len(keep)} sequences all trackers have" for t, names in lacking.items() if names]
+    dropped = [s.name for s in split.sequences if s not in keep]
+    cut = replace(split, sequences=keep, missing=[*split.missing, *dropped])
+    return cut, details
+
+
 def report_model(workspace: Workspace, dataset: str, trackers: list[str], protocol: str | None = None,
                  root: str | Path | None = None, results_dir: str | Path | None = None,
-                 title: str | None = None, notes: list[str] | None = None) -> ReportModel:
-    """Everything the report shows, read from disk (the split is allowed to be partial)."""
+                 title: str | None = None, notes: list[str] | None = None,
+                 allow_partial: bool = False) -> ReportModel:
+    """Everything the report shows, read from disk. The split may be partial on disk; with
+    ``allow_partial``, trackers may also lack some sequences (all are then scored on the common
+    ones, and the report says so in its partial banner)."""
     from ..datasets.registry import get_info, load_split
     from ..leaderboard.board import build_leaderboard
     from ..leaderboard.local import entries_from_analysis
@@ -157,12 +184,17 @@ def report_model(workspace: Workspace, dataset: str, trackers: list[str], protoc
 
     results = Path(results_dir) if results_dir else workspace.results_dir
     split = load_split(dataset, root=root, workspace=workspace, allow_partial=True)
-    a = analyze_store(split, trackers, results, protocol=protocol)
     partial_details = []
     if split.partial:
         few = ", ".join(split.missing[:5]) + (" ..." if len(split.missing) > 5 else "")
         partial_details.append(f"{split.key}: {len(split.missing)} of {split.expected} sequences "
                                f"not on disk ({few})")
+    if allow_partial:
+        split, lacking = restrict_to_common(split, trackers, results)
+        partial_details += lacking
+        if not split.sequences:
+            raise MissingDataError(f"no sequence of {split.key} has results for all of {', '.join(trackers)}")
+    a = analyze_store(split, trackers, results, protocol=protocol)
     manifests = {}
     for t in trackers:
         manifest = read_manifest(results, t, split.key)
@@ -201,10 +233,10 @@ def report_model(workspace: Workspace, dataset: str, trackers: list[str], protoc
 def build_report(workspace: Workspace, dataset: str, trackers: list[str], out: str | Path | None = None,
                  pdf: bool = True, protocol: str | None = None, root: str | Path | None = None,
                  results_dir: str | Path | None = None, title: str | None = None,
-                 notes: list[str] | None = None) -> ReportFiles:
+                 notes: list[str] | None = None, allow_partial: bool = False) -> ReportFiles:
     """Write ``<out>/index.html`` (and ``report.pdf``); ``out`` defaults to ``reports/<split key>``."""
     model = report_model(workspace, dataset, trackers, protocol=protocol, root=root,
-                         results_dir=results_dir, title=title, notes=notes)
+                         results_dir=results_dir, title=title, notes=notes, allow_partial=allow_partial)
     folder = Path(out) if out else workspace.reports_dir / model.split_key
     return write_report(model, folder, pdf=pdf)
 
