@@ -51,3 +51,24 @@ def test_compiled_step_matches_eager():
 def test_compiled_tracker_matches_official_run(style, frames):
     tracker, run = golden_tracker(style, runtime="compile")
     replay(tracker, run, frames)
+
+
+def test_int8_onnxruntime_is_opt_in_and_close():
+    """Reduced precision: only with runtime onnxruntime; the step stays near the fp32 output."""
+    from mfv2bench.errors import ConfigError
+    from mfv2bench.trackers.mixformerv2.runtimes import OnnxEngine
+    from mfv2bench.trackers.mixformerv2.tracker import TrackerParams
+
+    with pytest.raises(ConfigError, match="int8"):
+        TrackerParams.from_dict({"quantize": "int8"})  # eager runtime
+    with pytest.raises(ConfigError, match="int8"):
+        TrackerParams.from_dict({"quantize": "int4", "runtime": "onnxruntime"})
+    data = load_golden_model("small")
+    model = build_model(data["config"])
+    model.load_state_dict(data["state_dict"])
+    x = data["inputs"]
+    engine = OnnxEngine(model, quantize="int8", threads=1)
+    engine.set_templates(x["template"][:1], x["online_template"][:1])
+    box, logit = engine.step(x["search"][:1])
+    assert (box - data["outputs"]["pred_boxes"][0]).abs().max().item() < 0.05
+    assert abs(logit - data["outputs"]["pred_scores"][0].item()) < 0.5
