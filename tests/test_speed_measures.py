@@ -228,3 +228,9 @@ def test_model_latency_of_mixformerv2_cached_and_full():
     full = measure_model_latency(model, 32, 64, threads=1, warmup=1, iters=3, mode="full")
     assert cached.stats.n == 3 and full.stats.n == 3
     assert model._cache is None  # measured on a copy
+
+
+def test_compiled_model_latency_step_runs():
+    res = measure_model_latency(StandIn(), T_SIZE, S_SIZE, threads=1, warmup=0, iters=2,
+                                compile=True, runtime="compile")
+    assert res.stats.n == 2 and res.warmup == 1 and res.runtime == "compile"

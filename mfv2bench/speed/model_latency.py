@@ -88,13 +88,14 @@ def synthetic_inputs(template_size: int, search_size: int, batch: int = 1,
 
 
 def model_step(model: Any, template_size: int, search_size: int, *, batch: int = 1,
-               mode: str = "cached", device: str = "cpu",
-               precision: str = "fp32") -> Callable[[], Any]:
+               mode: str = "cached", device: str = "cpu", precision: str = "fp32",
+               compile: bool = False) -> Callable[[], Any]:
     """A no-argument callable running one per-frame network step of ``model``.
 
     ``cached``: templates are set once (``set_templates``) and each call runs
     ``forward_search`` -- the per-frame work of a tracker whose template side is cached.
     ``full``: each call runs ``forward(template, online_template, search)``.
+    ``compile``: the per-call function goes through ``torch.compile`` (compiled on first call).
     """
     import torch
 
@@ -109,13 +110,18 @@ def model_step(model: Any, template_size: int, search_size: int, *, batch: int =
         with torch.inference_mode():
             model.set_templates(template, online)
 
-        def step():
-            with torch.inference_mode():
-                return model.forward_search(search)
+        def call(s):
+            return model.forward_search(s)
+        args: tuple = (search,)
     else:
-        def step():
-            with torch.inference_mode():
-                return model(template, online, search)
+        def call(t, o, s):
+            return model(t, o, s)
+        args = (template, online, search)
+    fn = torch.compile(call, dynamic=False) if compile else call
+
+    def step():
+        with torch.inference_mode():
+            return fn(*args)
     return step
 
 
@@ -181,12 +187,12 @@ def measure_model_latency(model: Any, template_size: int, search_size: int, *,
                           threads: int | None = None, mode: str = "cached",
                           warmup: int = 5, iters: int = 30, min_time_s: float = 0.0,
                           max_iters: int | None = None, runtime: str = "eager",
-                          copy_model: bool = True) -> ModelLatency:
+                          copy_model: bool = True, compile: bool = False) -> ModelLatency:
     """Median/p90/p99/mean latency (ms) and FPS = 1000/median of one network step of ``model``.
 
     ``model`` needs ``forward(template, online_template, search)`` and, for ``mode='cached'``,
-    ``set_templates`` + ``forward_search``. ``runtime`` is only a label (eager, sdpa, compile);
-    pass an already compiled / converted model for those.
+    ``set_templates`` + ``forward_search``. ``runtime`` is a label; ``compile`` runs the step
+    through ``torch.compile`` (compilation happens in the warm-up calls, never timed).
     """
     check_device(device)
     check_precision(precision, device)
@@ -194,7 +200,9 @@ def measure_model_latency(model: Any, template_size: int, search_size: int, *,
         raise ConfigError(f"batch must be >= 1, not {batch}")
     net = prepare_model(model, device, precision) if copy_model else model
     step = model_step(net, template_size, search_size, batch=batch, mode=mode,
-                      device=device, precision=precision)
+                      device=device, precision=precision, compile=compile)
+    if compile and warmup < 1:
+        warmup = 1  # the first call compiles
     stats, used = measure_callable_latency(step, device=device, threads=threads, warmup=warmup,
                                            iters=iters, min_time_s=min_time_s,
                                            max_iters=max_iters)

@@ -160,13 +160,17 @@ def run_speed(tracker_name: str, workspace: Workspace, device: str = "cpu",
                                          runtime=run_mode or "eager", cached=cached)
         else:
             torch_runtime = getattr(model, "attention", None) or "eager"
-            if run_mode not in (None, "eager", "sdpa"):
+            compiled = run_mode == "compile"
+            if compiled:
+                torch_runtime = f"compile ({torch_runtime} attention)"
+            elif run_mode not in (None, "eager", "sdpa"):
                 result.notes.append(f"model latency at batch {batch}, {precision} runs the "
                                     f"PyTorch model ({torch_runtime} attention), not {run_mode}")
             lat = measure_model_latency(model, t_size, s_size, batch=batch, device=device,
                                         precision=precision, threads=cpu_threads,
                                         mode=opts.mode, warmup=opts.warmup, iters=opts.iters,
-                                        min_time_s=opts.min_time_s, runtime=torch_runtime)
+                                        min_time_s=opts.min_time_s, runtime=torch_runtime,
+                                        compile=compiled)
         result.model_latency = lat.to_dict()
         if getattr(model, "head_kind", None):
             result.model_latency["head"] = model.head_kind
