@@ -20,8 +20,12 @@ _WORKER_KEYS = ("workers", "n_workers", "n_jobs", "jobs", "processes")
 
 
 def _workers(manifest: dict[str, Any]) -> int | None:
-    for holder in (manifest, manifest.get("runner") or {}, manifest.get("backend") or {}
-                   if isinstance(manifest.get("backend"), dict) else {}):
+    """Worker count from the manifest, its ``runner`` table or a ``backend`` table."""
+    holders = [manifest]
+    for key in ("runner", "backend"):
+        if isinstance(manifest.get(key), dict):
+            holders.append(manifest[key])
+    for holder in holders:
         for key in _WORKER_KEYS:
             value = holder.get(key)
             if isinstance(value, (int, float)) and not isinstance(value, bool):
