@@ -31,9 +31,13 @@ _LABELS = {"auc": "AUC", "precision": "P", "norm_precision": "NP", "ao": "AO", "
 def curves_from_analysis(a: "Analysis") -> dict[str, list[CurveSeries]]:
     """Overall success / precision / normalized precision curves, scored for the legend."""
     out: dict[str, list[CurveSeries]] = {"success": [], "precision": [], "norm_precision": []}
+    use_ao = "auc" not in a.metrics and "ao" in a.metrics  # GOT-10k protocols report AO
     for t in a.trackers:
         o = a.overall[t]
-        out["success"].append(CurveSeries(t, o.thresholds["overlap"], o.success_curve, float(o.auc)))
+        if use_ao:
+            out["success"].append(CurveSeries(t, o.thresholds["overlap"], o.success_curve, float(o.ao), "AO"))
+        else:
+            out["success"].append(CurveSeries(t, o.thresholds["overlap"], o.success_curve, float(o.auc)))
         if o.precision_curve is not None and "center" in o.thresholds:
             score = o.p20 if o.p20 is not None else o.precision_score
             out["precision"].append(CurveSeries(t, o.thresholds["center"], o.precision_curve,

@@ -27,6 +27,7 @@ class CurveSeries:
     x: np.ndarray
     y: np.ndarray
     score: float
+    score_name: str = ""  # legend title; default per kind (AUC, P@20, NP@0.2)
 
 
 # kind -> (title prefix, x label, y label, legend score label)
@@ -53,6 +54,8 @@ def curve_figure(kind: str, series: list[CurveSeries], dataset: str) -> Figure:
 def draw_curves(ax, kind: str, series: list[CurveSeries], dataset: str) -> None:
     """The curve plot on ``ax`` (shared by the HTML figure and the PDF page)."""
     title, xlabel, ylabel, score_name = CURVE_KINDS[kind]
+    if series and series[0].score_name:
+        score_name = series[0].score_name
     ordered = sorted(series, key=lambda s: -s.score if math.isfinite(s.score) else math.inf)
     for i, s in enumerate(ordered):
         ax.plot(np.asarray(s.x, float), np.asarray(s.y, float), linewidth=2,
