@@ -186,3 +186,36 @@ def test_store_falls_back_to_raw_layouts(tmp_path: Path) -> None:
             np.savetxt(d / f"{n}.txt", suite()[n]["results"][t], delimiter="\t", fmt="%.3f")
     a = analyze_store(_split(names), list(TRACKERS), tmp_path, "lasot-toolkit", n_resamples=100)
     assert a.sequences["good"] == names
+
+
+def test_vectorized_guard_equals_per_sequence_reference() -> None:
+    from mfv2bench.metrics.guard import check_outputs, check_sequence
+    rng = np.random.default_rng(0)
+    preds, sizes = {}, {}
+    for i in range(200):
+        n = int(rng.integers(1, 30))
+        p = rng.integers(-50, 400, (n, 4)).astype(float)
+        kind = i % 7
+        if kind == 1:
+            p[:] = p[0]
+        if kind == 2:
+            p[:, 2:] = p[0, 2:]
+        if kind == 3:
+            p[rng.random(n) < 0.3] = np.nan
+        if kind == 4:
+            p[rng.random(n) < 0.3, 2] = 0
+        if kind == 5 and n > 1:
+            p[1:] = p[1]
+            p[rng.random(n) < 0.3] = np.nan
+        preds[f"s{i}"] = p
+        sizes[f"s{i}"] = (300, 200) if i % 2 else None
+    rep = check_outputs(preds, sizes)
+    fired = set()
+    for name, p in preds.items():
+        ref = check_sequence(p, sizes[name])
+        assert {f: v[name] for f, v in rep.flags.items() if name in v} == ref, name
+        fired |= set(ref)
+    assert fired == {"all_identical", "constant_size", "nan", "non_positive_size",
+                     "outside_image"}
+    one = check_sequence(np.array([[0, 0, 5, 5], [1, 1, 5, 5], [1, 1, 5, 5], [1, 1, 5, 5]]))
+    assert one == {"all_identical": 3}

@@ -3,6 +3,8 @@ the exactness of the engine's threshold binning."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -26,9 +28,9 @@ def test_required_protocols_exist_with_distinct_stable_hashes() -> None:
     assert p.hash == get_protocol("mixformerv2").hash and len(p.hash) == 8
     assert p.label == f"mixformerv2 [{p.hash}]"
     # the hash covers the conventions, not the prose
-    changed = P.MetricProtocol(**{**p.__dict__, "description": "other words"})
+    changed = dataclasses.replace(p, description="other words")
     assert changed.hash == p.hash
-    changed = P.MetricProtocol(**{**p.__dict__, "overlap_op": ">="})
+    changed = dataclasses.replace(p, overlap_op=">=")
     assert changed.hash != p.hash
     d = p.to_dict()
     assert d["hash"] == p.hash and d["overlap_op"] == ">" and len(d["overlap_thresholds"]) == 21

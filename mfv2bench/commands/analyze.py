@@ -12,6 +12,7 @@ from ..errors import ConfigError
 from ..metrics.analysis import analyze_store
 from ..metrics.protocols import PROTOCOLS
 from ..metrics.text import analysis_text
+from ..threads import available_cores
 from ..workspace import Workspace
 
 
@@ -34,11 +35,15 @@ from ..workspace import Workspace
 @click.option("--attributes", is_flag=True, help="Also print the per-attribute table.")
 @click.option("--resamples", type=int, default=2000, show_default=True,
               help="Bootstrap resamples for the CIs.")
-@click.option("--no-cache", is_flag=True, help="Do not read or write the parse cache.")
+@click.option("--no-cache", is_flag=True, help="Do not read or write the parse and score "
+              "caches kept beside the raw results.")
+@click.option("--workers", type=int, default=None,
+              help="Processes reading and scoring uncached trackers (default: up to 2).")
 @click.option("--json", "as_json", is_flag=True, help="Print everything (every curve) as JSON.")
 @click.pass_obj
 def command(ws: Workspace, dataset, split, trackers, protocol, results_dir, root, sequences,
-            allow_partial, skip_refused, attributes, resamples, no_cache, as_json) -> None:
+            allow_partial, skip_refused, attributes, resamples, no_cache, workers,
+            as_json) -> None:
     """Score trackers' raw results on a split, with 95% CIs and paired tests.
 
     The protocol's name and short hash are printed beside the numbers.
@@ -46,6 +51,8 @@ def command(ws: Workspace, dataset, split, trackers, protocol, results_dir, root
     names = [t.strip() for t in trackers.split(",") if t.strip()]
     if not names:
         raise ConfigError("--trackers needs at least one name")
+    if workers is not None and workers < 1:
+        raise ConfigError("--workers must be at least 1")
     if resamples < 100:
         raise ConfigError("--resamples must be at least 100")
     subset = [s.strip() for s in sequences.split(",")] if sequences else None
@@ -54,7 +61,8 @@ def command(ws: Workspace, dataset, split, trackers, protocol, results_dir, root
     res_dir = Path(results_dir) if results_dir else ws.results_dir
     analysis = analyze_store(data, names, res_dir, protocol=protocol,
                              on_reject="skip" if skip_refused else "raise",
-                             cache=not no_cache, n_resamples=resamples)
+                             cache=not no_cache, n_resamples=resamples,
+                             workers=workers if workers else min(2, available_cores()))
     if as_json:
         click.echo(json.dumps(analysis.to_json(), indent=1))
     else:

@@ -40,9 +40,9 @@ from mfv2bench.metrics.protocols import MetricProtocol, default_protocol, get_pr
 from mfv2bench.metrics.readers import RawResult, locate_results, read_results
 from mfv2bench.metrics.score_cache import cache_key, gt_digest, load_scores, save_scores
 from mfv2bench.metrics.scores import OverallScores, aggregate
-from mfv2bench.metrics.stats import (DEFAULT_RESAMPLES, DEFAULT_SEED, EXACT_UP_TO, PairedTest,
+from mfv2bench.metrics.stats import (DEFAULT_RESAMPLES, DEFAULT_SEED, PairedTest,
                                      bootstrap_means, percentile_interval, resample_counts,
-                                     sign_matrix)
+                                     sign_flip_p_values)
 
 # order in which LaSOT's attributes are listed (LaSOT toolkit annos/att)
 LASOT_ATTRIBUTES = ("IV", "POC", "DEF", "MB", "CM", "ROT", "BC", "VC", "SV", "FOC", "FM", "OV",
@@ -352,13 +352,9 @@ def _pairwise(batches: dict[str, BatchScores], p: MetricProtocol, metrics: tuple
         w = np.concatenate([per_pair[k][5] for k in ks], axis=1)
         counts = resample_counts(s, n_resamples, seed)
         lo, hi = percentile_interval(bootstrap_means(d, w, counts), level)
-        wd = w * d
-        signs = sign_matrix(s, seed=seed)
-        observed = np.abs(wd.sum(axis=0))
-        tol = 1e-12 * np.maximum(1.0, np.abs(wd).sum(axis=0))
-        hits = np.sum(np.abs(signs @ wd) >= observed - tol, axis=0)
-        pv = hits / len(signs) if s <= EXACT_UP_TO else (hits + 1) / (len(signs) + 1)
-        pv = np.where(observed == 0, 1.0, pv)
+        pv = sign_flip_p_values(d, None if (w == 1.0).all() else w[:, 0], seed=seed) \
+            if (w == w[:, :1]).all() else np.concatenate(
+                [sign_flip_p_values(d[:, c], w[:, c], seed=seed) for c in range(d.shape[1])])
         for j, k in enumerate(ks):
             a, bname, _, va, vb, wk = per_pair[k]
             tests = []

@@ -83,8 +83,8 @@ def _reject(p: MetricProtocol, rule: str, name: str, src: Path | None, detail: s
 
 @dataclass
 class _Flat:
-    gt: np.ndarray  # (N,4)
-    pred: np.ndarray  # (N,4)
+    gt: np.ndarray  # (4, N) column-major: x, y, w, h rows
+    pred: np.ndarray  # (4, N)
     unit: np.ndarray  # (N,) unit index (one unit = one run of one sequence)
     starts: np.ndarray  # (U,)
     visible: np.ndarray | None  # (N,) bool
@@ -151,8 +151,9 @@ def _prepare(items: Seq[SequenceInput], p: MetricProtocol, on_reject: str,
     np.cumsum(lengths_arr[:-1], out=starts[1:])
     unit = np.repeat(np.arange(len(lengths_arr)), lengths_arr)
     flat = _Flat(
-        gt=np.concatenate(gts) if len(gts) > 1 else gts[0].copy(),
-        pred=np.concatenate(preds) if len(preds) > 1 else preds[0].copy(),
+        gt=np.concatenate([g.T for g in gts], axis=1) if len(gts) > 1 else gts[0].T.copy(),
+        pred=(np.concatenate([a.T for a in preds], axis=1) if len(preds) > 1
+              else preds[0].T.copy()),
         unit=unit, starts=starts,
         visible=np.concatenate(vis) if need_vis else None,
         cover=np.concatenate(covs) if covs else None,
@@ -175,11 +176,11 @@ def _check_rejections(flat: _Flat, p: MetricProtocol, items: Seq[SequenceInput],
     ok = np.ones(len(flat.starts), dtype=bool)
     checks = []
     if p.nan_gt == "reject" and np.isnan(flat.gt).any():
-        checks.append(("nan_gt", _rows_any(np.isnan(flat.gt)), "GT frame {f} has a NaN"))
+        checks.append(("nan_gt", np.isnan(flat.gt).any(axis=0), "GT frame {f} has a NaN"))
     if p.pred_nan == "reject" and np.isnan(flat.pred).any():
-        checks.append(("pred_nan", _rows_any(np.isnan(flat.pred)), "frame {f} has a NaN"))
-    if p.pred_negative_size == "reject" and (flat.pred[:, 2:] < 0).any():
-        checks.append(("pred_negative_size", _rows_any(flat.pred[:, 2:] < 0),
+        checks.append(("pred_nan", np.isnan(flat.pred).any(axis=0), "frame {f} has a NaN"))
+    if p.pred_negative_size == "reject" and (flat.pred[2:] < 0).any():
+        checks.append(("pred_negative_size", (flat.pred[2:] < 0).any(axis=0),
                        "frame {f} has a negative size"))
     for rule, mask, detail in checks:
         if not mask.any():
@@ -204,26 +205,18 @@ def _check_rejections(flat: _Flat, p: MetricProtocol, items: Seq[SequenceInput],
     return ok
 
 
-def _rows_any(mask2d: np.ndarray) -> np.ndarray:
-    """Row-wise any over a few columns (faster than .any(axis=1) on narrow arrays)."""
-    out = mask2d[:, 0].copy()
-    for k in range(1, mask2d.shape[1]):
-        out |= mask2d[:, k]
-    return out
-
-
 def _carry_forward(flat: _Flat, p: MetricProtocol) -> None:
     """Replace invalid prediction rows by the previous (already repaired) row, from frame 2 on,
     except where the GT row has a NaN (pytracking and the LaSOT MATLAB toolkit)."""
-    pred = flat.pred
-    wh = pred[:, 2:]
+    pred = flat.pred  # column-major (4, N)
+    wh = pred[2:]
     parts = []
     if p.pred_zero_size == "carry" and (wh == 0).any():
-        parts.append(_rows_any(wh == 0))
+        parts.append((wh == 0).any(axis=0))
     if p.pred_negative_size == "carry" and (wh < 0).any():
-        parts.append(_rows_any(wh < 0))
+        parts.append((wh < 0).any(axis=0))
     if p.pred_nan == "carry" and np.isnan(pred).any():
-        parts.append(_rows_any(np.isnan(pred)))
+        parts.append(np.isnan(pred).any(axis=0))
     if not parts:
         return
     bad = parts[0]
@@ -231,12 +224,12 @@ def _carry_forward(flat: _Flat, p: MetricProtocol) -> None:
         bad |= extra
     bad[flat.starts] = False
     if np.isnan(flat.gt).any():
-        bad &= ~_rows_any(np.isnan(flat.gt))
+        bad &= ~np.isnan(flat.gt).any(axis=0)
     if not bad.any():
         return
-    idx = np.where(bad, 0, np.arange(len(pred)))
+    idx = np.where(bad, 0, np.arange(pred.shape[1]))
     np.maximum.accumulate(idx, out=idx)
-    flat.pred = pred[idx]
+    flat.pred = pred[:, idx]
 
 
 def _iou(p: MetricProtocol, a: np.ndarray, g: np.ndarray) -> np.ndarray:
@@ -354,12 +347,10 @@ def _frame_errors(flat: _Flat, p: MetricProtocol) -> FrameErrors:
         g = np.round(g)
         a = np.round(a)
     if p.first_frame == "gt":
-        a[flat.starts] = g[flat.starts]
+        a[:, flat.starts] = g[:, flat.starts]
     if p.clip_to_image:
         a = _clip(a, flat.bound)
-        g = _clip(g.copy(), flat.bound)
-    a = np.ascontiguousarray(a.T)
-    g = np.ascontiguousarray(g.T)
+        g = _clip(g, flat.bound)
     iou = _iou(p, a, g)
     err, norm = _center_errors(p, a, g)
     counted = np.ones(iou.shape[0], dtype=bool)
@@ -392,12 +383,13 @@ def _frame_errors(flat: _Flat, p: MetricProtocol) -> FrameErrors:
 
 
 def _clip(b: np.ndarray, bound: np.ndarray) -> np.ndarray:
-    """got10k rect_iou(bound=(W,H)): x,y into [0,W],[0,H]; w,h into [0, W-x], [0, H-y]."""
+    """got10k rect_iou(bound=(W,H)): x,y into [0,W],[0,H]; w,h into [0, W-x], [0, H-y]
+    (boxes column-major (4, N), bounds (N, 2))."""
     out = np.empty_like(b)
-    out[:, 0] = np.clip(b[:, 0], 0, bound[:, 0])
-    out[:, 1] = np.clip(b[:, 1], 0, bound[:, 1])
-    out[:, 2] = np.clip(b[:, 2], 0, bound[:, 0] - out[:, 0])
-    out[:, 3] = np.clip(b[:, 3], 0, bound[:, 1] - out[:, 1])
+    out[0] = np.clip(b[0], 0, bound[:, 0])
+    out[1] = np.clip(b[1], 0, bound[:, 1])
+    out[2] = np.clip(b[2], 0, bound[:, 0] - out[0])
+    out[3] = np.clip(b[3], 0, bound[:, 1] - out[1])
     return out
 
 

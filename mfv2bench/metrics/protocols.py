@@ -12,6 +12,7 @@ toolkits produced on the golden edge-case suite (``tests/data/metrics``).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -134,7 +135,7 @@ class MetricProtocol:
                 data[key] = [repr(float(v)) for v in value]
         return data
 
-    @property
+    @cached_property
     def hash(self) -> str:
         """Short stable hash of the declared conventions (printed beside every number)."""
         return stable_hash(self.declared(), length=8)

@@ -145,6 +145,7 @@ def _parse_concatenated(chunks: list[bytes], delimiter: str | None) -> list[np.n
         return None
     if arr.dtype == np.float64 and np.isnan(arr).any():
         return None
+    arr = arr.astype(np.float64, copy=False)
     out, start = [], 0
     for n in counts:
         out.append(arr[start:start + n])
@@ -418,6 +419,7 @@ class ResultFiles:
     source: _Source
     runs: dict[str, list[str]]
     times: dict[str, str]
+    listing: set[str] | None = None  # names in the folder root (flat layouts), when listed
 
     def run_paths(self, seq: str) -> list[Path]:
         return [self.source.path(r) for r in self.runs[seq]]
@@ -429,14 +431,24 @@ class ResultFiles:
             return [str(self.source.root), _stat_key(self.source.root)]
         root = str(self.source.root)
         out = []
+        listing = self.listing
         for seq, rels in self.runs.items():
             for r in rels + [self.times[seq]]:
+                if listing is not None and "/" not in r and r not in listing:
+                    out.append([r, None, None])
+                    continue
                 try:
                     st = os.stat(os.path.join(root, r))
                     out.append([r, st.st_size, st.st_mtime_ns])
                 except FileNotFoundError:
                     out.append([r, None, None])
         return out
+
+    def has_time_file(self, seq: str) -> bool:
+        rel = self.times[seq]
+        if self.listing is not None and "/" not in rel:
+            return rel in self.listing
+        return self.source.exists(rel)
 
 
 def locate_results(source: str | Path, sequences: Iterable[str]) -> ResultFiles:
@@ -468,7 +480,7 @@ def locate_results(source: str | Path, sequences: Iterable[str]) -> ResultFiles:
         few = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
         raise MissingDataError(f"{len(missing)} of {len(names)} sequences have no result in "
                                f"{src.root}: {few}")
-    return ResultFiles(src, runs, times)
+    return ResultFiles(src, runs, times, listing)
 
 
 def read_results(source: str | Path | ResultFiles, sequences: Iterable[str] | dict[str, int],
@@ -503,7 +515,7 @@ def read_results(source: str | Path | ResultFiles, sequences: Iterable[str] | di
                         f"result has {len(arr)} rows but sequence {seq} has {n} frames (a result "
                         "shorter than the sequence is an error, never padded)", path=path,
                         line=len(arr) + 1)
-        if times and src.exists(time_rel):
+        if times and files.has_time_file(seq):
             if src.zip is not None:
                 res.times = _parse_times(src.read(time_rel).decode("utf-8", "replace"),
                                          src.path(time_rel))

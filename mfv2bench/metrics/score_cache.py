@@ -31,7 +31,7 @@ _ARRAYS = ("n_frames", "success", "precision", "norm_precision", "ao", "sr50", "
 
 def gt_digest(seqs: list[Sequence]) -> str:
     """Digest of everything about the GT that scores depend on."""
-    h = hashlib.blake2b(digest_size=16)
+    h = hashlib.sha256()  # hardware-accelerated on current CPUs: ~2 GB/s
     for s in seqs:
         h.update(s.name.encode("utf-8") + b"\0")
         h.update(np.ascontiguousarray(s.gt, dtype=np.float64).tobytes())
@@ -39,7 +39,7 @@ def gt_digest(seqs: list[Sequence]) -> str:
             h.update(b"|" if extra is None else
                      np.ascontiguousarray(extra, dtype=np.float64).tobytes())
         h.update(repr(s.image_size).encode("utf-8"))
-    return h.hexdigest()
+    return h.hexdigest()[:32]
 
 
 def cache_key(protocol: MetricProtocol, gt: str, files_signature: list, on_reject: str) -> str:

@@ -49,8 +49,11 @@ def bootstrap_means(values: np.ndarray, weights: np.ndarray | None,
                     counts: np.ndarray) -> np.ndarray:
     """(B, K) weighted means of the columns of ``values`` (S, K) under each resample."""
     v = np.asarray(values, dtype=np.float64)
-    w = np.ones_like(v) if weights is None else np.broadcast_to(
-        np.asarray(weights, dtype=np.float64).reshape(len(v), -1), v.shape)
+    if weights is None:
+        return (counts @ v) / len(v)  # every resample draws exactly S sequences
+    w = np.broadcast_to(np.asarray(weights, dtype=np.float64).reshape(len(v), -1), v.shape)
+    if (w == 1.0).all():
+        return (counts @ v) / len(v)
     with np.errstate(invalid="ignore", divide="ignore"):
         return (counts @ (w * v)) / (counts @ w)
 
@@ -59,8 +62,9 @@ def percentile_interval(samples: np.ndarray, level: float = 0.95) -> tuple[np.nd
                                                                             np.ndarray]:
     """Lower and upper percentile bounds per column, NaN resamples ignored."""
     alpha = (1.0 - level) / 2.0
+    q = np.nanquantile if np.isnan(samples).any() else np.quantile
     with np.errstate(invalid="ignore"):
-        lo, hi = np.nanquantile(samples, [alpha, 1.0 - alpha], axis=0)
+        lo, hi = q(samples, [alpha, 1.0 - alpha], axis=0)
     return lo, hi
 
 
@@ -112,12 +116,23 @@ def sign_flip_p_values(diffs: np.ndarray, weights: np.ndarray | None = None,
     wd = w[:, None] * d
     observed = np.abs(wd.sum(axis=0))
     tol = 1e-12 * np.maximum(1.0, np.abs(wd).sum(axis=0))
-    signs = sign_matrix(s, n_permutations, seed)
-    hits = np.sum(np.abs(signs @ wd) >= observed - tol, axis=0)
+    return _p_values(wd, observed, tol, sign_matrix(s, n_permutations, seed))
+
+
+def _p_values(wd: np.ndarray, observed: np.ndarray, tol: np.ndarray, signs: np.ndarray
+              ) -> np.ndarray:
+    """Share of sign patterns whose |statistic| reaches the observed one. The exact
+    enumeration is done in float64; Monte Carlo draws use a float32 product (their p-value is
+    an estimate anyway) with a tie tolerance above float32 rounding."""
+    s = len(wd)
     if s <= EXACT_UP_TO:
+        hits = np.sum(np.abs(signs @ wd) >= observed - tol, axis=0)
         p = hits / len(signs)
     else:
-        p = (hits + 1) / (n_permutations + 1)
+        tol32 = 1e-5 * np.abs(wd).sum(axis=0)
+        stats = np.abs(signs.astype(np.float32) @ wd.astype(np.float32))
+        hits = np.sum(stats >= (observed - tol32).astype(np.float32), axis=0)
+        p = (hits + 1) / (len(signs) + 1)
     return np.where(observed == 0, 1.0, p)
 
 
@@ -131,7 +146,7 @@ def sign_matrix(n_sequences: int, n_permutations: int = 10000, seed: int = DEFAU
     if n_sequences <= EXACT_UP_TO:
         return np.array(list(itertools.product((1.0, -1.0), repeat=n_sequences)))
     rng = np.random.default_rng(seed)
-    signs = rng.integers(0, 2, size=(n_permutations, n_sequences)).astype(np.float64)
+    signs = rng.integers(0, 2, size=(n_permutations, n_sequences)).astype(np.float32)
     signs *= 2.0
     signs -= 1.0
     return signs
