@@ -60,6 +60,10 @@ def test_random_weight_spec_builds_and_tracks(registry):
 def test_corner_head_spec_builds(registry):
     tracker = build_from_spec(registry.resolve("mfv2-s-corner"))
     assert tracker.model.head_kind == "corner"
+    image = np.random.default_rng(1).integers(0, 255, (120, 160, 3), dtype=np.uint8)
+    tracker.initialize(image, [60.0, 40.0, 30.0, 20.0])
+    out = tracker.track(image)
+    assert np.isfinite(out.box).all() and 0.0 <= out.score <= 1.0
 
 
 def test_trackers_list_and_show_cli(registry, workspace):

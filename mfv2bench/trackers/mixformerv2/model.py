@@ -379,22 +379,53 @@ class CornerBoxHead(nn.Module):
 
 
 class CornerScoreHead(nn.Module):
-    """MixViT-style score module stand-in for latency: attention-pools the search feature map with
-    the prediction tokens as queries, then an MLP -> logit. (MixViT uses PrRoI pooling of the
-    predicted box; this keeps its dense cost over the search map without a custom op.)"""
+    """MixViT-style score prediction module (latency ablation): a learned score token reads, by
+    two cross-attention layers, the search features pooled inside the predicted box (4x4
+    bilinear samples, standing in for the PrRoI pooling custom op) and then the template
+    features; a 3-layer MLP gives the logit."""
 
-    def __init__(self, cfg: dict[str, Any]):
+    def __init__(self, cfg: dict[str, Any], pool_size: int = 4):
         super().__init__()
         dim = cfg["embed_dim"]
-        self.proj = nn.Linear(dim, dim)
+        self.num_heads = cfg["num_heads"]
+        self.feat = cfg["search_feat_size"]
+        self.pool_size = pool_size
+        self.scale = dim ** -0.5
+        self.score_token = nn.Parameter(torch.zeros(1, 1, dim))
+        self.norm1 = nn.LayerNorm(dim)
+        self.proj_q = nn.ModuleList(nn.Linear(dim, dim) for _ in range(2))
+        self.proj_k = nn.ModuleList(nn.Linear(dim, dim) for _ in range(2))
+        self.proj_v = nn.ModuleList(nn.Linear(dim, dim) for _ in range(2))
+        self.proj = nn.ModuleList(nn.Linear(dim, dim) for _ in range(2))
+        self.norm2 = nn.ModuleList(nn.LayerNorm(dim) for _ in range(2))
         self.mlp = nn.Sequential(nn.Linear(dim, dim), nn.ReLU(), nn.Linear(dim, dim), nn.ReLU(),
                                  nn.Linear(dim, 1))
-        self.scale = dim ** -0.5
 
-    def forward(self, reg_tokens: torch.Tensor, search_tokens: torch.Tensor) -> torch.Tensor:
-        keys = self.proj(search_tokens)
-        attn = (reg_tokens @ keys.transpose(1, 2) * self.scale).softmax(-1)
-        return self.mlp(attn @ search_tokens).mean(dim=(1, 2))
+    def _pool_box(self, search_tokens: torch.Tensor, box_cxcywh: torch.Tensor) -> torch.Tensor:
+        """(B, Ns, C) features, (B, 4) normalised box -> (B, pool*pool, C) bilinear samples."""
+        b, _, c = search_tokens.shape
+        fmap = search_tokens.transpose(1, 2).reshape(b, c, self.feat, self.feat)
+        cx, cy, w, h = box_cxcywh.unbind(-1)
+        steps = (torch.arange(self.pool_size, dtype=fmap.dtype, device=fmap.device) + 0.5) / self.pool_size
+        xs = (cx - w / 2)[:, None] + w[:, None] * steps  # (B, P) in [0, 1]
+        ys = (cy - h / 2)[:, None] + h[:, None] * steps
+        grid = torch.stack([xs[:, None, :].expand(-1, self.pool_size, -1),
+                            ys[:, :, None].expand(-1, -1, self.pool_size)], dim=-1) * 2 - 1
+        pooled = F.grid_sample(fmap, grid, mode="bilinear", align_corners=False)
+        return pooled.flatten(2).transpose(1, 2)
+
+    def forward(self, search_tokens: torch.Tensor, template_tokens: torch.Tensor,
+                box_cxcywh: torch.Tensor) -> torch.Tensor:
+        b = search_tokens.shape[0]
+        x = self.norm1(self.score_token.expand(b, -1, -1))
+        memories = [self._pool_box(search_tokens, box_cxcywh), template_tokens]
+        for i, mem in enumerate(memories):
+            q = self.proj_q[i](x).reshape(b, 1, self.num_heads, -1).transpose(1, 2)
+            k = self.proj_k[i](mem).reshape(b, mem.shape[1], self.num_heads, -1).transpose(1, 2)
+            v = self.proj_v[i](mem).reshape(b, mem.shape[1], self.num_heads, -1).transpose(1, 2)
+            out = attend(q, k, v, self.scale, "eager").transpose(1, 2).reshape(b, 1, -1)
+            x = self.norm2[i](self.proj[i](out))
+        return self.mlp(x).reshape(b)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -435,7 +466,10 @@ class MixFormerV2(nn.Module):
             blk.attention_mode = mode
 
     # -- heads -----------------------------------------------------------------------------------
-    def _heads(self, tokens: torch.Tensor, softmax: bool, run_score_head: bool) -> dict[str, Any]:
+    def _heads(self, tokens: torch.Tensor, softmax: bool, run_score_head: bool,
+               template_tokens: torch.Tensor | None = None) -> dict[str, Any]:
+        """Box and score heads on the final tokens (the corner variant also needs the first
+        template's final tokens, ``template_tokens``)."""
         reg = tokens[:, -4:]
         if self.head_kind == "distribution":
             out = self.box_head(reg, softmax=softmax)
@@ -445,7 +479,9 @@ class MixFormerV2(nn.Module):
             search = tokens[:, -4 - self.config["num_search_tokens"]:-4]
             out = self.box_head(search)
             if run_score_head:
-                out["pred_scores"] = self.score_head(reg, search)
+                if template_tokens is None:
+                    template_tokens = tokens[:, :self.config["num_template_tokens"]]
+                out["pred_scores"] = self.score_head(search, template_tokens, out["pred_boxes"][:, 0])
         out["reg_tokens"] = reg
         return out
 
@@ -485,11 +521,17 @@ class MixFormerV2(nn.Module):
         full_last = return_blocks or self.head_kind == "corner"
         xs, blocks = self.backbone.forward_search(search, kbuf, vbuf, full_last_block=full_last,
                                                   prefilled=True)
-        out = self._heads(xs, softmax, run_score_head)
+        out = self._heads(xs, softmax, run_score_head, template_tokens=self.template_tokens())
         if return_blocks:
             t_blocks = self._cache[2]
             out["block_outputs"] = [torch.cat([t, s], dim=1) for t, s in zip(t_blocks, blocks)]
         return out
+
+    def template_tokens(self) -> torch.Tensor:
+        """The first template's tokens after the last block (read by the corner score module)."""
+        if self._cache is None:
+            raise RuntimeError("call set_templates(template, online_template) first")
+        return self._cache[2][-1][:, :self.config["num_template_tokens"]]
 
     def clear_templates(self) -> None:
         self._cache = None
@@ -505,22 +547,30 @@ def build_model(config: dict[str, Any] | str) -> MixFormerV2:
 
 
 def init_random_weights(model: MixFormerV2, seed: int = 0) -> MixFormerV2:
-    """Seeded random weights for latency runs only (never for accuracy): truncated-normal linear
-    weights, sin-cos positional embeddings as the official initialisation."""
+    """Seeded random weights for latency runs only (never for accuracy): truncated-normal
+    linear / conv weights, unit norms, sin-cos positional embeddings as the official init."""
     gen = torch.Generator().manual_seed(seed)
     cfg = model.config
+
+    def normal_(t: torch.Tensor) -> None:
+        t.copy_((torch.randn(t.shape, generator=gen) * 0.02).clamp_(-0.04, 0.04))
+
     with torch.no_grad():
-        for name, p in model.named_parameters():
-            if name.endswith("pos_embed_t"):
-                p.copy_(sincos_pos_embed(cfg["embed_dim"], cfg["template_feat_size"]))
-            elif name.endswith("pos_embed_s"):
-                p.copy_(sincos_pos_embed(cfg["embed_dim"], cfg["search_feat_size"]))
-            elif p.dim() == 1 and ("norm" in name or name.endswith(("0.1.weight", "1.1.weight"))):
-                p.fill_(1.0 if name.endswith("weight") else 0.0)
-            elif p.dim() == 1:
-                p.zero_()
-            else:
-                p.copy_((torch.randn(p.shape, generator=gen) * 0.02).clamp_(-0.04, 0.04))
+        for module in model.modules():
+            if isinstance(module, (nn.LayerNorm, nn.BatchNorm2d)):
+                module.weight.fill_(1.0)
+                module.bias.zero_()
+            elif isinstance(module, (nn.Linear, nn.Conv2d)):
+                normal_(module.weight)
+                if module.bias is not None:
+                    module.bias.zero_()
+        bb = model.backbone
+        bb.pos_embed_t.copy_(sincos_pos_embed(cfg["embed_dim"], cfg["template_feat_size"]))
+        bb.pos_embed_s.copy_(sincos_pos_embed(cfg["embed_dim"], cfg["search_feat_size"]))
+        normal_(bb.reg_tokens)
+        normal_(bb.pos_embed_reg)
+        if isinstance(model.score_head, CornerScoreHead):
+            normal_(model.score_head.score_token)
     return model
 
 

@@ -75,14 +75,14 @@ class TorchEngine:
         self.cached = cached
         self.compiled = compile
         self.model = model
-        self.template_step = TemplateStep(model)
         step: Any = SearchStep(model) if cached else FullStep(model)
         self.step_module = torch.compile(step, dynamic=False) if compile else step
         self._templates: tuple[torch.Tensor, ...] = ()
 
     def set_templates(self, template: torch.Tensor, online_template: torch.Tensor) -> None:
         if self.cached:
-            kt, vt = self.template_step(template, online_template)
+            kt, vt, outs = self.model.backbone.encode_templates(template, online_template)
+            self._template_tokens = outs[-1][:, :self.model.config["num_template_tokens"]]
             self._templates = (kt, vt) if self.compiled else self.model.backbone.kv_buffers(kt, vt)
         else:
             self._templates = (template, online_template)
@@ -96,7 +96,8 @@ class TorchEngine:
             m = self.model
             xs, _ = m.backbone.forward_search(search, *self._templates,
                                               full_last_block=m.head_kind == "corner", prefilled=True)
-            out = m._heads(xs, softmax=True, run_score_head=True)
+            out = m._heads(xs, softmax=True, run_score_head=True,
+                           template_tokens=self._template_tokens)
             boxes, scores = out["pred_boxes"], out["pred_scores"]
         return boxes.reshape(-1, 4).float().cpu(), float(scores.reshape(-1)[0])
 
@@ -186,6 +187,9 @@ def make_engine(model: MixFormerV2, runtime: str, cached: bool = True, **options
     kernel; the others keep the model's ``attention`` setting."""
     if runtime not in RUNTIMES:
         raise ConfigError(f"runtime must be one of {RUNTIMES}, got {runtime!r}")
+    if cached and model.head_kind == "corner" and runtime in ("compile", "onnxruntime"):
+        raise ConfigError("the corner-head latency variant runs with runtime 'eager' or 'sdpa' "
+                          "(cached), or any runtime with cached = false")
     if runtime == "sdpa":
         model.set_attention("sdpa")
     if runtime in ("eager", "sdpa"):
