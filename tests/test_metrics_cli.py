@@ -86,3 +86,22 @@ def test_analyze_bad_result_line_names_file_and_line(tree) -> None:
                                   "alpha,beta", "--root", str(root)])
     assert r.exit_code == 2
     assert f"{f}:5: unparsable" in r.output
+
+
+def test_analyze_got10k_val_reports_ao_sr_and_fps(workspace: Path) -> None:
+    root = workspace / "datasets" / "g"
+    write_synthetic("got10k", root, n_sequences=3, n_frames=(20, 30), size=(64, 48), seed=2)
+    split = load_split("synthetic-got10k", root=root)
+    rng = np.random.default_rng(1)
+    d = workspace / "results" / "a" / split.key
+    d.mkdir(parents=True)
+    for s in split.sequences:
+        np.savetxt(d / f"{s.name}.txt", s.gt + rng.normal(0, 1, s.gt.shape), delimiter=",",
+                   fmt="%.3f")
+        (d / f"{s.name}_time.txt").write_text("0.02\n" * len(s.gt))
+    r = CliRunner().invoke(main, ["analyze", "--dataset", "synthetic-got10k", "--trackers", "a",
+                                  "--root", str(root), "--resamples", "200"])
+    assert r.exit_code == 0, r.output
+    assert f"got10k-val [{get_protocol('got10k-val').hash}]" in r.output
+    assert "AO [95% CI]" in r.output and "SR0.75 [95% CI]" in r.output
+    assert r.output.splitlines()[3].split()[-1] == "50.0"  # FPS = mean of 1/t

@@ -104,6 +104,9 @@ class Analysis:
                 row[lab] = None if v is None else v * k
                 row[f"{lab} CI low"] = lo * k
                 row[f"{lab} CI high"] = hi * k
+            fps = self.overall[t].speed_fps
+            if fps is not None and fps > 0:
+                row["FPS"] = fps
             row["sequences"] = len(self.sequences[t])
             flags = self.degenerate[t].summary() if t in self.degenerate else {}
             row["flags"] = ", ".join(f"{f}: {len(s)}" for f, s in flags.items())

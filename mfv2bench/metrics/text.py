@@ -25,12 +25,18 @@ def analysis_text(a: Analysis, attributes: bool = False) -> str:
     lines = [f"{a.dataset}-{a.split}  protocol {a.label}"
              + ("  PARTIAL split: " + f"{len(a.missing)} sequences missing" if a.partial else "")]
     header = ["tracker", "seqs"] + [f"{METRIC_LABELS[m]} [95% CI]" for m in a.metrics]
+    fps = {t: a.overall[t].speed_fps for t in a.trackers}
+    show_fps = any(v is not None and v > 0 for v in fps.values())
+    if show_fps:
+        header.append("FPS")
     rows = []
     for t in a.trackers:
         row = [t, str(len(a.sequences[t]))]
         for m in a.metrics:
             lo, hi = a.ci[t][m]
             row.append(f"{_pct(a.score(t, m))} [{_pct(lo)}, {_pct(hi)}]")
+        if show_fps:
+            row.append(f"{fps[t]:.1f}" if fps[t] is not None and fps[t] > 0 else "-")
         rows.append(row)
     lines += _grid(header, rows)
     if a.pairwise:
