@@ -188,3 +188,13 @@ def test_arithmetic_binning_equals_searchsorted_on_every_grid() -> None:
             ref = np.searchsorted(thr, v, side=side)
             ref[np.isnan(v)] = 0
             np.testing.assert_array_equal(_bin_index(v, thr, side), ref)
+
+
+def test_pytracking_validates_rows_beyond_the_sequence_before_truncating() -> None:
+    gt, pred, visible = _absent_example()
+    longer = np.vstack([pred, [[1.0, 2.0, np.nan, 4.0]]])
+    with pytest.raises(ProtocolRejection, match="row 101"):
+        evaluate(gt, longer, "mixformerv2", visible=visible)
+    # the LaSOT toolkit just truncates
+    assert evaluate(gt, longer, "lasot-toolkit", visible=visible).auc == pytest.approx(
+        evaluate(gt, pred, "lasot-toolkit", visible=visible).auc)

@@ -123,6 +123,16 @@ def _prepare(items: Seq[SequenceInput], p: MetricProtocol, on_reject: str,
                     if p.pred_longer == "reject":
                         _reject(p, "pred_longer", it.name, src,
                                 f"{len(pred)} rows for {n} frames")
+                    # pytracking validates the whole file before truncating it
+                    extra = pred[n:]
+                    if p.pred_nan == "reject" and np.isnan(extra).any():
+                        _reject(p, "pred_nan", it.name, src,
+                                f"row {n + 1 + int(np.flatnonzero(np.isnan(extra).any(1))[0])} "
+                                "(beyond the sequence) has a NaN")
+                    if p.pred_negative_size == "reject" and (extra[:, 2:] < 0).any():
+                        _reject(p, "pred_negative_size", it.name, src,
+                                f"row {n + 1 + int(np.flatnonzero((extra[:, 2:] < 0).any(1))[0])}"
+                                " (beyond the sequence) has a negative size")
                     pred = pred[:n]
                 run_preds.append(pred)
         except ProtocolRejection as exc:

@@ -385,7 +385,9 @@ _register(MetricProtocol(
     name="got10k-val",
     description=("got10k ExperimentGOT10k(subset='val'): frame 1 and cover==0 frames dropped, both "
                  "boxes clipped to the image, IoUs of all runs and sequences pooled: AO = mean IoU, "
-                 "SR0.5 / SR0.75 = mean(IoU > t), 101-point success curve."),
+                 "SR0.5 / SR0.75 = mean(IoU > t), 101-point success curve; speed = mean of 1/t "
+                 "over positive per-frame times (a missing time file counts as no times, where "
+                 "the toolkit would reuse the previous sequence's)."),
     source="got-10k/toolkit got10k==0.1.3 got10k/experiments/got10k.py, got10k/utils/metrics.py",
     overlap_thresholds=OVERLAP_LINSPACE_101,
     center_thresholds=None,

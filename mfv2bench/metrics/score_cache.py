@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from mfv2bench import __version__
 from mfv2bench.datasets.base import Sequence
 from mfv2bench.hashing import stable_hash
 from mfv2bench.metrics.engine import BatchScores
@@ -43,8 +44,8 @@ def gt_digest(seqs: list[Sequence]) -> str:
 
 
 def cache_key(protocol: MetricProtocol, gt: str, files_signature: list, on_reject: str) -> str:
-    return stable_hash({"v": CACHE_VERSION, "protocol": protocol.hash, "gt": gt,
-                        "files": files_signature, "on_reject": on_reject}, length=32)
+    return stable_hash({"v": CACHE_VERSION, "package": __version__, "protocol": protocol.hash,
+                        "gt": gt, "files": files_signature, "on_reject": on_reject}, length=32)
 
 
 def cache_path(folder: Path, protocol: MetricProtocol) -> Path:
