@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mfv2bench.metrics import (ProtocolRejection, SequenceInput, aggregate, evaluate, frame_errors,
-                               get_protocol, score_batch, sequence_scores)
+from mfv2bench.metrics import (ProtocolRejection, SequenceInput, aggregate, get_protocol,
+                               score_batch, sequence_scores)
 
 GOLDEN = Path(__file__).parent / "data" / "metrics" / "golden"
 TRACKERS = ("good", "mediocre", "failing")
