@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import collections
 import json
 
 import pytest
@@ -65,8 +64,9 @@ class Opaque:  # stands for the pickled custom objects of a training checkpoint
 def test_pickled_objects_refused_unless_trusted(tmp_path, golden_small):
     path = tmp_path / "train.pth.tar"
     torch.save({"net": golden_small["state_dict"], "settings": Opaque()}, path)
-    with pytest.raises(InputError, match="--trust-checkpoint"):
+    with pytest.raises(InputError, match="--trust-checkpoint") as err:
         load_checkpoint(path)
+    assert "Opaque" in str(err.value)
     assert set(load_checkpoint(path, trust=True)) == set(golden_small["state_dict"])
 
 
@@ -75,8 +75,13 @@ def test_missing_corrupt_and_empty_files(tmp_path):
         load_checkpoint(tmp_path / "nope.pth.tar")
     bad = tmp_path / "bad.pth.tar"
     bad.write_bytes(b"not a checkpoint")
-    with pytest.raises(InputError, match="bad.pth.tar"):
+    with pytest.raises(InputError, match="bad.pth.tar: not a readable torch checkpoint"):
         load_checkpoint(bad)
+    truncated = tmp_path / "cut.pth.tar"
+    torch.save({"net": {"w": torch.zeros(100)}}, truncated)
+    truncated.write_bytes(truncated.read_bytes()[:200])
+    with pytest.raises(InputError, match="not a readable torch checkpoint"):
+        load_checkpoint(truncated)
     empty = tmp_path / "empty.pth"
     torch.save({"net": {}}, empty)
     with pytest.raises(InputError, match="no state dict"):

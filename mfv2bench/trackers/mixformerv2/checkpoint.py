@@ -32,13 +32,16 @@ def load_checkpoint(path: str | Path, trust: bool = False) -> dict[str, torch.Te
         )
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, AttributeError, TypeError) as exc:
+    except pickle.UnpicklingError as exc:
+        text = str(exc)
+        if "global" not in text.lower():  # not a refused object: the file itself is unreadable
+            raise InputError(f"not a readable torch checkpoint ({_last_line(text)})", path=path) from None
         if not trust:
             raise InputError(
                 "checkpoint holds pickled objects besides tensors and was refused by the safe "
-                f"loader (torch.load weights_only=True: {str(exc).splitlines()[0]}). Loading it "
+                f"loader (torch.load weights_only=True: {_refused_global(text)}). Loading it "
                 "would run code from the file; only if you trust its origin, pass "
-                "--trust-checkpoint (or trust_checkpoint = true in the spec's [model]).",
+                "--trust-checkpoint (or set trust_checkpoint = true in the spec's [model]).",
                 path=path,
             ) from None
         try:
@@ -46,8 +49,21 @@ def load_checkpoint(path: str | Path, trust: bool = False) -> dict[str, torch.Te
         except Exception as exc2:  # noqa: BLE001 - any failure here is a bad file
             raise InputError(f"not a readable torch checkpoint: {exc2}", path=path) from None
     except Exception as exc:  # noqa: BLE001 - zip/EOF errors from a corrupt file
-        raise InputError(f"not a readable torch checkpoint: {exc}", path=path) from None
+        raise InputError(f"not a readable torch checkpoint ({_last_line(str(exc))})", path=path) from None
     return extract_state_dict(obj, path)
+
+
+def _last_line(text: str) -> str:
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return lines[-1][:200] if lines else "unknown error"
+
+
+def _refused_global(text: str) -> str:
+    """The 'X was not an allowed global' sentence of torch's refusal, else its first line."""
+    for line in text.splitlines():
+        if "global" in line.lower():
+            return line.strip()[:200]
+    return text.splitlines()[0][:200]
 
 
 def extract_state_dict(obj: Any, path: str | Path | None = None) -> dict[str, torch.Tensor]:

@@ -14,7 +14,6 @@ Token order: template (Nt), online template (Nt), search (Ns), 4 prediction toke
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
