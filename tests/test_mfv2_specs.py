@@ -91,3 +91,32 @@ def test_trackers_list_and_show_cli(registry, workspace):
     assert json.loads(res.output)["spec"]["params"]["algorithm"] == "csrt"
     res = runner.invoke(main, ["trackers", "show", "nope"])
     assert res.exit_code == 2 and "unknown tracker 'nope'" in res.output
+
+
+class TrainingSettings:  # a pickled custom object, as in official training checkpoints
+    pass
+
+
+def test_trackers_check_cli(registry, workspace):
+    import torch
+
+    from mfv2bench.trackers.mixformerv2.model import build_model
+
+    runner = CliRunner()
+    res = runner.invoke(main, ["trackers", "check", "mfv2-s"])
+    assert res.exit_code == 2 and "checkpoint not found" in res.output
+    assert "github.com/MCG-NJU/MixFormerV2" in res.output
+    res = runner.invoke(main, ["trackers", "check", "mfv2-s-random", "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["state_dict_keys"] == 66
+
+    model = build_model("small")
+    torch.save({"net": model.state_dict(), "settings": TrainingSettings()},
+               workspace / "checkpoints" / "mixformerv2_small.pth.tar")
+    res = runner.invoke(main, ["trackers", "check", "mfv2-s"])
+    assert res.exit_code == 2 and "--trust-checkpoint" in res.output
+    res = runner.invoke(main, ["trackers", "check", "mfv2-s", "--trust-checkpoint", "--json"])
+    assert res.exit_code == 0, res.output
+    info = json.loads(res.output)
+    assert info["parameters"] == 16228897 and info["state_dict_keys"] == 66
+    assert len(info["checkpoint_sha256"]) == 64

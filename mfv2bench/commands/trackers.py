@@ -6,7 +6,7 @@ import json
 
 import click
 
-from ..trackers.catalog import describe_spec, spec_rows
+from ..trackers.catalog import check_spec, describe_spec, spec_rows
 from ..trackers.specs import SpecRegistry
 from ..workspace import Workspace
 
@@ -65,6 +65,27 @@ def show_cmd(ws: Workspace, name: str, dataset: str | None, as_json: bool) -> No
         click.echo(f"  {title}:")
         for line in _flatten(data):
             click.echo(f"    {line}")
+
+
+@command.command("check")
+@click.argument("name")
+@click.option("--dataset", default=None, help="Apply this data set's overrides.")
+@click.option("--trust-checkpoint", is_flag=True,
+              help="Allow a checkpoint holding pickled objects besides tensors (runs code from "
+                   "the file: only for files from a trusted source).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def check_cmd(ws: Workspace, name: str, dataset: str | None, trust_checkpoint: bool,
+              as_json: bool) -> None:
+    """Build the tracker: load its checkpoint with the strict key check, before a long run."""
+    info = check_spec(_registry(ws), name, dataset=dataset, trust_checkpoint=trust_checkpoint)
+    if as_json:
+        click.echo(json.dumps(info, indent=1))
+        return
+    click.echo(f"{name}: ok ({info['kind']}, hash {info['hash']})")
+    for key in ("weights", "checkpoint_sha256", "parameters", "state_dict_keys"):
+        if key in info:
+            click.echo(f"  {key}: {info[key]}")
 
 
 def _flatten(data: dict, prefix: str = "") -> list[str]:

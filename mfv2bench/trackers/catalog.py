@@ -58,3 +58,29 @@ def _mixformerv2_details(spec: ResolvedSpec) -> dict[str, Any]:
         details["weights"] = str(path)
         details["checkpoint_present"] = path.is_file()
     return details
+
+
+def check_spec(registry: SpecRegistry, name: str, dataset: str | None = None,
+               trust_checkpoint: bool = False) -> dict[str, Any]:
+    """Build the tracker a spec describes (loading and key-checking its checkpoint), so that a
+    bad or missing weights file shows up before a long evaluation; returns what was loaded."""
+    from ..hashing import file_sha256
+    from .specs import build_tracker
+
+    overrides = {"model": {"trust_checkpoint": True}} if trust_checkpoint else None
+    spec = registry.resolve(name, dataset=dataset, overrides=overrides)
+    tracker = build_tracker(spec)
+    out: dict[str, Any] = {"name": name, "kind": spec.kind, "dataset": dataset, "hash": spec.hash,
+                           "ok": True}
+    model = getattr(tracker, "model", None)
+    if model is not None:
+        out["parameters"] = int(sum(p.numel() for p in model.parameters()))
+        out["state_dict_keys"] = len(model.state_dict())
+    if spec.kind == "mixformerv2":
+        if spec.model.get("random_weights"):
+            out["weights"] = "random (latency only)"
+        else:
+            path = spec.resolve_path(spec.model["checkpoint"])
+            out["weights"] = str(path)
+            out["checkpoint_sha256"] = file_sha256(str(path))
+    return out
