@@ -207,6 +207,9 @@ def test_vectorized_guard_equals_per_sequence_reference() -> None:
         if kind == 5 and n > 1:
             p[1:] = p[1]
             p[rng.random(n) < 0.3] = np.nan
+        if kind == 6:
+            p[rng.random(n) < 0.3, int(rng.integers(0, 4))] = np.nan  # partly NaN rows
+            p[rng.random(n) < 0.3, 3] = -1
         preds[f"s{i}"] = p
         sizes[f"s{i}"] = (300, 200) if i % 2 else None
     rep = check_outputs(preds, sizes)

@@ -249,20 +249,33 @@ def _iou(p: MetricProtocol, a: np.ndarray, g: np.ndarray) -> np.ndarray:
     gx, gy, gw, gh = g
     with np.errstate(invalid="ignore", divide="ignore"):
         if p.iou == "inclusive":
-            sx = np.minimum(ax + aw - 1.0, gx + gw - 1.0)
-            sx -= np.maximum(ax, gx)
-            sx += 1.0
-            np.maximum(sx, 0.0, out=sx)
-            sy = np.minimum(ay + ah - 1.0, gy + gh - 1.0)
-            sy -= np.maximum(ay, gy)
-            sy += 1.0
-            np.maximum(sy, 0.0, out=sy)
-            inter = sx * sy
-            union = aw * ah
-            union += gw * gh
-            union -= inter
-            inter /= union
-            return inter
+            # in-place steps (large temporaries cost page faults), same operation order as
+            # pytracking: sz = (min(a.xy + a.wh - 1, g.xy + g.wh - 1) - max(a.xy, g.xy)) + 1
+            t = np.add(ax, aw)
+            t -= 1.0
+            u = np.add(gx, gw)
+            u -= 1.0
+            np.minimum(t, u, out=t)
+            np.maximum(ax, gx, out=u)
+            t -= u
+            t += 1.0
+            np.maximum(t, 0.0, out=t)
+            v = np.add(ay, ah)
+            v -= 1.0
+            np.add(gy, gh, out=u)
+            u -= 1.0
+            np.minimum(v, u, out=v)
+            np.maximum(ay, gy, out=u)
+            v -= u
+            v += 1.0
+            np.maximum(v, 0.0, out=v)
+            t *= v  # intersection
+            np.multiply(aw, ah, out=v)
+            np.multiply(gw, gh, out=u)
+            v += u
+            v -= t  # union
+            t /= v
+            return t
         if p.iou in ("got10k", "pysot"):
             x1 = np.maximum(ax, gx)
             y1 = np.maximum(ay, gy)
@@ -289,9 +302,14 @@ def _iou(p: MetricProtocol, a: np.ndarray, g: np.ndarray) -> np.ndarray:
 
 
 def _centers(b: np.ndarray, p: MetricProtocol) -> tuple[np.ndarray, np.ndarray]:
-    if p.norm_center == "trackingnet":
-        return b[0] + (b[2] + 1.0) / 2.0, b[1] + (b[3] + 1.0) / 2.0
-    return b[0] + (b[2] - 1.0) / 2, b[1] + (b[3] - 1.0) / 2
+    """x + (w - 1) / 2 (x + (w + 1) / 2 for TrackingNet), computed in place."""
+    out = []
+    for xy, wh in ((b[0], b[2]), (b[1], b[3])):
+        c = np.add(wh, 1.0) if p.norm_center == "trackingnet" else np.subtract(wh, 1.0)
+        c /= 2.0
+        c += xy
+        out.append(c)
+    return out[0], out[1]
 
 
 def _center_errors(p: MetricProtocol, a: np.ndarray, g: np.ndarray
@@ -302,31 +320,53 @@ def _center_errors(p: MetricProtocol, a: np.ndarray, g: np.ndarray
     gcx, gcy = _centers(g, p)
     gw, gh = g[2], g[3]
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        dx = gcx - pcx
-        dy = gcy - pcy
+        dx = np.subtract(gcx, pcx)
+        dy = np.subtract(gcy, pcy)
         err = None
         if p.has_center:
-            err = dx * dx
+            err = np.multiply(dx, dx)
             err += dy * dy
             np.sqrt(err, out=err)
         norm = None
         if p.has_norm:
-            if p.norm_center == "divide-first":
-                nx = pcx / gw - gcx / gw
-                ny = pcy / gh - gcy / gh
-            elif p.norm_center == "divide-first-eps":
-                nx = gcx / (gw + 1e-16) - pcx / (gw + 1e-16)
-                ny = gcy / (gh + 1e-16) - pcy / (gh + 1e-16)
-            elif p.norm_center == "subtract-first-max1":
-                nx = (pcx - gcx) / np.maximum(1.0, gw)
-                ny = (pcy - gcy) / np.maximum(1.0, gh)
-            elif p.norm_center == "trackingnet":
-                return err, np.sqrt(dx / gw * dx / gw + dy / gh * dy / gh)
+            if p.norm_center == "divide-first":  # pc/w - gc/w
+                nx, ny = pcx, pcy
+                nx /= gw
+                gcx /= gw
+                nx -= gcx
+                ny /= gh
+                gcy /= gh
+                ny -= gcy
+            elif p.norm_center == "divide-first-eps":  # gc/(w+1e-16) - pc/(w+1e-16)
+                ew = gw + 1e-16
+                eh = gh + 1e-16
+                nx, ny = gcx, gcy
+                nx /= ew
+                pcx /= ew
+                nx -= pcx
+                ny /= eh
+                pcy /= eh
+                ny -= pcy
+            elif p.norm_center == "subtract-first-max1":  # (pc - gc) / max(1, w)
+                nx = np.subtract(pcx, gcx)
+                nx /= np.maximum(1.0, gw)
+                ny = np.subtract(pcy, gcy)
+                ny /= np.maximum(1.0, gh)
+            elif p.norm_center == "trackingnet":  # sqrt(dx/w*dx/w + dy/h*dy/h)
+                nx = np.divide(dx, gw)
+                nx *= dx
+                nx /= gw
+                ny = np.divide(dy, gh)
+                ny *= dy
+                ny /= gh
+                nx += ny
+                return err, np.sqrt(nx, out=nx)
             else:
                 raise ValueError(f"unknown normalized-centre convention {p.norm_center!r}")
-            norm = nx * nx
-            norm += ny * ny
-            np.sqrt(norm, out=norm)
+            nx *= nx
+            ny *= ny
+            nx += ny
+            norm = np.sqrt(nx, out=nx)
     return err, norm
 
 
@@ -370,17 +410,25 @@ def _frame_errors(flat: _Flat, p: MetricProtocol) -> FrameErrors:
         counted &= ~(np.isnan(g[0]) | np.isnan(g[1]) | np.isnan(g[2]) | np.isnan(g[3]))
     if p.absent == "drop-cover0":
         counted &= flat.cover > 0
-    valid_s = _gt_valid(p.gt_valid_success, g)
-    if valid_s is not None:
-        iou[~valid_s] = -1.0
+    invalid: dict[str, np.ndarray | None] = {}
+
+    def invalid_rows(rule: str) -> np.ndarray | None:  # each rule evaluated once
+        if rule not in invalid:
+            valid = _gt_valid(rule, g)
+            invalid[rule] = None if valid is None or valid.all() else ~valid
+        return invalid[rule]
+
+    bad = invalid_rows(p.gt_valid_success)
+    if bad is not None:
+        iou[bad] = -1.0
     if err is not None:
-        valid_c = _gt_valid(p.gt_valid_center, g)
-        if valid_c is not None:
-            err[~valid_c] = np.inf if p.invalid_gt_center == "fail" else -1.0
+        bad = invalid_rows(p.gt_valid_center)
+        if bad is not None:
+            err[bad] = np.inf if p.invalid_gt_center == "fail" else -1.0
     if norm is not None:
-        valid_n = _gt_valid(p.gt_valid_norm, g)
-        if valid_n is not None:
-            norm[~valid_n] = np.inf if p.invalid_gt_norm == "fail" else -1.0
+        bad = invalid_rows(p.gt_valid_norm)
+        if bad is not None:
+            norm[bad] = np.inf if p.invalid_gt_norm == "fail" else -1.0
     if flat.visible is not None:
         inv = ~flat.visible
         if inv.any():

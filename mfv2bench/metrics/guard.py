@@ -75,44 +75,57 @@ def check_outputs(preds: dict[str, np.ndarray],
     names = list(preds)
     arrays = [np.asarray(preds[n], dtype=np.float64).reshape(-1, 4)[1:] for n in names]
     lengths = np.array([len(a) for a in arrays], dtype=np.int64)
-    if lengths.sum() == 0:
+    total = int(lengths.sum())
+    if total == 0:
         return rep
-    p = np.concatenate(arrays)
-    seq = np.repeat(np.arange(len(names)), lengths)
     s_count = len(names)
+    x, y, w, h = np.concatenate([a.T for a in arrays], axis=1)  # column-major copy
+    seq = np.repeat(np.arange(s_count), lengths)
 
-    def per_seq(mask: np.ndarray) -> np.ndarray:
-        return np.bincount(seq, weights=mask, minlength=s_count).astype(np.int64)
+    def per_seq(mask: np.ndarray) -> np.ndarray:  # flags are rare: count the hits only
+        return np.bincount(seq[mask], minlength=s_count)
 
-    nan_rows = np.isnan(p[:, 0]) | np.isnan(p[:, 1]) | np.isnan(p[:, 2]) | np.isnan(p[:, 3])
+    nan_rows = np.isnan(x)
+    nan_rows |= np.isnan(y)
+    nan_rows |= np.isnan(w)
+    nan_rows |= np.isnan(h)
+    any_nan = bool(nan_rows.any())
     ok = ~nan_rows
-    n_ok = per_seq(ok)
-    nan_count = lengths - n_ok
-    # first non-NaN row of each sequence as reference
-    idx = np.where(ok, np.arange(len(p)), len(p))
+    nan_count = per_seq(nan_rows) if any_nan else np.zeros(s_count, np.int64)
+    n_ok = lengths - nan_count
     starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-    nonempty = lengths > 0
-    first = np.full(s_count, len(p))
-    first[nonempty] = np.minimum.reduceat(idx, starts[nonempty])
-    ref = np.vstack([p, np.full((1, 4), np.nan)])[np.minimum(first, len(p))][seq]
+    if any_nan:  # first non-NaN row of each sequence as reference
+        idx = np.where(ok, np.arange(total), total - 1)
+        first = np.full(s_count, total - 1)
+        nonempty = lengths > 0
+        first[nonempty] = np.minimum.reduceat(idx, starts[nonempty])
+    else:
+        first = np.minimum(starts, total - 1)
     with np.errstate(invalid="ignore"):
-        same_pos = (p[:, 0] == ref[:, 0]) & (p[:, 1] == ref[:, 1])
-        same_size = (p[:, 2] == ref[:, 2]) & (p[:, 3] == ref[:, 3])
-        n_same_all = per_seq(same_pos & same_size & ok)
-        n_same_size = per_seq(same_size & ok)
-        bad_size = ok & ((p[:, 2] <= 0) | (p[:, 3] <= 0))
+        same_size = np.repeat(w[first], lengths) == w
+        same_size &= np.repeat(h[first], lengths) == h
+        same_all = same_size & (np.repeat(x[first], lengths) == x)
+        same_all &= np.repeat(y[first], lengths) == y
+        bad_size = (w <= 0) | (h <= 0)
+    if any_nan:  # rows with any NaN take part in no other flag
+        same_size &= ok
+        same_all &= ok
+        bad_size &= ok
+    n_same_size = per_seq(same_size)
+    n_same_all = per_seq(same_all)
     n_bad = per_seq(bad_size)
     outside_n = np.zeros(s_count, dtype=np.int64)
     if image_sizes is not None:
         wh = np.array([image_sizes.get(n) or (np.nan, np.nan) for n in names], dtype=np.float64)
         if np.isfinite(wh).any():
-            w, h = wh[seq, 0], wh[seq, 1]
+            iw, ih = np.repeat(wh[:, 0], lengths), np.repeat(wh[:, 1], lengths)
             with np.errstate(invalid="ignore"):
-                outside = ok & ~np.isnan(w) & ((p[:, 0] + p[:, 2] <= 0) | (p[:, 1] + p[:, 3] <= 0)
-                                | (p[:, 0] >= w) | (p[:, 1] >= h))
+                outside = ((x + w <= 0) | (y + h <= 0) | (x >= iw) | (y >= ih))
+            outside &= ok & ~np.isnan(iw)
             outside_n = per_seq(outside)
     multi = n_ok >= 2
-    for i, name in enumerate(names):
+    for i in np.flatnonzero(nan_count | n_bad | outside_n | (multi & (n_same_size == n_ok))):
+        name = names[i]
         if nan_count[i]:
             rep.flags["nan"][name] = int(nan_count[i])
         if multi[i]:
