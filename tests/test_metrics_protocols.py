@@ -198,3 +198,13 @@ def test_pytracking_validates_rows_beyond_the_sequence_before_truncating() -> No
     # the LaSOT toolkit just truncates
     assert evaluate(gt, longer, "lasot-toolkit", visible=visible).auc == pytest.approx(
         evaluate(gt, pred, "lasot-toolkit", visible=visible).auc)
+
+
+def test_malformed_arrays_are_input_errors() -> None:
+    gt, pred, visible = _absent_example()
+    with pytest.raises(InputError, match=r"must be \(N, 4\)"):
+        evaluate(gt, pred[:, :3], "otb")
+    with pytest.raises(InputError, match=r"GT of sequence .* must be \(N, 4\)"):
+        evaluate(gt[:, :2], pred, "otb")
+    with pytest.raises(InputError, match="99 visibility flags"):
+        evaluate(gt, pred, "mixformerv2", visible=visible[:-1])

@@ -1,9 +1,9 @@
 """Vectorized metric engine: interprets a ``MetricProtocol`` over many sequences at once.
 
-All frames of all sequences (and runs) are concatenated into flat arrays; per-frame IoU and
-centre errors follow the protocol's exact operation order; per-sequence curves are counted with
-one ``searchsorted`` + ``bincount`` per metric, so the cost is linear in frames with no Python
-loop over frames or thresholds.
+All frames of all sequences (and runs) are concatenated into flat column-major arrays; per-frame
+IoU and centre errors follow the protocol's exact operation order; per-sequence curves are
+counted with one threshold binning + ``bincount`` per metric, so the cost is linear in frames
+with no Python loop over frames or thresholds.
 """
 
 from __future__ import annotations
@@ -70,14 +70,10 @@ class FrameErrors:
     counted: np.ndarray
 
 
-def _where(src: Path | None, name: str) -> str:
-    return f"sequence {name}" if src is None else f"sequence {name} ({src})"
-
-
 def _reject(p: MetricProtocol, rule: str, name: str, src: Path | None, detail: str) -> None:
     reason = p.reject_messages.get(rule, rule)
     raise ProtocolRejection(
-        f"protocol {p.name!r} cannot evaluate {_where(None, name)}: {reason}; {detail}", path=src
+        f"protocol {p.name!r} cannot evaluate sequence {name}: {reason}; {detail}", path=src
     )
 
 
@@ -112,10 +108,22 @@ def _prepare(items: Seq[SequenceInput], p: MetricProtocol, on_reject: str,
                                  f"{it.name}")
             if not it.runs:
                 raise InputError(f"no results for sequence {it.name}")
+            if np.ndim(it.gt) != 2 or np.shape(it.gt)[1] != 4:
+                raise InputError(f"GT of sequence {it.name} must be (N, 4) x,y,w,h, got shape "
+                                 f"{np.shape(it.gt)}")
+            for label, arr in (("visibility flags", it.visible), ("cover labels", it.cover)):
+                if arr is not None and np.size(arr) != n:
+                    raise InputError(f"sequence {it.name} has {n} GT rows but {np.size(arr)} "
+                                     f"{label}")
             run_preds = []
             for r, pred in enumerate(it.runs):
                 src = it.sources[r] if r < len(it.sources) else None
-                pred = np.asarray(pred, dtype=np.float64).reshape(-1, 4)
+                pred = np.asarray(pred, dtype=np.float64)
+                if pred.ndim == 1 and pred.shape[0] == 4:
+                    pred = pred.reshape(1, 4)
+                if pred.ndim != 2 or pred.shape[1] != 4:
+                    raise InputError(f"result of sequence {it.name} must be (N, 4) x,y,w,h, got "
+                                     f"shape {pred.shape}", path=src)
                 if len(pred) < n:
                     raise InputError(f"result has {len(pred)} rows but sequence {it.name} has "
                                      f"{n} frames (short results are never padded)", path=src)
