@@ -222,3 +222,12 @@ def test_vectorized_guard_equals_per_sequence_reference() -> None:
                      "outside_image"}
     one = check_sequence(np.array([[0, 0, 5, 5], [1, 1, 5, 5], [1, 1, 5, 5], [1, 1, 5, 5]]))
     assert one == {"all_identical": 3}
+
+
+def test_first_frame_only_gt_is_refused_for_scoring() -> None:
+    s = suite()["s04_basic"]
+    seq = Sequence(name="t1", dataset="got10k", split="test",
+                   frames=[Path(f"{i}.jpg") for i in range(len(s["gt"]))], gt=s["gt"][:1])
+    split = DatasetSplit("got10k", "test", Path("."), [seq], expected=1)
+    with pytest.raises(InputError, match="evaluation server"):
+        analyze(split, {"a": {"t1": s["results"]["good"]}}, "got10k-val")
