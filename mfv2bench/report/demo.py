@@ -86,8 +86,10 @@ def run_demo(workspace: Workspace, options: DemoOptions | None = None,
             log(f"skip {name}: {reason}")
             continue
         log(f"run {name} on {DEMO_DATASET} ...")
-        from ..runner.evaluate import run_eval
-
+        try:
+            from ..runner.evaluate import run_eval
+        except ImportError as exc:
+            raise Mfv2benchError(f"the runner (mfv2bench.runner.evaluate) is not available: {exc}") from None
         try:
             run = run_eval(name, DEMO_DATASET, workspace=workspace, jobs=opts.jobs, progress=False)
         except Mfv2benchError as exc:
