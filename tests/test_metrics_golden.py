@@ -94,7 +94,7 @@ def _item(protocol: str, seq: str, tracker: str) -> SequenceInput:
                          image_size=s["image_size"], times=times)
 
 
-SCALARS = ("auc", "op50", "op75", "p20", "np20", "ao", "sr50", "sr75", "speed_fps")
+SCALARS = ("auc", "op50", "op75", "p20", "np20", "ao", "sr50", "sr75", "speed_fps", "coverage")
 CURVES = ("success_curve", "precision_curve", "norm_precision_curve")
 
 

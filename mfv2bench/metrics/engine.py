@@ -53,6 +53,7 @@ class BatchScores:
     speed_fps: np.ndarray | None
     time_stats: np.ndarray | None  # (S, 2): sum of 1/t and count of usable per-frame times
     rejected: dict[str, str] = field(default_factory=dict)
+    coverage: np.ndarray | None = None  # TrackingNet: share of frames with a submitted box
 
     def __len__(self) -> int:
         return len(self.names)
@@ -68,6 +69,7 @@ class FrameErrors:
     center_error: np.ndarray | None
     norm_center_error: np.ndarray | None
     counted: np.ndarray
+    submitted: np.ndarray | None = None  # TrackingNet's sanity check: h + w + x + y > 0
 
 
 def _reject(p: MetricProtocol, rule: str, name: str, src: Path | None, detail: str) -> None:
@@ -411,6 +413,10 @@ def _frame_errors(flat: _Flat, p: MetricProtocol) -> FrameErrors:
         g = _clip(g, flat.bound)
     iou = _iou(p, a, g)
     err, norm = _center_errors(p, a, g)
+    submitted = None
+    if p.iou == "trackingnet":
+        with np.errstate(invalid="ignore"):
+            submitted = a[3] + a[2] + a[0] + a[1] > 0
     counted = np.ones(iou.shape[0], dtype=bool)
     if p.first_frame == "drop":
         counted[flat.starts] = False
@@ -445,7 +451,8 @@ def _frame_errors(flat: _Flat, p: MetricProtocol) -> FrameErrors:
                 err[inv] = np.inf
             if norm is not None:
                 norm[inv] = np.inf if p.absent == "fail" else -1.0
-    return FrameErrors(iou=iou, center_error=err, norm_center_error=norm, counted=counted)
+    return FrameErrors(iou=iou, center_error=err, norm_center_error=norm, counted=counted,
+                       submitted=submitted)
 
 
 def _clip(b: np.ndarray, bound: np.ndarray) -> np.ndarray:
@@ -566,7 +573,8 @@ def score_batch(items: Iterable[SequenceInput], protocol: str | MetricProtocol,
         unit = unit[c]
         fe = FrameErrors(fe.iou[c], None if fe.center_error is None else fe.center_error[c],
                          None if fe.norm_center_error is None else fe.norm_center_error[c],
-                         np.ones(int(c.sum()), bool))
+                         np.ones(int(c.sum()), bool),
+                         None if fe.submitted is None else fe.submitted[c])
     n_unit = np.bincount(unit, minlength=n_units)
     succ_c = _curve_counts(fe.iou, unit, n_units, p.overlap_thresholds, p.overlap_op)
     prec_c = (_curve_counts(fe.center_error, unit, n_units, p.center_thresholds, p.center_op)
@@ -625,10 +633,16 @@ def score_batch(items: Iterable[SequenceInput], protocol: str | MetricProtocol,
     if p.defines_sr:
         speed = np.array([_speed_fps(items[i].times) for i in kept])
         tstats = np.array([_time_stats(items[i].times) for i in kept]).reshape(-1, 2)
+    coverage = None
+    if fe.submitted is not None:
+        sub = np.bincount(unit, weights=fe.submitted, minlength=n_units)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            coverage = np.bincount(ui, weights=sub, minlength=n_items) / np.bincount(
+                ui, weights=n_unit, minlength=n_items)
     return BatchScores(protocol=p, names=[items[i].name for i in kept], n_frames=n_item,
                        success=succ, precision=prec, norm_precision=norm, ao=ao, sr50=sr50,
                        sr75=sr75, iou_sum=iou_s, speed_fps=speed, time_stats=tstats,
-                       rejected=rejected)
+                       rejected=rejected, coverage=coverage)
 
 
 def _usable_times(times: np.ndarray | None) -> np.ndarray:

@@ -27,7 +27,7 @@ from mfv2bench.metrics.protocols import MetricProtocol
 
 CACHE_VERSION = 1
 _ARRAYS = ("n_frames", "success", "precision", "norm_precision", "ao", "sr50", "sr75",
-           "iou_sum", "speed_fps", "time_stats")
+           "iou_sum", "speed_fps", "time_stats", "coverage")
 
 
 def gt_digest(seqs: list[Sequence]) -> str:

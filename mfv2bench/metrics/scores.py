@@ -79,6 +79,7 @@ class SequenceScores:
     sr50: float | None = None
     sr75: float | None = None
     speed_fps: float | None = None
+    coverage: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -109,6 +110,7 @@ class OverallScores:
     sr50: float | None = None
     sr75: float | None = None
     speed_fps: float | None = None
+    coverage: float | None = None
     dropped: dict[str, list[str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -168,7 +170,8 @@ def sequence_scores(batch: BatchScores) -> list[SequenceScores]:
             protocol=p.name, protocol_hash=p.hash, name=name, n_frames=int(batch.n_frames[i]),
             thresholds=thr, success_curve=succ, precision_curve=prec, norm_precision_curve=norm,
             ao=_scalar(batch.ao, i), sr50=_scalar(batch.sr50, i), sr75=_scalar(batch.sr75, i),
-            speed_fps=_scalar(batch.speed_fps, i), **_common_scores(p, succ, prec, norm)))
+            speed_fps=_scalar(batch.speed_fps, i), coverage=_scalar(batch.coverage, i),
+            **_common_scores(p, succ, prec, norm)))
     return out
 
 
@@ -204,7 +207,8 @@ def _stack(results: Iterable[SequenceScores] | BatchScores, p: MetricProtocol) -
     ao = sc("ao")
     return BatchScores(p, [r.name for r in res], n, st("success_curve"), st("precision_curve"),
                        st("norm_precision_curve"), ao, sc("sr50"), sc("sr75"),
-                       None if ao is None else ao * n, sc("speed_fps"), None)
+                       None if ao is None else ao * n, sc("speed_fps"), None,
+                       coverage=sc("coverage"))
 
 
 def _mean_rows(c: np.ndarray | None, dtype: str) -> np.ndarray | None:
@@ -225,6 +229,9 @@ def aggregate(results: Iterable[SequenceScores] | BatchScores,
         raise ValueError("no sequences to aggregate")
     dropped: dict[str, list[str]] = {}
     ao = sr50 = sr75 = speed = None
+    coverage = None
+    if b.coverage is not None:  # TrackingNet pools the sanity check over all frames
+        coverage = float((b.coverage * b.n_frames).sum() / b.n_frames.sum())
     if p.aggregate == "frame-weighted":
         w = b.n_frames.astype(np.float64)[:, None]
         tot = float(b.n_frames.sum())
@@ -265,4 +272,5 @@ def aggregate(results: Iterable[SequenceScores] | BatchScores,
         protocol=p.name, protocol_hash=p.hash, sequences=list(b.names),
         thresholds=thresholds_of(p), success_curve=succ, precision_curve=prec,
         norm_precision_curve=norm, ao=ao, sr50=sr50, sr75=sr75, speed_fps=speed,
+        coverage=coverage,
         dropped=dropped, **_common_scores(p, succ, prec, norm))
