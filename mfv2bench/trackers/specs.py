@@ -40,6 +40,7 @@ from ..hashing import stable_hash
 KINDS: dict[str, str] = {
     "mixformerv2": "mfv2bench.trackers.mixformerv2.tracker:build_from_spec",
     "opencv": "mfv2bench.trackers.opencv:build_from_spec",
+    "python": "mfv2bench.trackers.python_kind:build_from_spec",
 }
 
 _NOT_HASHED = ("name", "description", "extends", "dataset", "path")

@@ -1,0 +1,99 @@
+"""OpenCV baselines (CSRT, KCF, MIL, and the legacy MOSSE, MedianFlow, TLD, Boosting) behind the
+tracker contract, so eval, demo and reports work with no checkpoint at all.
+
+OpenCV trackers take BGR images and integer boxes (the modern API) or float boxes (``legacy``).
+When a tracker reports a lost target it returns nothing; like the pytracking and pysot wrappers
+we then repeat the last box, so the result file has one row per frame.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import cv2
+import numpy as np
+
+from ..errors import ConfigError
+from .base import TrackOutput
+
+# algorithm -> (factory attribute path, integer boxes?)
+_ALGORITHMS: dict[str, tuple[str, bool]] = {
+    "csrt": ("TrackerCSRT_create", True),
+    "kcf": ("TrackerKCF_create", True),
+    "mil": ("TrackerMIL_create", True),
+    "mosse": ("legacy.TrackerMOSSE_create", False),
+    "medianflow": ("legacy.TrackerMedianFlow_create", False),
+    "tld": ("legacy.TrackerTLD_create", False),
+    "boosting": ("legacy.TrackerBoosting_create", False),
+}
+
+
+def _factory(path: str) -> Callable[[], Any] | None:
+    obj: Any = cv2
+    for part in path.split("."):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return None
+    return obj
+
+
+def available_algorithms() -> list[str]:
+    """Algorithms the installed OpenCV build provides (contrib builds have all of them)."""
+    return [name for name, (path, _) in _ALGORITHMS.items() if _factory(path) is not None]
+
+
+def _clip_init_box(box: np.ndarray, width: int, height: int) -> tuple[float, float, float, float]:
+    """The first-frame box clipped to the image, at least 1x1 (OpenCV refuses empty ROIs)."""
+    x, y, w, h = (float(v) for v in box)
+    x0, y0 = min(max(x, 0.0), width - 1.0), min(max(y, 0.0), height - 1.0)
+    x1, y1 = min(max(x + w, x0 + 1.0), float(width)), min(max(y + h, y0 + 1.0), float(height))
+    return x0, y0, max(x1 - x0, 1.0), max(y1 - y0, 1.0)
+
+
+class OpenCVTracker:
+    """One OpenCV tracker instance; ``initialize`` rebuilds it, so one object serves many sequences."""
+
+    def __init__(self, algorithm: str, name: str | None = None):
+        key = algorithm.lower()
+        if key not in _ALGORITHMS:
+            raise ConfigError(f"unknown OpenCV algorithm {algorithm!r} (known: {', '.join(_ALGORITHMS)})")
+        path, integer = _ALGORITHMS[key]
+        factory = _factory(path)
+        if factory is None:
+            raise ConfigError(f"this OpenCV build ({cv2.__version__}) has no {path}; available: "
+                              f"{', '.join(available_algorithms()) or 'none'}")
+        self.algorithm = key
+        self.name = name or key
+        self._factory = factory
+        self._integer = integer
+        self._impl: Any = None
+        self._last = np.zeros(4)
+
+    def initialize(self, image: np.ndarray, box: np.ndarray) -> None:
+        h, w = image.shape[:2]
+        roi = _clip_init_box(np.asarray(box, dtype=np.float64), w, h)
+        if self._integer:
+            roi = tuple(int(round(v)) for v in roi)
+            roi = (roi[0], roi[1], max(roi[2], 1), max(roi[3], 1))
+        self._impl = self._factory()
+        self._impl.init(cv2.cvtColor(image, cv2.COLOR_RGB2BGR), roi)
+        self._last = np.asarray(box, dtype=np.float64).copy()
+
+    def track(self, image: np.ndarray) -> TrackOutput:
+        if self._impl is None:
+            raise RuntimeError("track() called before initialize()")
+        ok, found = self._impl.update(cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+        if ok:
+            self._last = np.asarray(found, dtype=np.float64).reshape(4)
+        return TrackOutput(box=self._last.copy(), score=None, extra={"found": bool(ok)})
+
+
+def build_from_spec(spec, device: str = "cpu") -> OpenCVTracker:
+    """``kind = "opencv"``, ``[params] algorithm = "csrt"``; OpenCV trackers run on the CPU only."""
+    if device != "cpu":
+        raise ConfigError(f"tracker '{spec.name}' (OpenCV) runs on the CPU only, not {device!r}")
+    algorithm = spec.params.get("algorithm")
+    if not algorithm:
+        raise ConfigError(f"{spec.path or spec.name}: [params] algorithm is not set "
+                          f"(one of {', '.join(_ALGORITHMS)})")
+    return OpenCVTracker(str(algorithm), name=spec.name)
