@@ -208,3 +208,15 @@ def test_malformed_arrays_are_input_errors() -> None:
         evaluate(gt[:, :2], pred, "otb")
     with pytest.raises(InputError, match="99 visibility flags"):
         evaluate(gt, pred, "mixformerv2", visible=visible[:-1])
+
+
+def test_got10k_speed_pools_per_frame_fps_over_sequences() -> None:
+    gt, pred, visible = _absent_example()
+    cover = np.where(visible, 8, 0)
+    a = evaluate(gt, pred, "got10k-val", cover=cover, image_size=(640, 480),
+                 times=np.full(100, 0.01))
+    b = evaluate(gt, pred, "got10k-val", cover=cover, image_size=(640, 480),
+                 times=np.concatenate([np.full(50, 0.02), [0.0, np.nan], np.full(48, 0.02)]))
+    assert a.speed_fps == pytest.approx(100.0) and b.speed_fps == pytest.approx(50.0)
+    # mean of per-frame FPS over all usable frames: (100*100 + 98*50) / 198
+    assert aggregate([a, b], "got10k-val").speed_fps == pytest.approx(14900 / 198)

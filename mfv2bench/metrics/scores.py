@@ -171,6 +171,9 @@ def sequence_scores(batch: BatchScores) -> list[SequenceScores]:
             thresholds=thr, success_curve=succ, precision_curve=prec, norm_precision_curve=norm,
             ao=_scalar(batch.ao, i), sr50=_scalar(batch.sr50, i), sr75=_scalar(batch.sr75, i),
             speed_fps=_scalar(batch.speed_fps, i), coverage=_scalar(batch.coverage, i),
+            extra={} if batch.time_stats is None else {
+                "time_inv_sum": float(batch.time_stats[i, 0]),
+                "time_count": float(batch.time_stats[i, 1])},
             **_common_scores(p, succ, prec, norm)))
     return out
 
@@ -205,9 +208,12 @@ def _stack(results: Iterable[SequenceScores] | BatchScores, p: MetricProtocol) -
 
     n = np.asarray([r.n_frames for r in res], dtype=np.int64)
     ao = sc("ao")
+    tstats = None
+    if res and all("time_count" in r.extra for r in res):
+        tstats = np.array([[r.extra["time_inv_sum"], r.extra["time_count"]] for r in res])
     return BatchScores(p, [r.name for r in res], n, st("success_curve"), st("precision_curve"),
                        st("norm_precision_curve"), ao, sc("sr50"), sc("sr75"),
-                       None if ao is None else ao * n, sc("speed_fps"), None,
+                       None if ao is None else ao * n, sc("speed_fps"), tstats,
                        coverage=sc("coverage"))
 
 
