@@ -127,6 +127,9 @@ class OnnxEngine:
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = int(threads or torch.get_num_threads())
         opts.inter_op_num_threads = 1
+        # no busy-waiting of idle pool threads between runs: on a small machine it steals the
+        # cores from the rest of the tracking loop (crops, other processes)
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         providers = ["CPUExecutionProvider"]
         model = model.float().cpu().eval()
         with torch.no_grad():
