@@ -100,6 +100,8 @@ def _prepare(items: Seq[SequenceInput], p: MetricProtocol, on_reject: str,
     for i, it in enumerate(items):
         try:
             n = len(it.gt)
+            if n == 0:
+                raise InputError(f"sequence {it.name} has no GT rows")
             if n < p.min_frames:
                 _reject(p, "min_frames", it.name, None, f"it has {n} frame(s)")
             if p.clip_to_image and it.image_size is None:
