@@ -19,6 +19,12 @@
   attributes (empty where the split has none).
 - ``degenerate``: tracker -> ``DegenerateReport``.
 - ``rejected``: tracker -> {sequence: reason} (only with ``on_reject='skip'``).
+- ``sequences``: tracker -> the sequences scored (all of the split unless refused).
+- ``bootstrap``: resamples, seed, level and the names of the CI and paired-test methods.
+
+Methods: ``score(tracker, metric)``, ``table()`` (headline scores, CI bounds, FPS for GOT-10k,
+flags; percent), ``pairwise_table()``, ``to_json()`` (everything, every curve), ``label``
+(``"<protocol> [<hash>]"``).
 """
 
 from __future__ import annotations
