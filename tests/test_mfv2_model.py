@@ -151,3 +151,13 @@ def test_flop_counts_match_issue_figures():
     cached = flops_per_frame(VARIANTS["small"], cached=True) / 1e9
     assert 9.5 < full < 10.3
     assert cached < 6.6
+
+
+def test_cache_made_in_inference_mode_usable_under_no_grad(golden):
+    data, model = golden
+    x = data["inputs"]
+    with torch.inference_mode():
+        model.set_templates(x["template"], x["online_template"])
+    with torch.no_grad():
+        out = model.forward_search(x["search"])
+    torch.testing.assert_close(out["pred_boxes"], data["outputs"]["pred_boxes"], atol=2e-6, rtol=0)

@@ -271,6 +271,10 @@ class Backbone(nn.Module):
         and score heads read nothing else); returns the final tokens and each block's output.
         ``prefilled``: ``kt``/``vt`` come from ``kv_buffers`` (see ``Block.forward_search``).
         """
+        if prefilled and kt.is_inference() and not torch.is_inference_mode_enabled():
+            # buffers made under inference_mode cannot be written outside it: concatenate instead
+            n_t = kt.shape[3] - (self.pos_embed_s.shape[1] + 4)
+            kt, vt, prefilled = kt[:, :, :, :n_t], vt[:, :, :, :n_t], False
         xs = self.embed_search(search)
         outs = []
         last = len(self.blocks) - 1
