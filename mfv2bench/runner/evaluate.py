@@ -1,0 +1,347 @@
+"""``run_eval``: one tracker over every sequence of a split, in parallel, resumable, into the store.
+
+Steps: resolve the spec for the data set, fail fast (checkpoint, CUDA) before any sequence, lock
+the run folder, refuse to mix with results of another spec, skip complete sequences, run the
+rest on the chosen backend, write each result atomically as it arrives, keep ``run.json`` and
+``errors.log`` current, and return an ``EvalRun`` summary.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..datasets.base import DatasetSplit
+from ..datasets.registry import load_split
+from ..errors import ConfigError, MissingDataError
+from ..threads import available_cores
+from ..trackers.specs import ResolvedSpec, SpecRegistry, build_tracker
+from ..workspace import Workspace, load_workspace
+from . import manifest as mf
+from .backends import BackendInfo, run_dask, run_inprocess, run_joblib
+from .store import ResultsStore
+from .worker import Task, use_tracker
+
+BACKENDS = ("joblib", "dask")
+
+
+@dataclass
+class EvalRun:
+    """Summary of one ``eval`` invocation (the folder may hold results of earlier runs too)."""
+
+    tracker: str
+    split: DatasetSplit
+    folder: Path
+    manifest: dict[str, Any]
+    done: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # sequence -> first line of its error
+    interrupted: bool = False
+    backend: str = "joblib"
+    workers: int = 1
+
+    @property
+    def split_key(self) -> str:
+        return self.split.key
+
+    @property
+    def missing(self) -> list[str]:
+        """Sequences of the split that were not on disk (``--allow-partial``)."""
+        return list(self.split.missing)
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.manifest.get("complete"))
+
+    @property
+    def partial(self) -> bool:
+        return not self.complete
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.interrupted
+
+    @property
+    def errors_log(self) -> Path | None:
+        path = self.folder / "errors.log"
+        return path if self.failed and path.is_file() else None
+
+    @property
+    def finished_sequences(self) -> list[str]:
+        """Names (split order) whose results are complete in the folder now."""
+        have = set(self.done) | set(self.skipped)
+        return [s.name for s in self.split.sequences if s.name in have]
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "tracker": self.tracker, "dataset": self.split.key, "results": str(self.folder),
+            "ran": len(self.done), "skipped": len(self.skipped), "failed": sorted(self.failed),
+            "missing_on_disk": self.missing, "interrupted": self.interrupted,
+            "complete": self.complete, "partial": self.partial, "backend": self.backend,
+            "workers": self.workers, "timing": self.manifest.get("timing"),
+            "errors_log": str(self.errors_log) if self.errors_log else None,
+        }
+
+
+def parse_devices(device: str) -> list[str]:
+    """``cpu``, ``cuda``, ``cuda:0`` or ``cuda:0,cuda:1`` -> a checked list of devices."""
+    devices = [d.strip().lower() for d in device.split(",") if d.strip()]
+    if not devices:
+        raise ConfigError("--device is empty")
+    if len(set(devices)) != len(devices):
+        raise ConfigError(f"--device lists a device twice: {device}")
+    for d in devices:
+        if d != "cpu" and not (d == "cuda" or (d.startswith("cuda:") and d[5:].isdigit())):
+            raise ConfigError(f"unknown device {d!r} (use cpu, cuda, cuda:0 or cuda:0,cuda:1)")
+    if "cpu" in devices and len(devices) > 1:
+        raise ConfigError("--device mixes cpu and cuda devices")
+    cuda = [d for d in devices if d.startswith("cuda")]
+    if cuda:
+        try:
+            import torch
+        except ImportError:
+            raise ConfigError("CUDA devices need torch, which is not installed") from None
+        if not torch.cuda.is_available():
+            raise ConfigError(f"--device {device}: CUDA is not available on this machine "
+                              "(no GPU or no CUDA build of torch); use --device cpu")
+        count = torch.cuda.device_count()
+        for d in cuda:
+            if ":" in d and int(d[5:]) >= count:
+                raise ConfigError(f"--device {d}: only {count} CUDA device(s) here")
+    return devices
+
+
+def _preflight(spec: ResolvedSpec, devices: list[str], keep: bool) -> Any:
+    """Fail before any sequence: a missing checkpoint or a bad spec raises here, in the parent.
+    On the CPU the tracker is built once (and kept for in-process runs); on GPUs only the
+    checkpoint's presence is checked, so the parent holds no GPU memory."""
+    if devices[0] == "cpu":
+        tracker = build_tracker(spec, device="cpu")
+        return tracker if keep else None
+    ckpt = spec.model.get("checkpoint")
+    if spec.kind == "mixformerv2" and not spec.model.get("random_weights") and ckpt:
+        path = spec.resolve_path(ckpt)
+        if not Path(path).is_file():
+            raise MissingDataError(f"tracker '{spec.name}': checkpoint not found at {path} "
+                                   f"(spec {spec.path}); nothing was run")
+    return None
+
+
+def _check_identity(store: ResultsStore, tracker: str, key: str, spec: ResolvedSpec,
+                    checkpoint: dict[str, Any] | None, force: bool) -> dict[str, Any] | None:
+    """The folder's earlier manifest, or None when starting fresh. Results of another spec or
+    checkpoint never mix with new ones: refused, or cleared with ``force``."""
+    folder = store.sequence_dir(tracker, key)
+    old = store.read_manifest(tracker, key)
+    if force:
+        store.clear(tracker, key)
+        return None
+    if old is None:
+        leftovers = [p.name for p in folder.glob("*.txt")] if folder.is_dir() else []
+        if leftovers:
+            raise ConfigError(f"{folder} holds results without a run.json manifest (e.g. "
+                              f"{leftovers[0]}); they cannot be resumed safely: pass --force to "
+                              "replace them or move them away")
+        return None
+    if old.get("imported"):
+        raise ConfigError(f"{folder} holds imported results ({old.get('source')}); pick another "
+                          "tracker name or pass --force to replace them")
+    new_id = (spec.hash, (checkpoint or {}).get("sha256"))
+    if mf.identity(old) != new_id:
+        raise ConfigError(
+            f"{folder} holds results of spec hash {old.get('spec_hash')} (checkpoint "
+            f"{str(mf.identity(old)[1])[:12]}), but '{tracker}' now resolves to hash {spec.hash} "
+            f"(checkpoint {str(new_id[1])[:12]}): results never mix. Pass --force to discard the "
+            "old results, or save the changed spec under a new name")
+    return old
+
+
+class _Progress:
+    """A tqdm bar over frames (sequences in the postfix); silent when off or not a TTY."""
+
+    def __init__(self, enabled: bool, total_frames: int, total_seqs: int, label: str):
+        self.bar = None
+        self.done = 0
+        self.total_seqs = total_seqs
+        if enabled and sys.stderr.isatty() and total_seqs:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total_frames, unit="frame", desc=label, dynamic_ncols=True,
+                            smoothing=0.05, file=sys.stderr)
+            self.bar.set_postfix_str(f"seq 0/{total_seqs}")
+
+    def sequence_done(self, frames: int, failed: bool) -> None:
+        self.done += 1
+        if self.bar is not None:
+            self.bar.update(frames)
+            self.bar.set_postfix_str(f"seq {self.done}/{self.total_seqs}" + (" (failure)" if failed else ""))
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def run_eval(tracker: str, dataset: str, split: str | None = None,
+             workspace: Workspace | None = None, jobs: int | None = None, device: str = "cpu",
+             backend: str = "joblib", scheduler: str | None = None, force: bool = False,
+             allow_partial: bool = False, sequences: list[str] | None = None,
+             progress: bool = True, results_dir: str | Path | None = None,
+             root: str | Path | None = None, prefetch: int = 4) -> EvalRun:
+    """Run ``tracker`` (a spec name) on a split and write its raw results to the store.
+
+    ``jobs``: worker processes (default: all cores; with several CUDA devices, one per device).
+    ``backend``: "joblib" (loky processes on this machine) or "dask" (``scheduler`` address of
+    an existing cluster, else a LocalCluster of ``jobs`` workers). A sequence whose tracker
+    raises is logged to ``errors.log`` and listed in ``EvalRun.failed``; the others finish.
+    """
+    if backend not in BACKENDS:
+        raise ConfigError(f"unknown backend {backend!r} (one of {', '.join(BACKENDS)})")
+    if scheduler and backend != "dask":
+        raise ConfigError("--scheduler needs --backend dask")
+    if jobs is not None and jobs < 1:
+        raise ConfigError(f"--jobs must be at least 1, got {jobs}")
+    ws = workspace if workspace is not None else load_workspace()
+    devices = parse_devices(device)
+    if len(devices) > 1:
+        if backend == "dask":
+            raise ConfigError("with --backend dask give one --device per worker machine (start "
+                              "each Dask worker with its own CUDA_VISIBLE_DEVICES)")
+        if jobs is not None and jobs != len(devices):
+            raise ConfigError(f"--device lists {len(devices)} GPUs: one worker each, so --jobs "
+                              f"must be {len(devices)} (or left out)")
+        jobs = len(devices)
+    data = load_split(dataset, split=split, root=root, sequences=sequences,
+                      allow_partial=allow_partial, workspace=ws)
+    if not data.sequences:
+        raise MissingDataError(f"{data.key}: no sequence to run")
+    registry = SpecRegistry(ws.trackers_dir, ws.root)
+    spec = registry.resolve(tracker, dataset=data.dataset)
+    cores = available_cores()
+    jobs = jobs if jobs is not None else (1 if devices[0] != "cpu" else cores)
+    store = ResultsStore(results_dir if results_dir is not None else ws.results_dir)
+    folder = store.sequence_dir(tracker, data.key)
+    lengths = {s.name: s.n_frames for s in data.sequences}
+
+    with store.lock(tracker, data.key):
+        checkpoint = mf.checkpoint_of(spec)
+        previous = _check_identity(store, tracker, data.key, spec, checkpoint, force)
+        store.remove_temp_files(tracker, data.key)
+        errors_path = store.errors_path(tracker, data.key)
+        errors_path.unlink(missing_ok=True)
+        complete = set(store.complete_sequences(tracker, data.key, lengths))
+        pending = [s for s in data.sequences if s.name not in complete]
+        skipped = [s.name for s in data.sequences if s.name in complete]
+        workers = max(1, min(jobs, len(pending))) if pending else 1
+        in_process = backend == "joblib" and workers == 1 and devices[0] == "cpu"
+        tracker_obj = _preflight(spec, devices, keep=in_process)
+        threads = max(1, cores // workers) if devices[0] == "cpu" else 1
+        info = BackendInfo(backend if not in_process else "joblib", workers)
+
+        history = list((previous or {}).get("runs", []))
+        seq_runs: dict[str, int] = dict((previous or {}).get("sequence_runs", {}))
+        this_run = {"started": mf.utc_now(), "finished": None, "backend": info.to_dict(),
+                    "workers": workers, "threads_per_worker": threads, "devices": devices,
+                    "host": mf.hardware(devices)["host"], "ran": 0, "failed": [],
+                    "interrupted": False, "force": force}
+        history.append(this_run)
+        run_index = len(history) - 1
+        base = {
+            "format": mf.FORMAT_VERSION, "tracker": tracker, "dataset": data.dataset,
+            "split": data.split, "split_key": data.key,
+            "spec_hash": spec.hash, "spec": spec.to_dict(), "checkpoint": checkpoint,
+            "package": {"name": "mfv2bench", "version": mf.__version__, "git_commit": mf.git_commit()},
+            "versions": mf.library_versions(spec.kind), "hardware": mf.hardware(devices),
+            "started": (previous or {}).get("started") or this_run["started"],
+        }
+        failed: dict[str, str] = {}
+        done: list[str] = []
+        interrupted = False
+
+        def write_manifest(final: bool) -> dict[str, Any]:
+            finished = set(done) | set(skipped)
+            all_done = len(finished) == len(data.sequences)
+            max_workers = max(int(r.get("workers", 1)) for r in history)
+            backend_names = {(r.get("backend") or {}).get("name") for r in history}
+            manifest = {
+                **base,
+                "device": devices[0] if len(devices) == 1 else ",".join(devices),
+                "devices": devices, "threads": threads, "workers": max_workers,
+                "backend": info.to_dict() | {"name": "dask" if "dask" in backend_names else backend},
+                "timing": mf.timing_label(max_workers, "dask" if "dask" in backend_names else backend),
+                "finished": mf.utc_now() if final else None,
+                "status": ("interrupted" if interrupted else "finished") if final else "running",
+                "complete": bool(final and all_done and not data.partial),
+                "partial": not (final and all_done and not data.partial),
+                "sequences": {"expected": data.expected, "on_disk": len(data.sequences),
+                              "done": len(finished), "failed": sorted(failed),
+                              "missing_on_disk": list(data.missing)},
+                "runs": history, "sequence_runs": seq_runs,
+            }
+            store.write_manifest(tracker, data.key, manifest)
+            return manifest
+
+        manifest = write_manifest(final=False)
+        bar = _Progress(progress, sum(s.n_frames for s in pending), len(pending),
+                        f"{tracker} on {data.key}")
+        tasks = [Task(index=i, seq=s, spec=spec, devices=tuple(devices), threads=threads,
+                      prefetch=prefetch) for i, s in enumerate(pending)]
+        if in_process:
+            use_tracker(spec, "cpu", tracker_obj)
+            from ..threads import set_threads
+
+            set_threads(threads)
+            stream = run_inprocess(tasks)
+        elif backend == "joblib":
+            stream = run_joblib(tasks, workers, threads)
+        else:
+            stream = run_dask(tasks, workers, threads, scheduler, info)
+        try:
+            for result in stream:
+                if result.ok:
+                    store.write_sequence(tracker, data.key, result.name, result.boxes,
+                                         result.times, result.scores)
+                    done.append(result.name)
+                    seq_runs[result.name] = run_index
+                else:
+                    failed[result.name] = (result.error or "").strip().splitlines()[-1][:300]
+                    store.append_error(tracker, data.key,
+                                       f"=== {result.name} ({mf.utc_now()}) ===\n{result.error}")
+                bar.sequence_done(lengths[result.name], not result.ok)
+                this_run.update(ran=len(done), failed=sorted(failed))
+                manifest = write_manifest(final=False)
+        except KeyboardInterrupt:
+            interrupted = True
+            raise
+        finally:
+            bar.close()
+            this_run.update(finished=mf.utc_now(), ran=len(done), failed=sorted(failed),
+                            interrupted=interrupted, backend=info.to_dict())
+            manifest = write_manifest(final=True)
+    return EvalRun(tracker=tracker, split=data, folder=folder, manifest=manifest, done=done,
+                   skipped=skipped, failed=failed, interrupted=interrupted,
+                   backend=info.name, workers=info.workers)
+
+
+def finished_split(run: EvalRun) -> DatasetSplit | None:
+    """The split restricted to sequences with complete results (None when none or when the split
+    has first-frame-only GT and is scored by a server, e.g. GOT-10k test, TrackingNet TEST)."""
+    names = set(run.finished_sequences)
+    seqs = [s for s in run.split.sequences if s.name in names]
+    if not seqs or not all(s.has_full_gt for s in seqs):
+        return None
+    missing = list(run.split.missing) + [s.name for s in run.split.sequences if s.name not in names]
+    return DatasetSplit(dataset=run.split.dataset, split=run.split.split, root=run.split.root,
+                        sequences=seqs, expected=run.split.expected, missing=missing)
+
+
+def eval_analysis(run: EvalRun, protocol: str | None = None):
+    """Metrics of the finished sequences under the data set's default protocol (None where the
+    split's GT is first-frame only or nothing finished)."""
+    from ..metrics.analysis import analyze_store
+
+    sub = finished_split(run)
+    if sub is None:
+        return None
+    return analyze_store(sub, [run.tracker], run.folder.parent.parent, protocol=protocol)

@@ -1,0 +1,275 @@
+"""The results store: one layout for every tracker, written so that a crash never leaves a file
+that looks complete but is not.
+
+    results/<tracker>/<dataset>-<split>/<seq>.txt         x,y,w,h per frame (frame 0 included),
+                                                           comma, full float precision
+                                        <seq>_time.txt    seconds per frame, one per line
+                                        <seq>_scores.txt  confidence per frame (optional)
+                                        run.json          manifest (spec + hash, versions, ...)
+                                        errors.log        tracebacks of failed sequences
+
+Every file is written to a temp file in the same folder and renamed into place; the boxes file
+is renamed last, so its presence (with one row per frame) marks a finished sequence.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+
+from ..errors import ConfigError, InputError
+
+MANIFEST_NAME = "run.json"
+ERRORS_NAME = "errors.log"
+LOCK_NAME = ".lock"
+TIME_SUFFIX = "_time.txt"
+SCORES_SUFFIX = "_scores.txt"
+_TMP_PREFIX = ".tmp-"
+
+
+def format_boxes(boxes: np.ndarray) -> str:
+    """One ``x,y,w,h`` line per row, each value the shortest text that reads back exactly."""
+    arr = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    return "".join(",".join(map(repr, row)) + "\n" for row in arr.tolist())
+
+
+def format_column(values: Iterable[float]) -> str:
+    """One value per line, full precision."""
+    return "".join(repr(float(v)) + "\n" for v in values)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temp file in the same folder and ``os.replace``."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX + path.name + ".", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def _count_lines(path: Path) -> int | None:
+    """Non-empty lines of a text file (None when absent)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    return sum(1 for line in data.splitlines() if line.strip())
+
+
+class StoreLock:
+    """An exclusive ``flock`` on ``<run folder>/.lock``: a second eval writing the same folder is
+    refused with a clear message. The OS drops the lock when the process dies (no stale locks)."""
+
+    def __init__(self, folder: Path):
+        self.path = Path(folder) / LOCK_NAME
+        self._fd: int | None = None
+
+    def acquire(self) -> "StoreLock":
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            holder = ""
+            try:
+                holder = os.read(fd, 200).decode("utf-8", "replace").strip()
+            finally:
+                os.close(fd)
+            if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                raise ConfigError(
+                    f"another eval is writing {self.path.parent} ({holder or 'holder unknown'}); "
+                    "wait for it to finish or write elsewhere (--results)") from None
+            raise
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()} on {os.uname().nodename}".encode())
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> "StoreLock":
+        return self.acquire()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()
+
+
+class ResultsStore:
+    """Reads and writes ``<results_dir>/<tracker>/<dataset>-<split>/``."""
+
+    def __init__(self, results_dir: str | Path):
+        self.root = Path(results_dir)
+
+    # -- places -------------------------------------------------------------------------------
+    def sequence_dir(self, tracker: str, split_key: str) -> Path:
+        """The folder holding one tracker's results on one split."""
+        if not tracker or "/" in tracker or tracker.startswith("."):
+            raise ConfigError(f"not a usable tracker name for a results folder: {tracker!r}")
+        return self.root / tracker / split_key
+
+    def boxes_path(self, tracker: str, split_key: str, seq: str) -> Path:
+        return self.sequence_dir(tracker, split_key) / f"{seq}.txt"
+
+    def times_path(self, tracker: str, split_key: str, seq: str) -> Path:
+        return self.sequence_dir(tracker, split_key) / f"{seq}{TIME_SUFFIX}"
+
+    def scores_path(self, tracker: str, split_key: str, seq: str) -> Path:
+        return self.sequence_dir(tracker, split_key) / f"{seq}{SCORES_SUFFIX}"
+
+    def manifest_path(self, tracker: str, split_key: str) -> Path:
+        return self.sequence_dir(tracker, split_key) / MANIFEST_NAME
+
+    def errors_path(self, tracker: str, split_key: str) -> Path:
+        return self.sequence_dir(tracker, split_key) / ERRORS_NAME
+
+    def lock(self, tracker: str, split_key: str) -> StoreLock:
+        return StoreLock(self.sequence_dir(tracker, split_key))
+
+    # -- writing ------------------------------------------------------------------------------
+    def write_sequence(self, tracker: str, split_key: str, seq: str, boxes: np.ndarray,
+                       times: np.ndarray | list[float] | None,
+                       scores: np.ndarray | list[float | None] | None = None) -> Path:
+        """Write one sequence's results atomically; the boxes file goes last (it marks done)."""
+        arr = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+        folder = self.sequence_dir(tracker, split_key)
+        folder.mkdir(parents=True, exist_ok=True)
+        if times is not None:
+            t = np.asarray(times, dtype=np.float64).reshape(-1)
+            if len(t) != len(arr):
+                raise ValueError(f"{seq}: {len(t)} times for {len(arr)} boxes")
+            atomic_write_text(self.times_path(tracker, split_key, seq), format_column(t))
+        scores_file = self.scores_path(tracker, split_key, seq)
+        if scores is not None and any(s is not None for s in scores):
+            s = np.asarray([np.nan if v is None else float(v) for v in scores], dtype=np.float64)
+            if len(s) != len(arr):
+                raise ValueError(f"{seq}: {len(s)} scores for {len(arr)} boxes")
+            atomic_write_text(scores_file, format_column(s))
+        elif scores_file.exists():
+            scores_file.unlink()
+        path = self.boxes_path(tracker, split_key, seq)
+        atomic_write_text(path, format_boxes(arr))
+        return path
+
+    def remove_sequence(self, tracker: str, split_key: str, seq: str) -> None:
+        """Delete a sequence's files (boxes first, so a crash in between leaves it 'not done')."""
+        for path in (self.boxes_path(tracker, split_key, seq),
+                     self.times_path(tracker, split_key, seq),
+                     self.scores_path(tracker, split_key, seq)):
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                pass
+
+    def clear(self, tracker: str, split_key: str) -> int:
+        """Delete every result file, the manifest and the errors log of one run folder
+        (``--force`` or a changed spec); returns how many result sequences were removed."""
+        folder = self.sequence_dir(tracker, split_key)
+        if not folder.is_dir():
+            return 0
+        removed = 0
+        for path in folder.iterdir():
+            name = path.name
+            if not path.is_file() or name == LOCK_NAME:
+                continue
+            if name.endswith(".txt") or name in (MANIFEST_NAME, ERRORS_NAME) \
+                    or name.startswith(_TMP_PREFIX) or name.startswith(".mfv2bench-cache"):
+                if name.endswith(".txt") and not name.endswith((TIME_SUFFIX, SCORES_SUFFIX)):
+                    removed += 1
+                path.unlink()
+        return removed
+
+    def remove_temp_files(self, tracker: str, split_key: str) -> None:
+        """Temp files left by a process killed while writing (never read as results)."""
+        folder = self.sequence_dir(tracker, split_key)
+        if folder.is_dir():
+            for path in folder.glob(_TMP_PREFIX + "*"):
+                path.unlink(missing_ok=True)
+
+    def write_manifest(self, tracker: str, split_key: str, manifest: dict[str, Any]) -> Path:
+        path = self.manifest_path(tracker, split_key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, json.dumps(manifest, indent=1, sort_keys=False, default=str) + "\n")
+        return path
+
+    def append_error(self, tracker: str, split_key: str, text: str) -> Path:
+        path = self.errors_path(tracker, split_key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(text if text.endswith("\n") else text + "\n")
+        return path
+
+    # -- reading ------------------------------------------------------------------------------
+    def read_manifest(self, tracker: str, split_key: str) -> dict[str, Any] | None:
+        """The run's ``run.json`` (None when absent); a broken file is an InputError."""
+        path = self.manifest_path(tracker, split_key)
+        if not path.is_file():
+            return None
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise InputError(f"not valid JSON: {exc.msg}", path, exc.lineno) from None
+        if not isinstance(data, dict):
+            raise InputError("a run manifest must be a JSON object", path)
+        return data
+
+    def is_complete(self, tracker: str, split_key: str, seq: str, n_frames: int,
+                    need_times: bool = True) -> bool:
+        """True when ``<seq>.txt`` (and ``<seq>_time.txt``) hold exactly ``n_frames`` rows."""
+        if _count_lines(self.boxes_path(tracker, split_key, seq)) != n_frames:
+            return False
+        if need_times and _count_lines(self.times_path(tracker, split_key, seq)) != n_frames:
+            return False
+        return True
+
+    def complete_sequences(self, tracker: str, split_key: str, lengths: dict[str, int],
+                           need_times: bool = True) -> list[str]:
+        """Names (of ``lengths``: name -> frame count) whose results are complete."""
+        folder = self.sequence_dir(tracker, split_key)
+        if not folder.is_dir():
+            return []
+        present = set(os.listdir(folder))
+        return [s for s, n in lengths.items() if f"{s}.txt" in present
+                and self.is_complete(tracker, split_key, s, n, need_times=need_times)]
+
+    def runs(self) -> list[dict[str, Any]]:
+        """Every run folder in the store with its manifest summary (for ``results list``)."""
+        out: list[dict[str, Any]] = []
+        if not self.root.is_dir():
+            return out
+        for tdir in sorted(p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            for sdir in sorted(p for p in tdir.iterdir() if p.is_dir()):
+                manifest_file = sdir / MANIFEST_NAME
+                n = sum(1 for f in sdir.iterdir() if f.name.endswith(".txt")
+                        and not f.name.endswith((TIME_SUFFIX, SCORES_SUFFIX)))
+                if not manifest_file.is_file() and n == 0:
+                    continue  # e.g. results/<tracker>/speed/
+                m = self.read_manifest(tdir.name, sdir.name) or {}
+                out.append({
+                    "tracker": tdir.name, "split": sdir.name, "sequences": n,
+                    "expected": (m.get("sequences") or {}).get("expected"),
+                    "complete": m.get("complete"), "partial": m.get("partial"),
+                    "imported": bool(m.get("imported")), "spec_hash": m.get("spec_hash"),
+                    "timing": m.get("timing"), "finished": m.get("finished"),
+                    "path": str(sdir),
+                })
+        return out
