@@ -1,0 +1,165 @@
+"""``results import``: bring others' published raw results (a folder, zip or tar archive) into
+the store under a tracker name, normalised to our layout (comma, full-precision floats, one
+file per sequence). Archives whose member paths escape the target (zip-slip) are refused."""
+
+from __future__ import annotations
+
+import os
+import tarfile
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from ..datasets.registry import load_split
+from ..errors import ConfigError, InputError, MissingDataError
+from ..hashing import file_sha256
+from ..metrics.readers import locate_results, read_results
+from ..workspace import Workspace, load_workspace
+from . import manifest as mf
+from .store import ResultsStore
+
+FORMATS = ("auto", "pytracking", "got10k", "trackingnet")
+
+
+@dataclass
+class ImportResult:
+    tracker: str
+    split_key: str
+    folder: Path
+    sequences: list[str]
+    missing: list[str] = field(default_factory=list)
+    with_times: int = 0
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+
+def _safe_member(name: str, archive: Path) -> str:
+    """The member's relative path, or an InputError when it would land outside the target."""
+    clean = name.replace("\\", "/")
+    p = PurePosixPath(clean)
+    if clean.startswith("/") or p.is_absolute() or (len(clean) > 1 and clean[1] == ":") \
+            or ".." in p.parts:
+        raise InputError(f"archive member {name!r} escapes the extraction folder (zip-slip); "
+                         "refusing the whole archive", archive)
+    return clean
+
+
+def extract_archive(archive: Path, target: Path) -> None:
+    """Extract a zip or tar archive after checking every member path (and tar link targets)."""
+    if zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as zf:
+            members = zf.infolist()
+            for m in members:
+                _safe_member(m.filename, archive)
+                mode = (m.external_attr >> 16) & 0o170000
+                if mode == 0o120000:
+                    raise InputError(f"archive member {m.filename!r} is a symbolic link; refusing "
+                                     "the whole archive", archive)
+            zf.extractall(target)
+        return
+    if tarfile.is_tarfile(archive):
+        with tarfile.open(archive) as tf:
+            members = tf.getmembers()
+            for m in members:
+                _safe_member(m.name, archive)
+                if m.issym() or m.islnk() or m.isdev():
+                    raise InputError(f"archive member {m.name!r} is a link or device; refusing "
+                                     "the whole archive", archive)
+            tf.extractall(target, filter="data")
+        return
+    raise InputError("not a folder, zip or tar archive of raw results", archive)
+
+
+def _results_root(base: Path, names: list[str]) -> Path:
+    """The folder (base or below) holding the most sequences' result files: archives often wrap
+    results in ``<tracker>/<dataset>/``."""
+    wanted = set(names)
+    best, best_n = base, -1
+    for folder, dirs, files in os.walk(base):
+        dirs[:] = [d for d in dirs if d != "__MACOSX"]
+        n = sum(1 for f in files if f.endswith(".txt") and f[:-4] in wanted)
+        n += sum(1 for d in dirs if d in wanted)
+        if n > best_n:
+            best, best_n = Path(folder), n
+    return best
+
+
+def import_results(source: str | Path, as_name: str, dataset: str, split: str | None = None,
+                   fmt: str = "auto", workspace: Workspace | None = None, force: bool = False,
+                   allow_partial: bool = False, results_dir: str | Path | None = None,
+                   root: str | Path | None = None) -> ImportResult:
+    """Read raw results of every sequence of the split from ``source`` and write them to
+    ``results/<as_name>/<dataset>-<split>/`` with an ``imported`` manifest.
+
+    ``fmt``: pytracking (``<seq>.txt``, comma or tab), got10k (``<seq>/<seq>_001.txt``; the first
+    run is kept), trackingnet (``<seq>.txt``); auto accepts any. Integer boxes become floats."""
+    if fmt not in FORMATS:
+        raise ConfigError(f"unknown result format {fmt!r} (one of {', '.join(FORMATS)})")
+    ws = workspace if workspace is not None else load_workspace()
+    src = Path(source).expanduser()
+    if not src.exists():
+        raise MissingDataError(f"results to import not found: {src}")
+    data = load_split(dataset, split=split, root=root, workspace=ws, allow_partial=True)
+    lengths = {s.name: s.n_frames for s in data.sequences}
+    store = ResultsStore(results_dir if results_dir is not None else ws.results_dir)
+    folder = store.sequence_dir(as_name, data.key)
+    with tempfile.TemporaryDirectory(prefix="mfv2bench-import-") as tmp:
+        if src.is_dir():
+            base = src
+        else:
+            extract_archive(src, Path(tmp))
+            base = Path(tmp)
+        res_root = _results_root(base, list(lengths))
+        present = [s for s in lengths if (res_root / f"{s}.txt").is_file() or (res_root / s).is_dir()]
+        missing = [s for s in lengths if s not in present] + list(data.missing)
+        if not present:
+            raise MissingDataError(f"no result file of any {data.key} sequence in {src}")
+        if missing and not allow_partial:
+            few = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
+            raise MissingDataError(f"{len(missing)} of {data.expected} sequences of {data.key} have "
+                                   f"no result in {src}: {few} (pass --allow-partial to import the "
+                                   "rest; the import is then marked partial)")
+        files = locate_results(res_root, present)
+        layouts = {"got10k" if "/" in files.runs[s][0] else "flat" for s in present}
+        if fmt == "got10k" and layouts != {"got10k"}:
+            raise InputError("--format got10k expects <seq>/<seq>_001.txt files", src)
+        if fmt in ("pytracking", "trackingnet") and layouts != {"flat"}:
+            raise InputError(f"--format {fmt} expects one <seq>.txt file per sequence", src)
+        raw = read_results(files, {s: lengths[s] for s in present}, nan="keep", cache=False)
+        for s in present:
+            rows = len(raw[s].boxes)
+            if rows != lengths[s]:
+                raise InputError(f"result has {rows} rows but sequence {s} has {lengths[s]} frames",
+                                 raw[s].sources[0])
+        with store.lock(as_name, data.key):
+            old = store.read_manifest(as_name, data.key)
+            has_files = folder.is_dir() and any(folder.glob("*.txt"))
+            if (old is not None or has_files) and not force:
+                raise ConfigError(f"{folder} already holds results; pass --force to replace them")
+            store.clear(as_name, data.key)
+            with_times = 0
+            for s in present:
+                times = raw[s].times
+                if times is not None and times.ndim == 2:
+                    times = times[:, 0]
+                if times is not None and len(times) != lengths[s]:
+                    times = None
+                with_times += times is not None
+                store.write_sequence(as_name, data.key, s, raw[s].boxes, times)
+            manifest = {
+                "format": mf.FORMAT_VERSION, "tracker": as_name, "dataset": data.dataset,
+                "split": data.split, "split_key": data.key, "imported": True,
+                "source": str(src.resolve()),
+                "source_sha256": None if src.is_dir() else file_sha256(str(src)),
+                "source_format": fmt if fmt != "auto" else ("got10k" if layouts == {"got10k"} else "pytracking"),
+                "runs_in_source": max(len(raw[s].runs) for s in present),
+                "spec_hash": None, "checkpoint": None, "timing": "imported",
+                "package": {"name": "mfv2bench", "version": mf.__version__, "git_commit": mf.git_commit()},
+                "started": mf.utc_now(), "finished": mf.utc_now(),
+                "complete": not missing, "partial": bool(missing),
+                "sequences": {"expected": data.expected, "done": len(present), "failed": [],
+                              "missing": missing},
+            }
+            store.write_manifest(as_name, data.key, manifest)
+    return ImportResult(as_name, data.key, folder, present, missing, with_times, manifest)
