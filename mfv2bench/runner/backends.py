@@ -112,8 +112,11 @@ def _dask_client(jobs: int, threads: int, scheduler: str | None):
             return Client(scheduler, timeout="20s"), None
         except (OSError, TimeoutError) as exc:
             raise ConfigError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
-    # A local cluster on loopback (tests, single machines); a dead worker fails its task at once.
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+    # A local cluster on loopback (tests, single machines). One task per worker thread at a time
+    # (no queue on the worker), so a dying worker takes only the sequence it was running; that
+    # sequence is retried once, then reported failed.
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1,
+                          "distributed.scheduler.worker-saturation": 1.0}):
         cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
                                host="127.0.0.1", dashboard_address=None,
                                silence_logs=logging.ERROR,
