@@ -3,7 +3,6 @@ published results, into a ReportModel, then write it (``report.render``)."""
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -12,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ..errors import InputError, MissingDataError
+from ..errors import MissingDataError
 from ..workspace import Workspace
 from .model import ReportModel
 from .plots import CurveSeries
@@ -22,7 +21,6 @@ if TYPE_CHECKING:
     from ..datasets.base import DatasetSplit
     from ..metrics.analysis import Analysis
 
-MANIFEST_NAME = "run.json"
 # per-sequence score columns shown in percent
 _PERCENT_COLUMNS = ("auc", "precision", "norm_precision", "op50", "op75", "p20", "np20", "ao", "sr50", "sr75")
 _LABELS = {"auc": "AUC", "precision": "P", "norm_precision": "NP", "ao": "AO", "sr50": "SR0.5", "sr75": "SR0.75"}
@@ -113,20 +111,6 @@ def degenerate_warnings(a: "Analysis") -> list[str]:
     return out
 
 
-def read_manifest(results_dir: Path, tracker: str, split_key: str) -> dict[str, Any] | None:
-    """``results/<tracker>/<split>/run.json`` (None when absent); a broken file is an InputError."""
-    path = results_dir / tracker / split_key / MANIFEST_NAME
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON: {exc.msg}", path, exc.lineno) from None
-    if not isinstance(data, dict):
-        raise InputError("a run manifest must be a JSON object", path)
-    return data
-
-
 def manifest_partial(manifest: dict[str, Any]) -> bool:
     return bool(manifest.get("partial")) or manifest.get("complete") is False
 
@@ -185,6 +169,7 @@ def report_model(workspace: Workspace, dataset: str, trackers: list[str], protoc
     from ..leaderboard.local import entries_from_analysis
     from ..leaderboard.published import PUBLISHED_DATASET, load_published
     from ..metrics.analysis import analyze_store
+    from ..runner.store import ResultsStore
 
     results = Path(results_dir) if results_dir else workspace.results_dir
     split = load_split(dataset, root=root, workspace=workspace, allow_partial=True)
@@ -199,9 +184,10 @@ def report_model(workspace: Workspace, dataset: str, trackers: list[str], protoc
         if not split.sequences:
             raise MissingDataError(f"no sequence of {split.key} has results for all of {', '.join(trackers)}")
     a = analyze_store(split, trackers, results, protocol=protocol)
+    store = ResultsStore(results)
     manifests = {}
     for t in trackers:
-        manifest = read_manifest(results, t, split.key)
+        manifest = store.read_manifest(t, split.key)
         if manifest is None:
             continue
         manifests[t] = manifest
