@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 import textwrap
@@ -12,8 +13,8 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 from ..leaderboard.render import SHOWN, display_rows, headers_for
-from .html import render_template
 from . import plots
+from .html import render_template
 from .model import ReportModel
 from .views import (Cell, RowView, TableView, attribute_view, figures, frame_view, manifest_texts,
                     overall_view, speed_view)
@@ -53,9 +54,9 @@ def _atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
-def render_html(m: ReportModel, figs: dict | None = None) -> str:
+def render_html(m: ReportModel) -> str:
     """The HTML text: plots as base64 PNG, inline CSS and JS, no external requests."""
-    figs = figs if figs is not None else figures(m)
+    figs = figures(m)
     for fig in [*figs["curves"], figs["attributes"], figs["speed"]]:
         if fig is not None and not fig.uri:
             fig.embed()
@@ -176,16 +177,9 @@ def write_report(m: ReportModel, out_dir: str | Path, pdf: bool = True) -> Repor
     pdf_path = None
     if pdf:
         pdf_path = out_dir / "report.pdf"
-        out_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=".tmp-", suffix=".pdf")
-        os.close(fd)
-        try:
-            with PdfPages(tmp, metadata={"Title": m.title, "Subject": f"{m.dataset} {m.protocol}"}) as doc:
-                for page in pdf_pages(m):
-                    doc.savefig(page)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, pdf_path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        buf = io.BytesIO()
+        with PdfPages(buf, metadata={"Title": m.title, "Subject": f"{m.dataset} {m.protocol}"}) as doc:
+            for page in pdf_pages(m):
+                doc.savefig(page)
+        _atomic_write(pdf_path, buf.getvalue())
     return ReportFiles(html=html_path, pdf=pdf_path)

@@ -24,15 +24,15 @@ class Cell:
 @dataclass
 class RowView:
     cells: list[Cell]
-    css: str = ""
 
 
 @dataclass
 class TableView:
+    """A table ready to print: headers and rows of formatted cells (sortable in HTML)."""
+
     id: str
     headers: list[str]
     rows: list[RowView] = field(default_factory=list)
-    sortable: bool = True
 
     def text_rows(self) -> list[list[str]]:
         return [[c.text for c in r.cells] for r in self.rows]
