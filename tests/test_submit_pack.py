@@ -121,6 +121,8 @@ def test_validator_catches_foreign_zip_problems(tmp_path):
     expected = {"a": 2, "b": 3}
     good = {"a.txt": "1,2,3,4\n5,6,7,8\n", "b.txt": "1,2,3,4\n" * 3}
     assert validate_submission(_zip(tmp_path / "ok.zip", good), expected, fmt).frames == 5
+    mac = {**good, "__MACOSX/._a.txt": "junk", ".DS_Store": "junk"}
+    assert validate_submission(_zip(tmp_path / "mac.zip", mac), expected, fmt).frames == 5
     with pytest.raises(InputError, match="1 of 2 sequences incomplete"):
         validate_submission(_zip(tmp_path / "m.zip", {"a.txt": good["a.txt"]}), expected, fmt)
     with pytest.raises(InputError, match="unexpected entries"):

@@ -131,7 +131,9 @@ def validate_submission(zip_path: str | Path, expected: dict[str, int], fmt: Sub
     except (zipfile.BadZipFile, OSError) as exc:
         raise InputError(f"not a readable zip: {exc}", zip_path) from None
     with archive:
-        names = [n for n in archive.namelist() if not n.endswith("/")]
+        # macOS archivers add __MACOSX/ and .DS_Store entries; the servers ignore them, so do we
+        names = [n for n in archive.namelist() if not n.endswith("/") and not n.startswith("__MACOSX/")
+                 and not n.endswith(".DS_Store")]
         present = set(names)
         required: dict[str, tuple[str, str]] = {}
         allowed: set[str] = set()
