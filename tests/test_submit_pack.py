@@ -135,3 +135,13 @@ def test_validator_catches_foreign_zip_problems(tmp_path):
     (tmp_path / "bad.zip").write_text("not a zip")
     with pytest.raises(InputError, match="not a readable zip"):
         validate_submission(tmp_path / "bad.zip", expected, fmt)
+
+
+def test_got10k_validator_accepts_repetitions_and_checks_them(tmp_path):
+    fmt = FORMATS["got10k"]
+    good = {"s/s_001.txt": "1,2,3,4\n" * 3, "s/s_time.txt": "0.1\n" * 3, "s/s_002.txt": "1,2,3,4\n" * 3}
+    assert validate_submission(_zip(tmp_path / "ok.zip", good), {"s": 3}, fmt).frames == 3
+    with pytest.raises(InputError, match=r"s_003\.txt.*2 lines"):
+        validate_submission(_zip(tmp_path / "bad.zip", {**good, "s/s_003.txt": "1,2,3,4\n" * 2}), {"s": 3}, fmt)
+    with pytest.raises(InputError, match=r"s_time\.txt:2: time must be"):
+        validate_submission(_zip(tmp_path / "t.zip", {**good, "s/s_time.txt": "0.1\n-1\n0.1\n"}), {"s": 3}, fmt)
