@@ -164,3 +164,18 @@ def test_device_and_option_errors(ws):
     assert res.exit_code == 2 and "--backend dask" in res.output
     res = CliRunner().invoke(main, ["eval", "-t", "nope", "-d", "synthetic-lasot"])
     assert res.exit_code == 2 and "unknown tracker" in res.output
+
+
+def test_subset_run_is_partial_until_the_whole_split_is_done(ws):
+    import cv2
+
+    make_synthetic(ws, "lasot", n_sequences=3, n_frames=5)
+    names = sorted(_init_boxes(ws))
+    before = cv2.getNumThreads()
+    run = run_eval("kcf", "synthetic-lasot", workspace=load_workspace(ws), jobs=1, threads=2,
+                   sequences=[names[0]], progress=False)
+    assert cv2.getNumThreads() == before  # an in-process run restores the caller's threads
+    assert run.ok and run.partial and run.manifest["sequences"]["expected"] == 3
+    assert run.manifest["threads"] == 2
+    rest = run_eval("kcf", "synthetic-lasot", workspace=load_workspace(ws), jobs=2, progress=False)
+    assert rest.skipped == [names[0]] and sorted(rest.done) == names[1:] and rest.complete

@@ -37,6 +37,8 @@ def _summary_lines(run) -> list[str]:
               help="Parallel workers (default: all cores; one per GPU with several --device).")
 @click.option("--device", default="cpu", show_default=True,
               help="cpu, cuda:0, or cuda:0,cuda:1 (one worker per GPU).")
+@click.option("--threads", type=int, default=None,
+              help="torch/OpenCV threads per worker (default: cores / workers).")
 @click.option("--backend", type=click.Choice(BACKENDS), default="joblib", show_default=True,
               help="joblib: processes on this machine; dask: a Dask cluster.")
 @click.option("--scheduler", default=None,
@@ -52,7 +54,7 @@ def _summary_lines(run) -> list[str]:
 @click.option("--no-metrics", is_flag=True, help="Do not print the metrics table at the end.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary (and metrics) as JSON; no progress bar.")
 @click.pass_obj
-def command(ws: Workspace, tracker, dataset, split, jobs, device, backend, scheduler, force,
+def command(ws: Workspace, tracker, dataset, split, jobs, device, threads, backend, scheduler, force,
             allow_partial, sequences, root, results_dir, no_metrics, as_json) -> None:
     """Run TRACKER on every sequence of a split and store raw results.
 
@@ -67,7 +69,7 @@ def command(ws: Workspace, tracker, dataset, split, jobs, device, backend, sched
         run = run_eval(tracker, dataset, split=split, workspace=ws, jobs=jobs, device=device,
                        backend=backend, scheduler=scheduler, force=force,
                        allow_partial=allow_partial, sequences=subset, progress=not as_json,
-                       results_dir=results_dir, root=root)
+                       results_dir=results_dir, root=root, threads=threads)
     except KeyboardInterrupt:
         click.echo("interrupted: finished sequences are saved; run the same command to resume",
                    err=True)

@@ -32,10 +32,10 @@ class BackendInfo:
         return {"name": self.name, "workers": self.workers, "scheduler": self.scheduler, **self.extra}
 
 
-def run_inprocess(tasks: list[Task]) -> Iterator[SequenceResult]:
+def run_inprocess(tasks: list[Task], on_frame=None) -> Iterator[SequenceResult]:
     """One worker: this process (its tracker was already built by the fail-fast check)."""
     for task in tasks:
-        yield execute(task)
+        yield execute(task, on_frame=on_frame)
 
 
 def _terminated_errors() -> tuple[type[BaseException], ...]:

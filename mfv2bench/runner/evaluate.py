@@ -159,11 +159,13 @@ def _check_identity(store: ResultsStore, tracker: str, key: str, spec: ResolvedS
 
 
 class _Progress:
-    """A tqdm bar over frames (sequences in the postfix); silent when off or not a TTY."""
+    """A tqdm bar over frames (sequences in the postfix); silent when off or not a TTY.
+    In-process runs advance it per frame; parallel runs when each sequence comes back."""
 
     def __init__(self, enabled: bool, total_frames: int, total_seqs: int, label: str):
         self.bar = None
         self.done = 0
+        self.in_sequence = 0  # frames already counted for the sequence under way
         self.total_seqs = total_seqs
         if enabled and sys.stderr.isatty() and total_seqs:
             from tqdm import tqdm
@@ -172,10 +174,19 @@ class _Progress:
                             smoothing=0.05, file=sys.stderr)
             self.bar.set_postfix_str(f"seq 0/{total_seqs}")
 
+    @property
+    def active(self) -> bool:
+        return self.bar is not None
+
+    def frame(self, _index: int) -> None:
+        self.in_sequence += 1
+        self.bar.update(1)
+
     def sequence_done(self, frames: int, failed: bool) -> None:
         self.done += 1
         if self.bar is not None:
-            self.bar.update(frames)
+            self.bar.update(max(0, frames - self.in_sequence))
+            self.in_sequence = 0
             self.bar.set_postfix_str(f"seq {self.done}/{self.total_seqs}" + (" (failure)" if failed else ""))
 
     def close(self) -> None:
@@ -183,17 +194,48 @@ class _Progress:
             self.bar.close()
 
 
+def pin_threads(n: int):
+    """Set this process's torch/OpenCV/BLAS threads to ``n``; returns a function restoring them
+    (an in-process run must not change the threading of its caller, e.g. a notebook)."""
+    import os
+
+    from ..threads import set_threads
+
+    env = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+    torch_threads = cv2_threads = None
+    if "torch" in sys.modules:
+        torch_threads = sys.modules["torch"].get_num_threads()
+    if "cv2" in sys.modules:
+        cv2_threads = sys.modules["cv2"].getNumThreads()
+    set_threads(n)
+
+    def restore() -> None:
+        for k, v in env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        if torch_threads is not None and "torch" in sys.modules:
+            sys.modules["torch"].set_num_threads(torch_threads)
+        if cv2_threads is not None and "cv2" in sys.modules:
+            sys.modules["cv2"].setNumThreads(cv2_threads)
+
+    return restore
+
+
 def run_eval(tracker: str, dataset: str, split: str | None = None,
              workspace: Workspace | None = None, jobs: int | None = None, device: str = "cpu",
              backend: str = "joblib", scheduler: str | None = None, force: bool = False,
              allow_partial: bool = False, sequences: list[str] | None = None,
              progress: bool = True, results_dir: str | Path | None = None,
-             root: str | Path | None = None, prefetch: int = 4) -> EvalRun:
+             root: str | Path | None = None, prefetch: int = 4,
+             threads: int | None = None) -> EvalRun:
     """Run ``tracker`` (a spec name) on a split and write its raw results to the store.
 
     ``jobs``: worker processes (default: all cores; with several CUDA devices, one per device).
     ``backend``: "joblib" (loky processes on this machine) or "dask" (``scheduler`` address of
-    an existing cluster, else a LocalCluster of ``jobs`` workers). A sequence whose tracker
+    an existing cluster, else a LocalCluster of ``jobs`` workers). ``threads``: torch/OpenCV/BLAS
+    threads per worker (default: cores // workers, so workers never oversubscribe the cores). A sequence whose tracker
     raises is logged to ``errors.log`` and listed in ``EvalRun.failed``; the others finish.
     """
     if backend not in BACKENDS:
@@ -202,6 +244,8 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
         raise ConfigError("--scheduler needs --backend dask")
     if jobs is not None and jobs < 1:
         raise ConfigError(f"--jobs must be at least 1, got {jobs}")
+    if threads is not None and threads < 1:
+        raise ConfigError(f"--threads must be at least 1, got {threads}")
     ws = workspace if workspace is not None else load_workspace()
     devices = parse_devices(device)
     if len(devices) > 1:
@@ -216,6 +260,10 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
                       allow_partial=allow_partial, workspace=ws)
     if not data.sequences:
         raise MissingDataError(f"{data.key}: no sequence to run")
+    # completeness is judged on the whole split, also when --sequences picked a subset
+    full = data if sequences is None else load_split(dataset, split=split, root=root,
+                                                     allow_partial=True, workspace=ws)
+    full_lengths = {s.name: s.n_frames for s in full.sequences}
     registry = SpecRegistry(ws.trackers_dir, ws.root)
     spec = registry.resolve(tracker, dataset=data.dataset)
     cores = available_cores()
@@ -236,7 +284,8 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
         workers = max(1, min(jobs, len(pending))) if pending else 1
         in_process = backend == "joblib" and workers == 1 and devices[0] == "cpu"
         tracker_obj = _preflight(spec, devices, keep=in_process)
-        threads = max(1, cores // workers) if devices[0] == "cpu" else 1
+        if threads is None:
+            threads = max(1, cores // workers) if devices[0] == "cpu" else 1
         info = BackendInfo(backend if not in_process else "joblib", workers)
 
         history = list((previous or {}).get("runs", []))
@@ -262,6 +311,9 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
         def write_manifest(final: bool) -> dict[str, Any]:
             finished = set(done) | set(skipped)
             all_done = len(finished) == len(data.sequences)
+            if final and all_done and full is not data:
+                all_done = len(store.complete_sequences(tracker, data.key, full_lengths)) \
+                    == len(full_lengths) and not full.missing
             max_workers = max(int(r.get("workers", 1)) for r in history)
             backend_names = {(r.get("backend") or {}).get("name") for r in history}
             manifest = {
@@ -274,7 +326,7 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
                 "status": ("interrupted" if interrupted else "finished") if final else "running",
                 "complete": bool(final and all_done and not data.partial),
                 "partial": not (final and all_done and not data.partial),
-                "sequences": {"expected": data.expected, "on_disk": len(data.sequences),
+                "sequences": {"expected": full.expected, "on_disk": len(full.sequences),
                               "done": len(finished), "failed": sorted(failed),
                               "missing_on_disk": list(data.missing)},
                 "runs": history, "sequence_runs": seq_runs,
@@ -287,12 +339,11 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
                         f"{tracker} on {data.key}")
         tasks = [Task(index=i, seq=s, spec=spec, devices=tuple(devices), threads=threads,
                       prefetch=prefetch) for i, s in enumerate(pending)]
+        restore = None
         if in_process:
             use_tracker(spec, "cpu", tracker_obj)
-            from ..threads import set_threads
-
-            set_threads(threads)
-            stream = run_inprocess(tasks)
+            restore = pin_threads(threads)
+            stream = run_inprocess(tasks, on_frame=bar.frame if bar.active else None)
         elif backend == "joblib":
             stream = run_joblib(tasks, workers, threads)
         else:
@@ -316,6 +367,8 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
             raise
         finally:
             bar.close()
+            if restore is not None:
+                restore()
             this_run.update(finished=mf.utc_now(), ran=len(done), failed=sorted(failed),
                             interrupted=interrupted, backend=info.to_dict())
             manifest = write_manifest(final=True)

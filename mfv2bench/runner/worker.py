@@ -76,8 +76,9 @@ def use_tracker(spec: ResolvedSpec, device: str, tracker: Any) -> None:
     _STATE["tracker"] = tracker
 
 
-def execute(task: Task) -> SequenceResult:
-    """Run one sequence; any exception (tracker build included) comes back as ``error``."""
+def execute(task: Task, on_frame=None) -> SequenceResult:
+    """Run one sequence; any exception (tracker build included) comes back as ``error``.
+    ``on_frame(i)`` is called after each frame (in-process runs: a frame-level progress bar)."""
     claim = None
     if task.claims_dir:
         claim = Path(task.claims_dir) / f"{task.index}.{os.getpid()}"
@@ -90,7 +91,7 @@ def execute(task: Task) -> SequenceResult:
 
             return SequenceResult(task.seq.name, error=f"building the tracker failed in worker "
                                   f"pid {os.getpid()}\n{traceback.format_exc()}")
-        result = run_sequence(tracker, task.seq, prefetch=task.prefetch)
+        result = run_sequence(tracker, task.seq, prefetch=task.prefetch, on_frame=on_frame)
         result.worker = {"pid": os.getpid(), "host": socket.gethostname(), "device": device}
         return result
     finally:
