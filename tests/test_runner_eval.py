@@ -179,3 +179,33 @@ def test_subset_run_is_partial_until_the_whole_split_is_done(ws):
     assert run.manifest["threads"] == 2
     rest = run_eval("kcf", "synthetic-lasot", workspace=load_workspace(ws), jobs=2, progress=False)
     assert rest.skipped == [names[0]] and sorted(rest.done) == names[1:] and rest.complete
+
+
+def _claim(devices, slots_dir, out, release):
+    from mfv2bench.runner import worker
+
+    out.put(worker._claim_device(devices, slots_dir))
+    release.wait(10)
+
+
+def test_each_worker_process_takes_its_own_device(tmp_path):
+    """--device cuda:0,cuda:1: one worker per GPU via slot locks held for the process's life
+    (only the assignment is checked here; no GPU is touched)."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    out, release = ctx.Queue(), ctx.Event()
+    devices = ("cuda:0", "cuda:1")
+    procs = [ctx.Process(target=_claim, args=(devices, str(tmp_path), out, release)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    got = sorted(out.get(timeout=20) for _ in procs)
+    release.set()
+    for p in procs:
+        p.join(10)
+    assert got == ["cuda:0", "cuda:1"]
+    # both processes gone: their slots are free again
+    proc = ctx.Process(target=_claim, args=(devices, str(tmp_path), out, release))
+    proc.start()
+    assert out.get(timeout=20) == "cuda:0"
+    proc.join(10)
