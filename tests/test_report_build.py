@@ -55,6 +55,7 @@ def test_report_cli_writes_html_and_pdf(synthetic_ws):
     html = (ws.reports_dir / "mine" / "index.html").read_text()
     assert (ws.reports_dir / "mine" / "report.pdf").stat().st_size > 10_000
     assert "Success plots of OPE" in html and 'id="per-sequence-table"' in html
+    assert 'id="protocol-definition"' in html and "overlap_thresholds" in html
     assert 'id="partial-banner"' not in html
 
 

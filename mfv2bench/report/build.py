@@ -169,6 +169,7 @@ def report_model(workspace: Workspace, dataset: str, trackers: list[str], protoc
     from ..leaderboard.local import entries_from_analysis
     from ..leaderboard.published import PUBLISHED_DATASET, load_published
     from ..metrics.analysis import analyze_store
+    from ..metrics.protocols import get_protocol
     from ..runner.store import ResultsStore
 
     results = Path(results_dir) if results_dir else workspace.results_dir
@@ -209,6 +210,7 @@ def report_model(workspace: Workspace, dataset: str, trackers: list[str], protoc
         title=title or f"{split.key}: {', '.join(trackers)}",
         dataset=split.dataset, split_key=split.key, trackers=list(trackers),
         protocol=a.protocol, protocol_hash=a.protocol_hash,
+        protocol_definition=get_protocol(a.protocol).to_dict(),
         generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         partial=bool(partial_details), partial_details=partial_details,
         overall=overall, overall_metrics=labels, paired=paired_from_analysis(a),

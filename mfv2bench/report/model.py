@@ -31,6 +31,7 @@ class ReportModel:
     protocol: str
     protocol_hash: str
     generated: str
+    protocol_definition: dict[str, Any] = field(default_factory=dict)
     partial: bool = False
     partial_details: list[str] = field(default_factory=list)
     overall: pd.DataFrame = field(default_factory=pd.DataFrame)

@@ -16,8 +16,8 @@ from ..leaderboard.render import SHOWN, display_rows, headers_for
 from . import plots
 from .html import render_template
 from .model import ReportModel
-from .views import (Cell, RowView, TableView, attribute_view, figures, frame_view, manifest_texts,
-                    overall_view, speed_view)
+from .views import (Cell, RowView, TableView, as_json_text, attribute_view, figures, frame_view,
+                    manifest_texts, overall_view, speed_view)
 
 A4 = (8.27, 11.69)
 ROWS_PER_PAGE = 42
@@ -65,7 +65,8 @@ def render_html(m: ReportModel) -> str:
         leaderboard = {"board": m.leaderboard, "headers": headers_for(m.leaderboard), "columns": SHOWN,
                        "rows": display_rows(m.leaderboard)}
     return render_template("report.html.j2", title=m.title, m=m, views=_views(m), figures=figs,
-                           manifests=manifest_texts(m), leaderboard=leaderboard)
+                           manifests=manifest_texts(m), leaderboard=leaderboard,
+                           protocol_text=as_json_text(m.protocol_definition) if m.protocol_definition else "")
 
 
 def _text_page(lines: list[str], title: str) -> tuple[Figure, float]:

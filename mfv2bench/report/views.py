@@ -140,6 +140,9 @@ def figures(m: ReportModel) -> dict:
     return {"curves": curves, "attributes": attributes, "speed": speed}
 
 
+def as_json_text(data: dict) -> str:
+    return json.dumps(data, indent=1, sort_keys=True, default=str)
+
+
 def manifest_texts(m: ReportModel) -> list[tuple[str, str]]:
-    return [(name, json.dumps(man, indent=1, sort_keys=True, default=str))
-            for name, man in m.manifests.items()]
+    return [(name, as_json_text(man)) for name, man in m.manifests.items()]
