@@ -50,13 +50,16 @@ def test_bad_published_rows_name_file_and_line(tmp_path):
 def test_ours_ranked_with_published_and_delta(published):
     board = build_leaderboard(published, "lasot", "auc",
                               [LocalEntry("mfv2-b", 69.9, 68.8, 71.0, fps_gpu=150.0),
-                               LocalEntry("csrt", 31.2, fps_cpu=40.0)])
+                               LocalEntry("csrt", 31.2, fps_cpu=40.0), LocalEntry("mfv2-s-sdpa", 60.0),
+                               LocalEntry("mfv2-b-depth4", 50.0)])
     rows = board.rows
     assert board.dataset == "LaSOT" and board.metric == "AUC"
     assert rows["value"].is_monotonic_decreasing
     ours = rows[rows["ours"]].set_index("tracker")
-    assert set(ours.index) == {"mfv2-b", "csrt"}
+    assert set(ours.index) == {"mfv2-b", "csrt", "mfv2-s-sdpa", "mfv2-b-depth4"}
     assert ours.loc["mfv2-b", "paper_value"] == 70.6
+    assert ours.loc["mfv2-s-sdpa", "paper_value"] == 60.6  # a runtime variant reproduces the paper
+    assert math.isnan(ours.loc["mfv2-b-depth4", "paper_value"])  # an ablation does not
     assert ours.loc["mfv2-b", "delta"] == pytest.approx(69.9 - 70.6)
     assert math.isnan(ours.loc["csrt", "delta"])
     # rank = 1 + number of strictly better rows

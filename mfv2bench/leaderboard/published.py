@@ -43,10 +43,13 @@ METRIC_ALIASES: dict[str, dict[str, str]] = {
     "eao": {"*": "EAO"},
 }
 
-# Local tracker spec names that reproduce a published (tracker, variant).
+# Local tracker spec names that reproduce a published (tracker, variant): the official specs
+# and their runtime variants, which compute the same outputs (parity-tested), not the ablations.
+_RUNTIME_SUFFIXES = ("", "-full", "-sdpa", "-compile", "-onnx")
 PAPER_COUNTERPARTS: dict[str, tuple[str, str]] = {
-    "mfv2-b": ("MixFormerV2", "B"),
-    "mfv2-s": ("MixFormerV2", "S"),
+    f"{base}{suffix}": paper
+    for base, paper in (("mfv2-b", ("MixFormerV2", "B")), ("mfv2-s", ("MixFormerV2", "S")))
+    for suffix in _RUNTIME_SUFFIXES
 }
 
 
