@@ -58,7 +58,7 @@ def run_joblib(tasks: list[Task], jobs: int, threads: int) -> Iterator[SequenceR
     and are re-run one at a time in a one-process pool: the one that kills its worker again is
     reported failed, the innocent ones finish. The rest goes on in a fresh pool."""
     from joblib import Parallel, delayed, parallel_config
-    from joblib.externals.loky import get_reusable_executor
+    from joblib.externals.loky import ProcessPoolExecutor
 
     dead = _terminated_errors()
     work_dir = tempfile.mkdtemp(prefix="mfv2bench-run-")
@@ -90,13 +90,16 @@ def run_joblib(tasks: list[Task], jobs: int, threads: int) -> Iterator[SequenceR
                                              "(see the worker's stderr above)") from None
                 for idx in sorted(in_flight):
                     suspects.append(pending.pop(idx))
-        for task in suspects:
-            executor = get_reusable_executor(max_workers=1, reuse=False)
-            future = executor.submit(execute, replace(task, claims_dir=None, slots_dir=slots_dir))
+        for task in suspects:  # each alone in its own one-process pool (not joblib's shared one)
+            executor = ProcessPoolExecutor(max_workers=1)
             try:
-                yield future.result()
+                future = executor.submit(execute, replace(task, claims_dir=None, slots_dir=slots_dir))
+                result = future.result()
             except dead:
-                yield SequenceResult(task.seq.name, error=f"sequence {task.seq.name}: {WORKER_DIED}")
+                result = SequenceResult(task.seq.name, error=f"sequence {task.seq.name}: {WORKER_DIED}")
+            finally:
+                executor.shutdown(wait=True)
+            yield result
     finally:
         shutil.rmtree(work_dir, ignore_errors=True)
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import __version__
 from ..datasets.base import DatasetSplit
 from ..datasets.registry import load_split
 from ..errors import ConfigError, MissingDataError
@@ -300,8 +301,8 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
             "format": mf.FORMAT_VERSION, "tracker": tracker, "dataset": data.dataset,
             "split": data.split, "split_key": data.key,
             "spec_hash": spec.hash, "spec": spec.to_dict(), "checkpoint": checkpoint,
-            "package": {"name": "mfv2bench", "version": mf.__version__, "git_commit": mf.git_commit()},
-            "versions": mf.library_versions(spec.kind), "hardware": mf.hardware(devices),
+            "package": {"name": "mfv2bench", "version": __version__, "git_commit": mf.git_commit()},
+            "versions": mf.library_versions(), "hardware": mf.hardware(devices),
             "started": (previous or {}).get("started") or this_run["started"],
         }
         failed: dict[str, str] = {}

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from .. import __version__
 from ..datasets.registry import load_split
 from ..errors import ConfigError, InputError, MissingDataError
 from ..hashing import file_sha256
@@ -155,7 +156,7 @@ def import_results(source: str | Path, as_name: str, dataset: str, split: str | 
                 "source_format": fmt if fmt != "auto" else ("got10k" if layouts == {"got10k"} else "pytracking"),
                 "runs_in_source": max(len(raw[s].runs) for s in present),
                 "spec_hash": None, "checkpoint": None, "timing": "imported",
-                "package": {"name": "mfv2bench", "version": mf.__version__, "git_commit": mf.git_commit()},
+                "package": {"name": "mfv2bench", "version": __version__, "git_commit": mf.git_commit()},
                 "started": mf.utc_now(), "finished": mf.utc_now(),
                 "complete": not missing, "partial": bool(missing),
                 "sequences": {"expected": data.expected, "done": len(present), "failed": [],

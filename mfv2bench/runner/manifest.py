@@ -13,8 +13,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
 from ..hashing import file_sha256
+from ..speed.manifest import cpu_model, gpu_info, package_versions
 from ..threads import available_cores
 from ..trackers.specs import ResolvedSpec
 
@@ -39,54 +39,18 @@ def git_commit() -> str | None:
     return res.stdout.strip() or None if res.returncode == 0 else None
 
 
-def library_versions(kind: str) -> dict[str, str | None]:
-    """Versions that change a tracker's output or speed (torch only imported for torch trackers)."""
-    out: dict[str, str | None] = {"python": sys.version.split()[0], "mfv2bench": __version__}
-    import numpy
+def library_versions() -> dict[str, str | None]:
+    """Python and the installed versions of the libraries that change outputs or speed."""
+    import cv2  # already loaded: frames are decoded with it
 
-    out["numpy"] = numpy.__version__
-    try:
-        import cv2
-
-        out["opencv"] = cv2.__version__
-    except ImportError:  # pragma: no cover
-        out["opencv"] = None
-    if kind != "opencv" or "torch" in sys.modules:
-        try:
-            import torch
-
-            out["torch"] = torch.__version__
-        except ImportError:  # pragma: no cover
-            out["torch"] = None
-    return out
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
-            for line in f:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown"
-
-
-def gpu_names(devices: list[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    cuda = [d for d in devices if d.startswith("cuda")]
-    if cuda:
-        import torch
-
-        for d in cuda:
-            out[d] = torch.cuda.get_device_name(torch.device(d))
-    return out
+    return {"python": sys.version.split()[0], "opencv": cv2.__version__, **package_versions()}
 
 
 def hardware(devices: list[str]) -> dict[str, Any]:
+    """CPU model and cores of this machine, and each CUDA device's GPU (name, memory, driver)."""
     return {"host": platform.node(), "os": platform.platform(), "cpu": cpu_model(),
             "logical_cores": os.cpu_count(), "cores_available": available_cores(),
-            "gpus": gpu_names(devices)}
+            "gpus": {d: gpu_info(d) for d in devices if d.startswith("cuda")}}
 
 
 def checkpoint_of(spec: ResolvedSpec) -> dict[str, Any] | None:
