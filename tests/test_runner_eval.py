@@ -131,6 +131,15 @@ def test_missing_checkpoint_fails_before_any_sequence(ws):
         run_eval("mfv2-b", "synthetic-lasot", workspace=load_workspace(ws), progress=False)
     assert not list((ws / "results").rglob("*.txt"))
     assert not list((ws / "results").rglob("run.json"))
+    # --force with a now-missing checkpoint fails before deleting anything
+    write_scripted_spec(ws, "swapped")
+    first = run_eval("swapped", "synthetic-lasot", workspace=load_workspace(ws), jobs=1,
+                     progress=False)
+    (ws / "trackers" / "swapped.toml").write_text('extends = "mfv2-b"\n')
+    with pytest.raises(MissingDataError, match="checkpoint not found"):
+        run_eval("swapped", "synthetic-lasot", workspace=load_workspace(ws), force=True,
+                 progress=False)
+    assert len(list(first.folder.glob("*_time.txt"))) == 2 and (first.folder / "run.json").is_file()
 
 
 def test_mixformerv2_random_weights_runs(ws):

@@ -114,13 +114,12 @@ def parse_devices(device: str) -> list[str]:
     return devices
 
 
-def _preflight(spec: ResolvedSpec, devices: list[str], keep: bool) -> Any:
+def _preflight(spec: ResolvedSpec, devices: list[str]) -> Any:
     """Fail before any sequence: a missing checkpoint or a bad spec raises here, in the parent.
-    On the CPU the tracker is built once (and kept for in-process runs); on GPUs only the
+    On the CPU the tracker is built once (in-process runs use it); on GPUs only the
     checkpoint's presence is checked, so the parent holds no GPU memory."""
     if devices[0] == "cpu":
-        tracker = build_tracker(spec, device="cpu")
-        return tracker if keep else None
+        return build_tracker(spec, device="cpu")
     ckpt = spec.model.get("checkpoint")
     if spec.kind == "mixformerv2" and not spec.model.get("random_weights") and ckpt:
         path = spec.resolve_path(ckpt)
@@ -236,8 +235,10 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
     ``jobs``: worker processes (default: all cores; with several CUDA devices, one per device).
     ``backend``: "joblib" (loky processes on this machine) or "dask" (``scheduler`` address of
     an existing cluster, else a LocalCluster of ``jobs`` workers). ``threads``: torch/OpenCV/BLAS
-    threads per worker (default: cores // workers, so workers never oversubscribe the cores). A sequence whose tracker
-    raises is logged to ``errors.log`` and listed in ``EvalRun.failed``; the others finish.
+    threads per worker (default: cores // workers, so workers never oversubscribe the cores).
+    A sequence whose tracker raises is logged to ``errors.log`` and listed in
+    ``EvalRun.failed``; the others finish. A missing checkpoint fails before anything is
+    touched, ``--force`` included.
     """
     if backend not in BACKENDS:
         raise ConfigError(f"unknown backend {backend!r} (one of {', '.join(BACKENDS)})")
@@ -272,6 +273,7 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
     store = ResultsStore(results_dir if results_dir is not None else ws.results_dir)
     folder = store.sequence_dir(tracker, data.key)
     lengths = {s.name: s.n_frames for s in data.sequences}
+    tracker_obj = _preflight(spec, devices)  # before the folder is touched
 
     with store.lock(tracker, data.key):
         checkpoint = mf.checkpoint_of(spec)
@@ -284,16 +286,18 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
         skipped = [s.name for s in data.sequences if s.name in complete]
         workers = max(1, min(jobs, len(pending))) if pending else 1
         in_process = backend == "joblib" and workers == 1 and devices[0] == "cpu"
-        tracker_obj = _preflight(spec, devices, keep=in_process)
+        if not in_process:
+            tracker_obj = None  # workers build their own
         if threads is None:
             threads = max(1, cores // workers) if devices[0] == "cpu" else 1
         info = BackendInfo(backend if not in_process else "joblib", workers)
 
         history = list((previous or {}).get("runs", []))
         seq_runs: dict[str, int] = dict((previous or {}).get("sequence_runs", {}))
+        hardware = mf.hardware(devices)
         this_run = {"started": mf.utc_now(), "finished": None, "backend": info.to_dict(),
                     "workers": workers, "threads_per_worker": threads, "devices": devices,
-                    "host": mf.hardware(devices)["host"], "ran": 0, "failed": [],
+                    "host": hardware["host"], "ran": 0, "failed": [],
                     "interrupted": False, "force": force}
         history.append(this_run)
         run_index = len(history) - 1
@@ -302,7 +306,7 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
             "split": data.split, "split_key": data.key,
             "spec_hash": spec.hash, "spec": spec.to_dict(), "checkpoint": checkpoint,
             "package": {"name": "mfv2bench", "version": __version__, "git_commit": mf.git_commit()},
-            "versions": mf.library_versions(), "hardware": mf.hardware(devices),
+            "versions": mf.library_versions(), "hardware": hardware,
             "started": (previous or {}).get("started") or this_run["started"],
         }
         failed: dict[str, str] = {}
