@@ -52,3 +52,18 @@ def test_dask_killed_worker_fails_only_its_sequence(workspace):
                    backend="dask", progress=False)
     assert list(run.failed) == [victim] and "died" in run.failed[victim]
     assert sorted(run.done) == sorted(set(boxes) - {victim})
+
+
+def test_existing_cluster_by_scheduler_address(workspace):
+    from distributed import LocalCluster
+
+    make_synthetic(workspace, "lasot", n_sequences=2, n_frames=5)
+    write_scripted_spec(workspace, "scripted")
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        run = run_eval("scripted", "synthetic-lasot", workspace=load_workspace(workspace),
+                       backend="dask", scheduler=cluster.scheduler_address, progress=False)
+        assert run.ok and run.complete
+        m = json.loads((run.folder / "run.json").read_text())
+        assert m["backend"]["scheduler"] == cluster.scheduler_address and m["timing"] == "contended"
+        assert len(cluster.workers) == 1  # the user's cluster is left running

@@ -288,8 +288,9 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
         in_process = backend == "joblib" and workers == 1 and devices[0] == "cpu"
         if not in_process:
             tracker_obj = None  # workers build their own
-        if threads is None:
-            threads = max(1, cores // workers) if devices[0] == "cpu" else 1
+        if threads is None:  # this machine's cores say nothing about a remote cluster's
+            local_cpu = devices[0] == "cpu" and not scheduler
+            threads = max(1, cores // workers) if local_cpu else 1
         info = BackendInfo(backend if not in_process else "joblib", workers)
 
         history = list((previous or {}).get("runs", []))
