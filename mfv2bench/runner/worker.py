@@ -60,7 +60,7 @@ def tracker_for(task: Task) -> tuple[Any, str]:
     key = (task.spec.name, task.spec.hash, device)
     if _STATE["key"] != key:
         set_threads(task.threads)
-        if device.startswith("cuda"):
+        if device.startswith("cuda:"):
             import torch
 
             torch.cuda.set_device(device)
