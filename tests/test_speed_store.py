@@ -80,6 +80,8 @@ def test_eval_timings_exclude_frame_zero_and_are_labelled(tmp_path):
     assert run_conditions({"workers": 1}) == SEQUENTIAL
     assert run_conditions({"backend": "dask", "workers": 1}) == CONTENDED
     assert run_conditions({}) == CONTENDED  # unknown: never claim speed
+    assert run_conditions({"timing": "sequential", "workers": 1}) == SEQUENTIAL
+    assert run_conditions({"timing": "contended", "workers": 1}) == CONTENDED
     (run / "c_time.txt").write_text("0.1\nabc\n")
     with pytest.raises(InputError) as err:
         eval_timing_summary(run)

@@ -36,6 +36,11 @@ def _workers(manifest: dict[str, Any]) -> int | None:
 def run_conditions(manifest: dict[str, Any]) -> str:
     """"contended" when the run had more than one worker (or a cluster backend), else
     "eval (sequential)"; unknown worker counts count as contended (never over-claim speed)."""
+    label = manifest.get("timing")  # the runner's own label, where it wrote one
+    if label == CONTENDED:
+        return CONTENDED
+    if label == "sequential":
+        return SEQUENTIAL
     backend = manifest.get("backend")
     name = backend.get("name") if isinstance(backend, dict) else backend
     if isinstance(name, str) and name.lower() == "dask":
