@@ -108,3 +108,16 @@ def test_tracker_time_excludes_decoding(tmp_path, monkeypatch):
     assert res.ok and res.boxes.shape == (6, 4)
     assert np.array_equal(res.boxes[0], [1, 2, 3, 4])
     assert res.times.sum() < 0.05 < res.wall  # six 50 ms decodes are not in the tracker time
+
+
+def test_progress_writer_reports_frames_done(tmp_path):
+    from mfv2bench.runner.worker import progress_writer
+
+    path = tmp_path / "7"
+    on_frame = progress_writer(str(path), every=0.0)
+    for i in range(5):
+        on_frame(i)
+    assert path.read_text() == "5"
+    throttled = progress_writer(str(tmp_path / "8"), every=60.0)
+    throttled(0)
+    assert not (tmp_path / "8").exists()  # nothing written before the interval

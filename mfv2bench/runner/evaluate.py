@@ -8,7 +8,11 @@ rest on the chosen backend, write each result atomically as it arrives, keep ``r
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
+import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -160,13 +164,19 @@ def _check_identity(store: ResultsStore, tracker: str, key: str, spec: ResolvedS
 
 class _Progress:
     """A tqdm bar over frames (sequences in the postfix); silent when off or not a TTY.
-    In-process runs advance it per frame; parallel runs when each sequence comes back."""
+    In-process runs advance it per frame; joblib workers write their frame counts to small
+    files that a thread here reads twice a second; Dask runs advance per sequence."""
 
     def __init__(self, enabled: bool, total_frames: int, total_seqs: int, label: str):
         self.bar = None
         self.done = 0
         self.in_sequence = 0  # frames already counted for the sequence under way
+        self.finished_frames = 0
         self.total_seqs = total_seqs
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.folder: str | None = None
         if enabled and sys.stderr.isatty() and total_seqs:
             from tqdm import tqdm
 
@@ -182,14 +192,55 @@ class _Progress:
         self.in_sequence += 1
         self.bar.update(1)
 
-    def sequence_done(self, frames: int, failed: bool) -> None:
+    def watch(self) -> str | None:
+        """Start reading workers' frame counts; returns the folder they write to."""
+        if self.bar is None:
+            return None
+        self.folder = tempfile.mkdtemp(prefix="mfv2bench-progress-")
+        self._thread = threading.Thread(target=self._poll, name="progress", daemon=True)
+        self._thread.start()
+        return self.folder
+
+    def _poll(self) -> None:
+        while not self._stop.wait(0.5):
+            running = 0
+            for name in os.listdir(self.folder):
+                try:
+                    with open(os.path.join(self.folder, name), encoding="ascii") as f:
+                        running += int(f.read() or 0)
+                except (OSError, ValueError):
+                    continue
+            with self._lock:
+                n = min(self.bar.total, max(self.bar.n, self.finished_frames + running))
+                if n != self.bar.n:
+                    self.bar.n = n
+                    self.bar.refresh()
+
+    def sequence_done(self, frames: int, failed: bool, index: int | None = None) -> None:
         self.done += 1
-        if self.bar is not None:
-            self.bar.update(max(0, frames - self.in_sequence))
+        if self.bar is None:
+            return
+        with self._lock:
+            if self.folder is not None and index is not None:
+                try:
+                    os.unlink(os.path.join(self.folder, str(index)))
+                except FileNotFoundError:
+                    pass
+            self.finished_frames += frames
+            if self.folder is not None:
+                self.bar.n = min(self.bar.total, max(self.bar.n, self.finished_frames))
+                self.bar.refresh()
+            else:
+                self.bar.update(max(0, frames - self.in_sequence))
             self.in_sequence = 0
             self.bar.set_postfix_str(f"seq {self.done}/{self.total_seqs}" + (" (failure)" if failed else ""))
 
     def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
         if self.bar is not None:
             self.bar.close()
 
@@ -197,8 +248,6 @@ class _Progress:
 def pin_threads(n: int):
     """Set this process's torch/OpenCV/BLAS threads to ``n``; returns a function restoring them
     (an in-process run must not change the threading of its caller, e.g. a notebook)."""
-    import os
-
     from ..threads import set_threads
 
     env = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
@@ -343,8 +392,10 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
         manifest = write_manifest(final=False)
         bar = _Progress(progress, sum(s.n_frames for s in pending), len(pending),
                         f"{tracker} on {data.key}")
+        progress_dir = bar.watch() if backend == "joblib" and not in_process else None
         tasks = [Task(index=i, seq=s, spec=spec, devices=tuple(devices), threads=threads,
-                      prefetch=prefetch) for i, s in enumerate(pending)]
+                      prefetch=prefetch, progress_dir=progress_dir) for i, s in enumerate(pending)]
+        index_of = {t.seq.name: t.index for t in tasks}
         restore = None
         if in_process:
             use_tracker(spec, "cpu", tracker_obj)
@@ -365,7 +416,7 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
                     failed[result.name] = (result.error or "").strip().splitlines()[-1][:300]
                     store.append_error(tracker, data.key,
                                        f"=== {result.name} ({mf.utc_now()}) ===\n{result.error}")
-                bar.sequence_done(lengths[result.name], not result.ok)
+                bar.sequence_done(lengths[result.name], not result.ok, index_of[result.name])
                 this_run.update(ran=len(done), failed=sorted(failed))
                 manifest = write_manifest(final=False)
         except KeyboardInterrupt:

@@ -7,9 +7,10 @@ from __future__ import annotations
 import fcntl
 import os
 import socket
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ..datasets.base import Sequence
 from ..threads import set_threads
@@ -29,6 +30,7 @@ class Task:
     prefetch: int = 4
     claims_dir: str | None = None  # in-flight markers (joblib: tells which sequence a dead worker held)
     slots_dir: str | None = None  # one lock file per device (several GPUs)
+    progress_dir: str | None = None  # frames done so far, for the parent's progress bar
 
 
 # Per-process state: the tracker built for (spec hash, devices), and the device slot held.
@@ -76,7 +78,22 @@ def use_tracker(spec: ResolvedSpec, device: str, tracker: Any) -> None:
     _STATE["tracker"] = tracker
 
 
-def execute(task: Task, on_frame=None) -> SequenceResult:
+def progress_writer(path: str, every: float = 0.5) -> Callable[[int], None]:
+    """``on_frame`` that writes the frames done to ``path`` at most every ``every`` seconds
+    (one clock read per frame otherwise)."""
+    last = [time.monotonic()]
+
+    def on_frame(i: int) -> None:
+        now = time.monotonic()
+        if now - last[0] >= every:
+            last[0] = now
+            with open(path, "w", encoding="ascii") as f:
+                f.write(str(i + 1))
+
+    return on_frame
+
+
+def execute(task: Task, on_frame: Callable[[int], None] | None = None) -> SequenceResult:
     """Run one sequence; any exception (tracker build included) comes back as ``error``.
     ``on_frame(i)`` is called after each frame (in-process runs: a frame-level progress bar)."""
     claim = None
@@ -91,6 +108,8 @@ def execute(task: Task, on_frame=None) -> SequenceResult:
 
             return SequenceResult(task.seq.name, error=f"building the tracker failed in worker "
                                   f"pid {os.getpid()}\n{traceback.format_exc()}")
+        if on_frame is None and task.progress_dir:
+            on_frame = progress_writer(os.path.join(task.progress_dir, str(task.index)))
         result = run_sequence(tracker, task.seq, prefetch=task.prefetch, on_frame=on_frame)
         result.worker = {"pid": os.getpid(), "host": socket.gethostname(), "device": device}
         return result
