@@ -13,6 +13,7 @@ import shutil
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from .store import ResultsStore
 from .worker import Task, use_tracker
 
 BACKENDS = ("joblib", "dask")
+MANIFEST_EVERY_S = 5.0  # the manifest is rewritten at most this often during a run (and at the end)
 
 
 @dataclass
@@ -379,17 +381,18 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
                 "timing": mf.timing_label(max_workers, "dask" if "dask" in backend_names else backend),
                 "finished": mf.utc_now() if final else None,
                 "status": ("interrupted" if interrupted else "finished") if final else "running",
-                "complete": bool(final and all_done and not data.partial),
-                "partial": not (final and all_done and not data.partial),
+                "complete": bool(final and all_done and not full.partial),
+                "partial": not (final and all_done and not full.partial),
                 "sequences": {"expected": full.expected, "on_disk": len(full.sequences),
                               "done": len(finished), "failed": sorted(failed),
-                              "missing_on_disk": list(data.missing)},
+                              "missing_on_disk": list(full.missing)},
                 "runs": history, "sequence_runs": seq_runs,
             }
             store.write_manifest(tracker, data.key, manifest)
             return manifest
 
         manifest = write_manifest(final=False)
+        last_write = time.monotonic()
         bar = _Progress(progress, sum(s.n_frames for s in pending), len(pending),
                         f"{tracker} on {data.key}")
         progress_dir = bar.watch() if backend == "joblib" and not in_process else None
@@ -418,7 +421,9 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
                                        f"=== {result.name} ({mf.utc_now()}) ===\n{result.error}")
                 bar.sequence_done(lengths[result.name], not result.ok, index_of[result.name])
                 this_run.update(ran=len(done), failed=sorted(failed))
-                manifest = write_manifest(final=False)
+                if time.monotonic() - last_write >= MANIFEST_EVERY_S:  # large splits: not O(n^2)
+                    manifest = write_manifest(final=False)
+                    last_write = time.monotonic()
         except KeyboardInterrupt:
             interrupted = True
             raise
@@ -427,7 +432,7 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
             if restore is not None:
                 restore()
             this_run.update(finished=mf.utc_now(), ran=len(done), failed=sorted(failed),
-                            interrupted=interrupted, backend=info.to_dict())
+                            interrupted=interrupted, backend=info.to_dict(), workers=info.workers)
             manifest = write_manifest(final=True)
     return EvalRun(tracker=tracker, split=data, folder=folder, manifest=manifest, done=done,
                    skipped=skipped, failed=failed, interrupted=interrupted,
