@@ -218,3 +218,17 @@ def test_each_worker_process_takes_its_own_device(tmp_path):
     proc.start()
     assert out.get(timeout=20) == "cuda:0"
     proc.join(10)
+
+
+def test_missing_sequences_on_disk_need_allow_partial(ws):
+    make_synthetic(ws, "lasot", n_sequences=3, n_frames=5)
+    split = load_split("synthetic-lasot", workspace=load_workspace(ws))
+    gone = split.sequences[1]
+    shutil.rmtree(Path(gone.frames[0]).parent.parent)
+    with pytest.raises(MissingDataError, match="allow-partial"):
+        run_eval("kcf", "synthetic-lasot", workspace=load_workspace(ws), progress=False)
+    res = CliRunner().invoke(main, ["eval", "-t", "kcf", "-d", "synthetic-lasot", "-j", "1",
+                                    "--allow-partial"])
+    assert res.exit_code == 0 and "PARTIAL" in res.output and "not on disk" in res.output
+    m = json.loads((ws / "results" / "kcf" / "synthetic-lasot-test" / "run.json").read_text())
+    assert m["partial"] and m["sequences"]["missing_on_disk"] == [gone.name]
