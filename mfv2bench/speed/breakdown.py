@@ -116,15 +116,16 @@ def component_breakdown(model: Any, template_size: int, search_size: int, *,
     captured = _capture(net, step)
     if not captured:
         raise ConfigError(f"{type(model).__name__} has no sub-modules with parameters to break down")
-    # FLOPs are counted on an explicit-attention twin where the model can switch: torch's
-    # counter has no formula for the fused CPU attention kernel and would leave it out.
-    flop_net, flop_step, flop_captured = net, step, captured
-    if getattr(net, "attention", "eager") != "eager" and hasattr(net, "set_attention"):
-        flop_net = copy.deepcopy(net)
+    # FLOPs are counted on a twin without autograd state (torch's counter tracks modules with
+    # gradient hooks, which fail on parameters used under inference mode) and, where the model
+    # can switch, with explicit attention: the counter has no formula for the fused CPU kernel.
+    flop_net = copy.deepcopy(net)
+    flop_net.requires_grad_(False)
+    if getattr(flop_net, "attention", "eager") != "eager" and hasattr(flop_net, "set_attention"):
         flop_net.set_attention("eager")
-        flop_step = model_step(flop_net, template_size, search_size, batch=batch, mode=mode,
-                               device=device, precision=precision)
-        flop_captured = _capture(flop_net, flop_step)
+    flop_step = model_step(flop_net, template_size, search_size, batch=batch, mode=mode,
+                           device=device, precision=precision)
+    flop_captured = _capture(flop_net, flop_step)
 
     def under_inference(fn: Callable[[], Any]) -> Callable[[], Any]:
         def run():
