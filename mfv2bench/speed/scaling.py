@@ -45,8 +45,9 @@ def thread_scaling(model: Any, template_size: int, search_size: int, *,
         return run
 
     try:
+        # a thread-count switch resizes the OpenMP pool: two untimed calls after each switch
         samples = time_interleaved({str(n): at(n) for n in counts}, warmup=warmup, iters=iters,
-                                   rounds=rounds)
+                                   rounds=rounds, block_warmup=2)
     finally:
         set_threads(before)
     rows: list[dict[str, Any]] = []

@@ -142,10 +142,12 @@ def _time_cuda(fn: Callable[[], Any], device: str, iters: int, min_time_s: float
 
 
 def time_interleaved(fns: dict[str, Callable[[], Any]], *, device: str = "cpu",
-                     warmup: int = 3, iters: int = 12, rounds: int = 3) -> dict[str, list[float]]:
+                     warmup: int = 3, iters: int = 12, rounds: int = 3,
+                     block_warmup: int = 0) -> dict[str, list[float]]:
     """Per-call latencies (ms) of several callables measured in interleaved rounds, so that a
     change of machine load during the measurement affects all of them alike (used where the
-    numbers are compared with each other: breakdown shares, runtime ratios)."""
+    numbers are compared with each other: breakdown shares, runtime ratios).
+    ``block_warmup`` untimed calls start every block (e.g. after a thread-count switch)."""
     if rounds < 1:
         raise ValueError("rounds must be >= 1")
     per_round = max(1, -(-iters // rounds))
@@ -155,5 +157,6 @@ def time_interleaved(fns: dict[str, Callable[[], Any]], *, device: str = "cpu",
     samples: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(rounds):
         for name, fn in fns.items():
-            samples[name] += time_callable(fn, device=device, warmup=0, iters=per_round)
+            samples[name] += time_callable(fn, device=device, warmup=block_warmup,
+                                           iters=per_round)
     return samples
