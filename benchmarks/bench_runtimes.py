@@ -24,7 +24,6 @@ import sys
 import time
 from typing import Any, Callable
 
-import numpy as np
 import torch
 from torch import nn
 
