@@ -49,72 +49,55 @@ def _at(curve: np.ndarray | None, thresholds: tuple[float, ...] | None, t: float
         return None
 
 
-@dataclass
-class SequenceScores:
+@dataclass(kw_only=True)
+class _Scores:
+    """Curves and scores shared by one sequence's and a set's results."""
+
+    protocol: str
+    protocol_hash: str
+    thresholds: dict[str, np.ndarray]
+    success_curve: np.ndarray
+    precision_curve: np.ndarray | None
+    norm_precision_curve: np.ndarray | None
+    auc: float
+    op50: float | None
+    op75: float | None
+    p20: float | None
+    np20: float | None
+    precision_score: float | None
+    norm_precision_score: float | None
+    ao: float | None = None
+    sr50: float | None = None
+    sr75: float | None = None
+    speed_fps: float | None = None
+    coverage: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return _to_dict(self)
+
+
+@dataclass(kw_only=True)
+class SequenceScores(_Scores):
     """One sequence's curves and scores under a protocol; None where it defines no such number.
 
     ``auc`` is the protocol's success score (mean of the curve, or the trapezoid area for
     TrackingNet); ``p20`` / ``np20`` are the curve values at 20 px / 0.20;
     ``precision_score`` / ``norm_precision_score`` are what the toolkit reports (P@20 or an
-    area); ``ao``/``sr50``/``sr75`` are GOT-10k's (``ao`` is pytracking's per-sequence average
-    overlap under the pytracking-family protocols).
+    area); ``ao`` is the per-sequence average overlap (pytracking-family protocols) or GOT-10k AO.
     """
 
-    protocol: str
-    protocol_hash: str
     name: str
     n_frames: int
-    thresholds: dict[str, np.ndarray]
-    success_curve: np.ndarray
-    precision_curve: np.ndarray | None
-    norm_precision_curve: np.ndarray | None
-    auc: float
-    op50: float | None
-    op75: float | None
-    p20: float | None
-    np20: float | None
-    precision_score: float | None
-    norm_precision_score: float | None
-    ao: float | None = None
-    sr50: float | None = None
-    sr75: float | None = None
-    speed_fps: float | None = None
-    coverage: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
-        return _to_dict(self)
 
+@dataclass(kw_only=True)
+class OverallScores(_Scores):
+    """Scores over a set of sequences (the protocol's aggregation), plus the sequences used and,
+    for the LaSOT MATLAB toolkit, the sequences it dropped per metric (all-zero curves)."""
 
-@dataclass
-class OverallScores:
-    """Scores over a set of sequences (the protocol's aggregation), same fields as
-    ``SequenceScores`` plus the sequences used and, for the LaSOT MATLAB toolkit, the
-    sequences it dropped per metric (all-zero curves)."""
-
-    protocol: str
-    protocol_hash: str
     sequences: list[str]
-    thresholds: dict[str, np.ndarray]
-    success_curve: np.ndarray
-    precision_curve: np.ndarray | None
-    norm_precision_curve: np.ndarray | None
-    auc: float
-    op50: float | None
-    op75: float | None
-    p20: float | None
-    np20: float | None
-    precision_score: float | None
-    norm_precision_score: float | None
-    ao: float | None = None
-    sr50: float | None = None
-    sr75: float | None = None
-    speed_fps: float | None = None
-    coverage: float | None = None
     dropped: dict[str, list[str]] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return _to_dict(self)
 
 
 def _to_dict(obj: Any) -> dict[str, Any]:
