@@ -52,10 +52,14 @@ def _summary_lines(run) -> list[str]:
 @click.option("--results", "results_dir", type=click.Path(file_okay=False), default=None,
               help="Results folder (default: the workspace's results/).")
 @click.option("--no-metrics", is_flag=True, help="Do not print the metrics table at the end.")
+@click.option("--trust-checkpoint", is_flag=True,
+              help="Allow a checkpoint holding pickled objects to load (runs code from the file: "
+                   "only for files from a trusted source).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary (and metrics) as JSON; no progress bar.")
 @click.pass_obj
 def command(ws: Workspace, tracker, dataset, split, jobs, device, threads, backend, scheduler, force,
-            allow_partial, sequences, root, results_dir, no_metrics, as_json) -> None:
+            allow_partial, sequences, root, results_dir, no_metrics, trust_checkpoint,
+            as_json) -> None:
     """Run TRACKER on every sequence of a split and store raw results.
 
     Sequences already complete (same spec hash) are skipped; a sequence whose tracker raises is
@@ -68,7 +72,8 @@ def command(ws: Workspace, tracker, dataset, split, jobs, device, threads, backe
     try:
         run = run_eval(tracker, dataset, split=split, workspace=ws, jobs=jobs, device=device,
                        backend=backend, scheduler=scheduler, force=force,
-                       allow_partial=allow_partial, sequences=subset, progress=not as_json,
+                       allow_partial=allow_partial, trust_checkpoint=trust_checkpoint,
+                       sequences=subset, progress=not as_json,
                        results_dir=results_dir, root=root, threads=threads)
     except KeyboardInterrupt:
         click.echo("interrupted: finished sequences are saved; run the same command to resume",

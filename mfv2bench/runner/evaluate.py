@@ -280,7 +280,7 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
              allow_partial: bool = False, sequences: list[str] | None = None,
              progress: bool = True, results_dir: str | Path | None = None,
              root: str | Path | None = None, prefetch: int = 4,
-             threads: int | None = None) -> EvalRun:
+             threads: int | None = None, trust_checkpoint: bool = False) -> EvalRun:
     """Run ``tracker`` (a spec name) on a split and write its raw results to the store.
 
     ``jobs``: worker processes (default: all cores; with several CUDA devices, one per device).
@@ -289,7 +289,8 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
     threads per worker (default: cores // workers, so workers never oversubscribe the cores).
     A sequence whose tracker raises is logged to ``errors.log`` and listed in
     ``EvalRun.failed``; the others finish. A missing checkpoint fails before anything is
-    touched, ``--force`` included.
+    touched, ``--force`` included. ``trust_checkpoint`` allows a checkpoint holding pickled
+    objects to load (not hashed: it changes how the file is read, not what runs).
     """
     if backend not in BACKENDS:
         raise ConfigError(f"unknown backend {backend!r} (one of {', '.join(BACKENDS)})")
@@ -318,7 +319,8 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
                                                      allow_partial=True, workspace=ws)
     full_lengths = {s.name: s.n_frames for s in full.sequences}
     registry = SpecRegistry(ws.trackers_dir, ws.root)
-    spec = registry.resolve(tracker, dataset=data.dataset)
+    overrides = {"model": {"trust_checkpoint": True}} if trust_checkpoint else None
+    spec = registry.resolve(tracker, dataset=data.dataset, overrides=overrides)
     cores = available_cores()
     jobs = jobs if jobs is not None else (1 if devices[0] != "cpu" else cores)
     store = ResultsStore(results_dir if results_dir is not None else ws.results_dir)

@@ -69,7 +69,11 @@ class ResolvedSpec:
 
     @property
     def hashed(self) -> dict[str, Any]:
-        return {k: v for k, v in self.body.items() if k not in _NOT_HASHED}
+        """What decides the tracker's outputs: the body less names, notes and load-time consent."""
+        out = {k: v for k, v in self.body.items() if k not in _NOT_HASHED}
+        if isinstance(out.get("model"), dict) and "trust_checkpoint" in out["model"]:
+            out["model"] = {k: v for k, v in out["model"].items() if k != "trust_checkpoint"}
+        return out
 
     @property
     def hash(self) -> str:
