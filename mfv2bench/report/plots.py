@@ -56,10 +56,12 @@ def draw_curves(ax, kind: str, series: list[CurveSeries], dataset: str) -> None:
     title, xlabel, ylabel, score_name = CURVE_KINDS[kind]
     if series and series[0].score_name:
         score_name = series[0].score_name
+    # legend best first; each tracker keeps its own colour in every plot (its input position)
+    colour_of = {s.tracker: i for i, s in enumerate(series)}
     ordered = sorted(series, key=lambda s: -s.score if math.isfinite(s.score) else math.inf)
-    for i, s in enumerate(ordered):
+    for s in ordered:
         ax.plot(np.asarray(s.x, float), np.asarray(s.y, float), linewidth=2,
-                label=f"[{s.score:.3f}] {s.tracker}", **style_for(i))
+                label=f"[{s.score:.3f}] {s.tracker}", **style_for(colour_of[s.tracker]))
     ax.set_title(f"{title} on {dataset}")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
