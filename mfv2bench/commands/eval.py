@@ -92,6 +92,9 @@ def command(ws: Workspace, tracker, dataset, split, jobs, device, threads, backe
 
             click.echo("")
             click.echo(analysis_text(analysis))
+            if (run.manifest.get("checkpoint") or {}).get("random_weights"):
+                click.echo(f"warning: {tracker} ran with RANDOM WEIGHTS (a latency-only spec): "
+                           "these accuracy numbers are meaningless", err=True)
         elif not no_metrics:
             click.echo("no metrics: this split has first-frame ground truth only (server-scored); "
                        "see `mfv2bench submit`" if run.finished_sequences else

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigError, Mfv2benchError
+from ..runner.store import ResultsStore
 from ..workspace import Workspace
 from .board import LocalEntry
 
@@ -98,7 +99,11 @@ def local_scores(workspace: Workspace, dataset: str, metric: str = "auc",
             raise ConfigError(note)
         return LocalScores(notes=[note])
     out = LocalScores()
+    store = ResultsStore(results)
     for name in names:  # one at a time: a broken folder costs its own row only
+        if store.random_weights(name, split.key):
+            out.notes.append(f"{name}: no row (random weights: latency-only spec, no accuracy)")
+            continue
         try:
             analysis = analyze_store(split, [name], results, protocol=protocol, pairwise=False)
         except Mfv2benchError as exc:

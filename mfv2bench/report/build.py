@@ -187,11 +187,15 @@ def report_model(workspace: Workspace, dataset: str, trackers: list[str], protoc
     a = analyze_store(split, trackers, results, protocol=protocol)
     store = ResultsStore(results)
     manifests = {}
+    random_weights: list[str] = []
     for t in trackers:
         manifest = store.read_manifest(t, split.key)
         if manifest is None:
             continue
         manifests[t] = manifest
+        if store.random_weights(t, split.key):
+            random_weights.append(f"{t}: ran with random weights (a latency-only spec): its "
+                                  "accuracy here is meaningless")
         if manifest_partial(manifest):
             partial_details.append(f"{t}: its run manifest marks the run partial/incomplete")
     real = not get_info(split.dataset).synthetic and split.dataset in PUBLISHED_DATASET
@@ -218,7 +222,7 @@ def report_model(workspace: Workspace, dataset: str, trackers: list[str], protoc
                        + a.bootstrap.get("paired_test", "")),
         per_sequence=per_sequence_wide(a), curves=curves_from_analysis(a),
         attributes=attributes_from_analysis(a), speed_points=points, speed_table=speed_table,
-        manifests=manifests, warnings=degenerate_warnings(a), notes=all_notes, leaderboard=board,
+        manifests=manifests, warnings=random_weights + degenerate_warnings(a), notes=all_notes, leaderboard=board,
     )
 
 

@@ -232,6 +232,12 @@ class ResultsStore:
             raise InputError("a run manifest must be a JSON object", path)
         return data
 
+    def random_weights(self, tracker: str, split_key: str) -> bool:
+        """True when the run's network had random weights (a latency-only spec): such results
+        carry no accuracy and are kept out of leaderboards and flagged in tables and reports."""
+        manifest = self.read_manifest(tracker, split_key) or {}
+        return bool((manifest.get("checkpoint") or {}).get("random_weights"))
+
     def is_complete(self, tracker: str, split_key: str, seq: str, n_frames: int,
                     need_times: bool = True) -> bool:
         """True when ``<seq>.txt`` (and ``<seq>_time.txt``) hold exactly ``n_frames`` rows."""
