@@ -20,16 +20,24 @@ model's own shape (search tokens x C) @ (C x 3C).
 ``--int8`` adds the opt-in reduced-precision runtime: ONNX Runtime dynamic int8 (spec
 ``mfv2-s-int8``) against the exact cached path (torch eager, and ONNX Runtime fp32) as whole-tracker
 ``track()`` time (runtimes alternate per sequence), with its deviation from the fp32 tracker over ``--sequences`` synthetic
-sequences (closed loop: box error in px, IoU per frame). Random weights: the deviation shows how
-far int8 moves this network's outputs, not an accuracy figure on real data.
+sequences (closed loop: box error in px, IoU per frame; open loop: the same per frame when the
+reduced-precision tracker starts from the fp32 tracker's box, i.e. sees the same crop). Random
+weights: the deviation shows how far reduced precision moves this network's outputs, not an
+accuracy figure on real data (random weights do not hold a target, so closed-loop runs drift
+apart from small differences; the open-loop figure is the per-frame error).
+
+``--bf16`` does the same for the bf16 autocast runtimes (specs ``mfv2-s-bf16`` / ``mfv2-b-bf16``:
+``runtime = "bf16"`` eager with fused attention, and ``"compile-bf16"``), against torch eager
+and fused attention in fp32. ``--reduced-only`` skips the full-vs-cached part.
 
     .venv/bin/python benchmarks/bench_mfv2_cache.py [--threads 2] [--frames 20] [--small-only]
-                                                   [--int8 [--sequences 3]]
+                                                   [--int8] [--bf16] [--sequences 3] [--reduced-only]
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import statistics
 import time
 
@@ -158,16 +166,24 @@ def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return inter / (a[:, 2] * a[:, 3] + b[:, 2] * b[:, 3] - inter)
 
 
-def bench_int8(variant: str, sequences: int, frames: int, threads: int) -> None:
-    """int8 ONNX Runtime vs the exact cached path: speed and deviation from fp32."""
+def compare_to_exact(variant: str, title: str, candidates: dict[str, dict], sequences: int,
+                     frames: int, threads: int) -> None:
+    """Reduced-precision tracker runtimes vs the exact cached path: whole-tracker ``track()``
+    time and deviation from the fp32 tracker.
+
+    ``candidates``: name -> extra tracker params; the first one or more entries are exact
+    baselines (their deviation is printed as a float-rounding reference), the rest are the
+    reduced-precision runtimes. Deviation is measured two ways over ``sequences`` synthetic
+    sequences: closed loop (each tracker follows its own boxes: box error in px, IoU per frame)
+    and open loop (each frame the candidate starts from the fp32 tracker's previous box, so the
+    same crop is seen: the network's own per-frame error, no drift).
+    """
     model = init_random_weights(build_model(dict(VARIANTS[variant])), seed=0)
     params = {"search_factor": SEARCH_FACTOR[variant], "update_interval": 10, "threads": threads}
-    trackers = {
-        "torch cached (exact)": MixFormerV2Tracker(model, dict(params)),
-        "onnxruntime fp32 cached": MixFormerV2Tracker(model, {**params, "runtime": "onnxruntime"}),
-        "onnxruntime int8 cached": MixFormerV2Tracker(
-            model, {**params, "runtime": "onnxruntime", "quantize": "int8"}),
-    }
+    # a private copy of the model each: some runtimes switch the attention kernel in place
+    trackers = {"torch cached (exact)": MixFormerV2Tracker(copy.deepcopy(model), dict(params))}
+    trackers.update({name: MixFormerV2Tracker(copy.deepcopy(model), {**params, **extra})
+                     for name, extra in candidates.items()})
     # runtimes alternate per sequence (not per frame: the thread pools of one runtime disturb
     # the other when they alternate every call), so slow drifts of machine load hit all alike
     times: dict[str, list[float]] = {k: [] for k in trackers}
@@ -182,19 +198,57 @@ def bench_int8(variant: str, sequences: int, frames: int, threads: int) -> None:
                 if i >= 2:
                     times[name].append(time.perf_counter() - t0)
                 boxes[name].append(res.box)
+    open_err: dict[str, list[float]] = {k: [] for k in candidates}
+    open_iou: dict[str, list[float]] = {k: [] for k in candidates}
+    for seq in range(sequences):  # open loop, untimed
+        seq_frames, init = synthetic_sequence(frames + 1, seed=seq)
+        ref_tr = trackers["torch cached (exact)"]
+        ref_tr.initialize(seq_frames[0], init)
+        for name in candidates:
+            trackers[name].initialize(seq_frames[0], init)
+        for frame in seq_frames[1:]:
+            prev = list(ref_tr.state)
+            ref_box = ref_tr.track(frame).box[None]
+            for name in candidates:
+                trackers[name].state = list(prev)
+                box = trackers[name].track(frame).box[None]
+                open_err[name].append(float(np.abs(box - ref_box).max()))
+                open_iou[name].append(float(iou(box, ref_box)[0]))
     ref = np.array(boxes["torch cached (exact)"])
-    q = np.array(boxes["onnxruntime int8 cached"])
-    err, io = np.abs(q - ref).max(axis=1), iou(q, ref)
-    fp32_err = np.abs(np.array(boxes["onnxruntime fp32 cached"]) - ref).max()
     base = statistics.median(times["torch cached (exact)"])
-    print(f"\nMixFormerV2-{variant.capitalize()} int8 (opt-in, reduced precision), "
-          f"{sequences} synthetic sequences x {frames} frames, track() per frame:")
+    print(f"\nMixFormerV2-{variant.capitalize()} {title}, {sequences} synthetic sequences x "
+          f"{frames} frames, random weights, track() per frame; deviation from the fp32 tracker "
+          f"(closed loop: own boxes; open loop: same crops); fp32 boxes median "
+          f"{np.median(ref[:, 2]):.1f} x {np.median(ref[:, 3]):.1f} px:")
     for name, ts in times.items():
         t = statistics.median(ts)
-        print(f"  {name:25s} {t * 1e3:8.1f} ms/frame  x{base / t:4.2f} vs exact cached")
-    print(f"  int8 vs fp32 tracker: box error max {err.max():.2f} px, mean {err.mean():.3f} px; "
-          f"IoU mean {io.mean():.4f}, min {io.min():.4f} (onnxruntime fp32 vs torch: max "
-          f"{fp32_err:.1e} px)")
+        line = f"  {name:25s} {t * 1e3:8.1f} ms/frame  x{base / t:4.2f} vs exact cached"
+        if name in candidates:
+            q = np.array(boxes[name])
+            err, io = np.abs(q - ref).max(axis=1), iou(q, ref)
+            oe, oi = np.array(open_err[name]), np.array(open_iou[name])
+            line += (f" | closed: box err max {err.max():.2f} px, mean {err.mean():.3f} px, "
+                     f"IoU mean {io.mean():.4f} min {io.min():.4f}"
+                     f" | open: box err max {oe.max():.2f} px, mean {oe.mean():.3f} px, "
+                     f"IoU mean {oi.mean():.4f} min {oi.min():.4f}")
+        print(line)
+
+
+def bench_int8(variant: str, sequences: int, frames: int, threads: int) -> None:
+    """int8 ONNX Runtime vs the exact cached path (torch eager and ONNX Runtime fp32)."""
+    compare_to_exact(variant, "int8 (opt-in, reduced precision)",
+                     {"onnxruntime fp32 cached": {"runtime": "onnxruntime"},
+                      "onnxruntime int8 cached": {"runtime": "onnxruntime", "quantize": "int8"}},
+                     sequences, frames, threads)
+
+
+def bench_bf16(variant: str, sequences: int, frames: int, threads: int) -> None:
+    """bf16 autocast runtimes (specs mfv2-s-bf16 / mfv2-b-bf16) vs the exact cached path."""
+    compare_to_exact(variant, "bf16 autocast (opt-in, reduced precision)",
+                     {"torch sdpa cached (exact)": {"runtime": "sdpa"},
+                      "bf16 cached": {"runtime": "bf16"},
+                      "compile-bf16 cached": {"runtime": "compile-bf16"}},
+                     sequences, frames, threads)
 
 
 def main() -> None:
@@ -204,13 +258,16 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--small-only", action="store_true")
     ap.add_argument("--int8", action="store_true", help="also measure the int8 ONNX Runtime spec")
-    ap.add_argument("--sequences", type=int, default=3, help="synthetic sequences for --int8")
+    ap.add_argument("--bf16", action="store_true", help="also measure the bf16 autocast specs")
+    ap.add_argument("--sequences", type=int, default=3, help="synthetic sequences for --int8/--bf16")
+    ap.add_argument("--reduced-only", action="store_true",
+                    help="skip the full-vs-cached comparison (only --int8 / --bf16)")
     args = ap.parse_args()
     set_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} thread(s), batch 1, random weights, "
           f"median of {args.frames} interleaved rounds")
     variants = ["small"] if args.small_only else ["small", "base"]
-    for variant in variants:
+    for variant in ([] if args.reduced_only else variants):
         rounds = args.frames if variant == "small" else max(5, args.frames // 3)
         r = bench_variant(variant, rounds, args.warmup)
         mm_square = matmul_gflops(1024, 1024, 1024)
@@ -238,6 +295,9 @@ def main() -> None:
     if args.int8:
         for variant in variants:
             bench_int8(variant, args.sequences, args.frames, args.threads)
+    if args.bf16:
+        for variant in variants:
+            bench_bf16(variant, args.sequences, args.frames, args.threads)
 
 
 if __name__ == "__main__":

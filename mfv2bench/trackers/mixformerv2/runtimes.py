@@ -1,5 +1,6 @@
 """Ways to run the MixFormerV2 network inside the tracker: eager / fused-attention PyTorch,
-``torch.compile`` and ONNX Runtime, each with or without the template-side cache.
+``torch.compile`` and ONNX Runtime, each with or without the template-side cache; and, opt-in
+and NOT exact, bfloat16 autocast (``bf16``, ``compile-bf16``: reduced precision).
 
 An engine answers two calls: ``set_templates(template, online_template)`` once per template
 change and ``step(search) -> (pred_box (1, 4) cxcywh normalised, score logit)`` per frame.
@@ -22,7 +23,11 @@ from torch import nn
 from ...errors import ConfigError
 from .model import MixFormerV2
 
-RUNTIMES = ("eager", "sdpa", "compile", "onnxruntime")
+RUNTIMES = ("eager", "sdpa", "compile", "onnxruntime", "bf16", "compile-bf16")
+# Runtimes that change the computed function (lower precision): opt-in latency variants, never
+# a reproduction of the official outputs. Their deviation from fp32 is measured by
+# benchmarks/bench_mfv2_cache.py --bf16.
+REDUCED_PRECISION_RUNTIMES = ("bf16", "compile-bf16")
 
 
 class TemplateStep(nn.Module):
@@ -69,17 +74,37 @@ class TorchEngine:
 
     The eager cached step writes each frame's search keys/values into preallocated full-length
     buffers (no per-frame concatenation); the compiled step uses the functional form.
+    ``autocast=torch.bfloat16`` runs template encoding and steps under autocast (matmuls and
+    attention in bf16, fp32 accumulation; reduced precision); ``freeze=True`` compiles with
+    Inductor weight freezing (constants folded, weights pre-packed once; the weights must not
+    change afterwards).
     """
 
-    def __init__(self, model: MixFormerV2, cached: bool = True, compile: bool = False):
+    def __init__(self, model: MixFormerV2, cached: bool = True, compile: bool = False,
+                 autocast: torch.dtype | None = None, freeze: bool = False):
         self.cached = cached
         self.compiled = compile
         self.model = model
+        self.autocast_dtype = autocast
+        self.device_type = next(model.parameters()).device.type
         step: Any = SearchStep(model) if cached else FullStep(model)
-        self.step_module = torch.compile(step, dynamic=False) if compile else step
+        options = {"freezing": True} if freeze else None
+        self.step_module = torch.compile(step, dynamic=False, options=options) if compile else step
         self._templates: tuple[torch.Tensor, ...] = ()
 
+    def _autocast(self):
+        return torch.autocast(self.device_type, dtype=self.autocast_dtype or torch.bfloat16,
+                              enabled=self.autocast_dtype is not None)
+
     def set_templates(self, template: torch.Tensor, online_template: torch.Tensor) -> None:
+        with self._autocast():
+            self._set_templates(template, online_template)
+
+    def step(self, search: torch.Tensor) -> tuple[torch.Tensor, float]:
+        with self._autocast():
+            return self._step(search)
+
+    def _set_templates(self, template: torch.Tensor, online_template: torch.Tensor) -> None:
         if self.cached:
             kt, vt, outs = self.model.backbone.encode_templates(template, online_template)
             self._template_tokens = outs[-1][:, :self.model.config["num_template_tokens"]]
@@ -87,7 +112,7 @@ class TorchEngine:
         else:
             self._templates = (template, online_template)
 
-    def step(self, search: torch.Tensor) -> tuple[torch.Tensor, float]:
+    def _step(self, search: torch.Tensor) -> tuple[torch.Tensor, float]:
         if not self.cached:
             boxes, scores = self.step_module(*self._templates, search)
         elif self.compiled:
@@ -186,17 +211,23 @@ def export_onnx(module: nn.Module, args: tuple, path: Path, input_names: list[st
 
 
 def make_engine(model: MixFormerV2, runtime: str, cached: bool = True, **options: Any):
-    """Engine for ``runtime`` in RUNTIMES. 'sdpa' switches the model to the fused attention
-    kernel; the others keep the model's ``attention`` setting."""
+    """Engine for ``runtime`` in RUNTIMES. 'sdpa' and the bf16 runtimes switch the model to the
+    fused attention kernel; the others keep the model's ``attention`` setting. 'bf16' is eager
+    under bfloat16 autocast, 'compile-bf16' the same compiled with frozen weights (both reduced
+    precision, opt-in)."""
     if runtime not in RUNTIMES:
         raise ConfigError(f"runtime must be one of {RUNTIMES}, got {runtime!r}")
-    if cached and model.head_kind == "corner" and runtime in ("compile", "onnxruntime"):
+    if cached and model.head_kind == "corner" and runtime in ("compile", "compile-bf16", "onnxruntime"):
         raise ConfigError("the corner-head latency variant runs with runtime 'eager' or 'sdpa' "
                           "(cached), or any runtime with cached = false")
-    if runtime == "sdpa":
+    if runtime in ("sdpa", *REDUCED_PRECISION_RUNTIMES):
         model.set_attention("sdpa")
     if runtime in ("eager", "sdpa"):
         return TorchEngine(model, cached=cached)
     if runtime == "compile":
         return TorchEngine(model, cached=cached, compile=True)
+    if runtime == "bf16":
+        return TorchEngine(model, cached=cached, autocast=torch.bfloat16)
+    if runtime == "compile-bf16":
+        return TorchEngine(model, cached=cached, compile=True, autocast=torch.bfloat16, freeze=True)
     return OnnxEngine(model, cached=cached, **options)
