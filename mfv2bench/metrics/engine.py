@@ -526,6 +526,79 @@ def _curve_counts(values: np.ndarray, unit: np.ndarray, n_units: int,
     return np.cumsum(hist[:, ::-1], axis=1)[:, ::-1][:, 1:]
 
 
+# frames per group of whole units scored together: temporaries stay in cache and are reused by
+# the allocator instead of being faulted in afresh (every reduction is per unit, so grouping
+# whole units gives bit-identical results)
+GROUP_FRAMES = 1 << 16
+
+
+def _subset(flat: _Flat, u0: int, u1: int) -> _Flat:
+    """Units [u0, u1) of ``flat`` (views where possible)."""
+    a = int(flat.starts[u0])
+    b = int(flat.starts[u1]) if u1 < len(flat.starts) else flat.gt.shape[1]
+    return _Flat(gt=flat.gt[:, a:b], pred=flat.pred[:, a:b], unit=flat.unit[a:b] - u0,
+                 starts=flat.starts[u0:u1] - a,
+                 visible=None if flat.visible is None else flat.visible[a:b],
+                 cover=None if flat.cover is None else flat.cover[a:b],
+                 bound=None if flat.bound is None else flat.bound[a:b],
+                 unit_item=flat.unit_item[u0:u1])
+
+
+def _unit_counts_grouped(flat: _Flat, p: MetricProtocol) -> dict[str, np.ndarray]:
+    """``_unit_counts`` over groups of about ``GROUP_FRAMES`` frames of whole units."""
+    n_units = len(flat.starts)
+    n = flat.gt.shape[1]
+    if n <= 2 * GROUP_FRAMES or n_units < 2:
+        return _unit_counts(flat, p)
+    bounds = [0]
+    edges = np.searchsorted(flat.starts, np.arange(GROUP_FRAMES, n, GROUP_FRAMES),
+                            side="right")
+    for e in edges.tolist():
+        if e > bounds[-1]:
+            bounds.append(e)
+    if bounds[-1] != n_units:
+        bounds.append(n_units)
+    parts = [_unit_counts(_subset(flat, u0, u1), p) for u0, u1 in zip(bounds[:-1], bounds[1:])]
+    return {k: np.concatenate([d[k] for d in parts]) for k in parts[0]}
+
+
+def _unit_counts(flat: _Flat, p: MetricProtocol) -> dict[str, np.ndarray]:
+    """Per-unit frame counts, curve counts and sums for the units of ``flat``."""
+    fe = _frame_errors(flat, p)
+    n_units = len(flat.starts)
+    unit = flat.unit
+    if not fe.counted.all():
+        c = fe.counted
+        unit = unit[c]
+        fe = FrameErrors(fe.iou[c], None if fe.center_error is None else fe.center_error[c],
+                         None if fe.norm_center_error is None else fe.norm_center_error[c],
+                         np.ones(int(c.sum()), bool),
+                         None if fe.submitted is None else fe.submitted[c])
+    out = {"n": np.bincount(unit, minlength=n_units),
+           "success": _curve_counts(fe.iou, unit, n_units, p.overlap_thresholds, p.overlap_op)}
+    if p.has_center:
+        out["precision"] = _curve_counts(fe.center_error, unit, n_units, p.center_thresholds,
+                                         p.center_op)
+    if p.has_norm:
+        out["norm"] = _curve_counts(fe.norm_center_error, unit, n_units, p.norm_thresholds,
+                                    p.norm_op)
+    if p.defines_ao:
+        if p.absent == "drop-cover0":
+            w = fe.iou
+        else:  # pytracking: mean IoU over valid (visible, valid-GT) frames only
+            w = np.where(fe.iou == -1.0, 0.0, fe.iou)
+        out["iou_sum"] = np.bincount(unit, weights=w, minlength=n_units)
+        out["n_valid"] = (np.bincount(unit, weights=(fe.iou != -1.0), minlength=n_units)
+                          if p.absent != "drop-cover0" else out["n"].astype(float))
+    if p.defines_sr:
+        out["sr50"] = np.bincount(unit, weights=fe.iou > 0.5, minlength=n_units)
+        out["sr75"] = np.bincount(unit, weights=fe.iou > 0.75, minlength=n_units)
+    if fe.submitted is not None:
+        out["submitted"] = np.bincount(unit, weights=fe.submitted, minlength=n_units)
+    return out
+
+
+
 def _as_curve(counts: np.ndarray, n: np.ndarray, dtype: str) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         if dtype == "float32":
@@ -567,34 +640,11 @@ def score_batch(items: Iterable[SequenceInput], protocol: str | MetricProtocol,
             return out
     if flat is None:
         return _empty(p, rejected)
-    fe = _frame_errors(flat, p)
     n_units = len(flat.starts)
-    unit = flat.unit
-    if not fe.counted.all():
-        c = fe.counted
-        unit = unit[c]
-        fe = FrameErrors(fe.iou[c], None if fe.center_error is None else fe.center_error[c],
-                         None if fe.norm_center_error is None else fe.norm_center_error[c],
-                         np.ones(int(c.sum()), bool),
-                         None if fe.submitted is None else fe.submitted[c])
-    n_unit = np.bincount(unit, minlength=n_units)
-    succ_c = _curve_counts(fe.iou, unit, n_units, p.overlap_thresholds, p.overlap_op)
-    prec_c = (_curve_counts(fe.center_error, unit, n_units, p.center_thresholds, p.center_op)
-              if p.has_center else None)
-    norm_c = (_curve_counts(fe.norm_center_error, unit, n_units, p.norm_thresholds, p.norm_op)
-              if p.has_norm else None)
-    iou_sum = sr50_c = sr75_c = None
-    if p.defines_ao:
-        if p.absent == "drop-cover0":
-            w = fe.iou
-        else:  # pytracking: mean IoU over valid (visible, valid-GT) frames only
-            w = np.where(fe.iou == -1.0, 0.0, fe.iou)
-        iou_sum = np.bincount(unit, weights=w, minlength=n_units)
-        n_valid = (np.bincount(unit, weights=(fe.iou != -1.0), minlength=n_units)
-                   if p.absent != "drop-cover0" else n_unit.astype(float))
-    if p.defines_sr:
-        sr50_c = np.bincount(unit, weights=fe.iou > 0.5, minlength=n_units)
-        sr75_c = np.bincount(unit, weights=fe.iou > 0.75, minlength=n_units)
+    c = _unit_counts_grouped(flat, p)
+    n_unit, succ_c, prec_c, norm_c = c["n"], c["success"], c.get("precision"), c.get("norm")
+    iou_sum, n_valid = c.get("iou_sum"), c.get("n_valid")
+    sr50_c, sr75_c, sub = c.get("sr50"), c.get("sr75"), c.get("submitted")
 
     n_items = len(kept)
     ui = flat.unit_item
@@ -636,8 +686,7 @@ def score_batch(items: Iterable[SequenceInput], protocol: str | MetricProtocol,
         speed = np.array([_speed_fps(items[i].times) for i in kept])
         tstats = np.array([_time_stats(items[i].times) for i in kept]).reshape(-1, 2)
     coverage = None
-    if fe.submitted is not None:
-        sub = np.bincount(unit, weights=fe.submitted, minlength=n_units)
+    if sub is not None:
         with np.errstate(invalid="ignore", divide="ignore"):
             coverage = np.bincount(ui, weights=sub, minlength=n_items) / np.bincount(
                 ui, weights=n_unit, minlength=n_items)
