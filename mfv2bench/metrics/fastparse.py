@@ -18,19 +18,17 @@ import warnings
 
 import numpy as np
 
-_NL_TO_COMMA = bytes.maketrans(b"\n", b",")
-_INT_CHARS = b"0123456789,\n-"
+# digits and '-' kept, tab and line end become the comma separator, every other byte an 'x'
+# (which numpy's reader refuses): one pass prepares the buffer and rejects the unusual
+_TO_READER = bytes((c if chr(c) in "0123456789,-" else 44 if c in (9, 10) else 120)
+                   for c in range(256))
 _EXACT_LIMIT = 2 ** 53  # integers below this are exact in float64
 
 
-def _normalize(chunk: bytes) -> bytes | None:
-    """CRLF -> LF, tab -> comma, trailing line end added; None for a lone CR."""
-    if b"\r" in chunk:
-        if chunk.count(b"\r") != chunk.count(b"\r\n"):
-            return None
+def _normalize(chunk: bytes) -> bytes:
+    """CRLF -> LF (a lone CR stays, and is refused later), trailing line end added."""
+    if b"\r\n" in chunk:
         chunk = chunk.replace(b"\r\n", b"\n")
-    if b"\t" in chunk:
-        chunk = chunk.replace(b"\t", b",")
     if chunk and not chunk.endswith(b"\n"):
         chunk += b"\n"
     return chunk
@@ -40,41 +38,33 @@ def parse_int_rows(chunks: list[bytes], ncols: int = 4) -> list[np.ndarray] | No
     """Parse many files' bytes holding ``ncols`` integers per line into float64 (n, ncols)
     arrays (one per chunk, views of one buffer); None when any chunk is not plainly in that
     form (the caller then parses exactly)."""
-    norm = []
-    for c in chunks:
-        n = _normalize(c)
-        if n is None:
-            return None
-        norm.append(n)
+    norm = [_normalize(c) for c in chunks]
     buf = b"".join(norm)
     if not buf:
         return [np.zeros((0, ncols)) for _ in chunks]
-    if buf.translate(None, _INT_CHARS) or b"-0" in buf:
-        return None  # other characters, or -0 / zero-padded negatives (exact parser decides)
     b = np.frombuffer(buf, dtype=np.uint8)
-    nl = np.flatnonzero(b == 10)
-    n_rows = len(nl)
-    sep = np.flatnonzero(b == 44)
-    if len(sep) != (ncols - 1) * n_rows:
+    # separators (and any other byte below '-') in order: each line must be ncols-1 of them
+    # that are not line ends, then a line end
+    at = np.flatnonzero(b <= 44)
+    if len(at) % ncols:
         return None
-    # every line holds exactly ncols-1 commas (empty values are refused by the reader below)
-    if ncols > 1:
-        sep = sep.reshape(n_rows, ncols - 1)
-        if not ((sep[:, -1] < nl).all() and (sep[1:, 0] > nl[:-1]).all()):
-            return None
-    elif b"\n\n" in buf or buf.startswith(b"\n"):
+    seps = b[at].reshape(-1, ncols)
+    n_rows = len(seps)
+    if not ((seps[:, -1] == 10).all() and (seps[:, :-1] != 10).all()):
         return None
-    if b"-" in buf:  # a minus only at the start of a value and followed by a digit
+    if b"-" in buf:
+        # a minus only at the start of a value and followed by a digit other than 0 (-0 and
+        # zero-padded negatives: the exact parser decides)
         mi = np.flatnonzero(b == 45)
         after = b[mi + 1]
         before = b[np.maximum(mi - 1, 0)]
-        if not (((after >= 48) & (after <= 57)).all()
-                and ((mi == 0) | (before == 44) | (before == 10)).all()):
+        if not (((after >= 49) & (after <= 57)).all()
+                and ((mi == 0) | (before == 44) | (before == 10) | (before == 9)).all()):
             return None
     with warnings.catch_warnings():  # numpy warns (or raises) on an empty or malformed value
         warnings.simplefilter("error")
         try:
-            vals = np.fromstring(buf.translate(_NL_TO_COMMA), dtype=np.int64, sep=",")
+            vals = np.fromstring(buf.translate(_TO_READER), dtype=np.int64, sep=",")
         except (ValueError, DeprecationWarning):
             return None
     if len(vals) != ncols * n_rows:
@@ -82,10 +72,10 @@ def parse_int_rows(chunks: list[bytes], ncols: int = 4) -> list[np.ndarray] | No
     if len(vals) and (vals.max() >= _EXACT_LIMIT or vals.min() <= -_EXACT_LIMIT):
         return None
     arr = vals.astype(np.float64).reshape(n_rows, ncols)
-    ends = np.cumsum([len(c) for c in norm])
-    rows_before = np.searchsorted(nl, ends, side="left")
+    line_ends = at[ncols - 1::ncols]
+    stops = np.searchsorted(line_ends, np.cumsum([len(c) for c in norm]), side="left")
     out, start = [], 0
-    for stop in rows_before.tolist():
+    for stop in stops.tolist():
         out.append(arr[start:stop])
         start = stop
     return out
