@@ -200,6 +200,7 @@ def compare_to_exact(variant: str, title: str, candidates: dict[str, dict], sequ
                 boxes[name].append(res.box)
     open_err: dict[str, list[float]] = {k: [] for k in candidates}
     open_iou: dict[str, list[float]] = {k: [] for k in candidates}
+    open_net: dict[str, list[float]] = {k: [] for k in candidates}  # network box, crop units
     for seq in range(sequences):  # open loop, untimed
         seq_frames, init = synthetic_sequence(frames + 1, seed=seq)
         ref_tr = trackers["torch cached (exact)"]
@@ -208,10 +209,14 @@ def compare_to_exact(variant: str, title: str, candidates: dict[str, dict], sequ
             trackers[name].initialize(seq_frames[0], init)
         for frame in seq_frames[1:]:
             prev = list(ref_tr.state)
-            ref_box = ref_tr.track(frame).box[None]
+            ref_out = ref_tr.track(frame)
+            ref_box = ref_out.box[None]
             for name in candidates:
                 trackers[name].state = list(prev)
-                box = trackers[name].track(frame).box[None]
+                out = trackers[name].track(frame)
+                box = out.box[None]
+                open_net[name].append(float(np.abs(np.subtract(out.extra["pred_box_norm"],
+                                                               ref_out.extra["pred_box_norm"])).max()))
                 open_err[name].append(float(np.abs(box - ref_box).max()))
                 open_iou[name].append(float(iou(box, ref_box)[0]))
     ref = np.array(boxes["torch cached (exact)"])
@@ -230,7 +235,8 @@ def compare_to_exact(variant: str, title: str, candidates: dict[str, dict], sequ
             line += (f" | closed: box err max {err.max():.2f} px, mean {err.mean():.3f} px, "
                      f"IoU mean {io.mean():.4f} min {io.min():.4f}"
                      f" | open: box err max {oe.max():.2f} px, mean {oe.mean():.3f} px, "
-                     f"IoU mean {oi.mean():.4f} min {oi.min():.4f}")
+                     f"IoU mean {oi.mean():.4f} min {oi.min():.4f}, network box |d| max "
+                     f"{max(open_net[name]):.1e} of the crop")
         print(line)
 
 
