@@ -192,16 +192,23 @@ def _first_bad(mask: np.ndarray, flat: _Flat) -> tuple[int, int]:
     return u, row - int(flat.starts[u]) + 1
 
 
+def _has_nan(a: np.ndarray) -> bool:
+    """Any NaN, in one pass without a mask (min propagates NaN)."""
+    return a.size > 0 and bool(np.isnan(np.min(a)))
+
+
 def _check_rejections(flat: _Flat, p: MetricProtocol, items: Seq[SequenceInput],
                       kept: list[int], on_reject: str, rejected: dict[str, str]) -> np.ndarray:
     """Apply the toolkit's refusals; returns a per-unit mask of units still to score."""
     ok = np.ones(len(flat.starts), dtype=bool)
     checks = []
-    if p.nan_gt == "reject" and np.isnan(flat.gt).any():
+    if p.nan_gt == "reject" and _has_nan(flat.gt):
         checks.append(("nan_gt", np.isnan(flat.gt).any(axis=0), "GT frame {f} has a NaN"))
-    if p.pred_nan == "reject" and np.isnan(flat.pred).any():
+    pred_nan = _has_nan(flat.pred)
+    if p.pred_nan == "reject" and pred_nan:
         checks.append(("pred_nan", np.isnan(flat.pred).any(axis=0), "frame {f} has a NaN"))
-    if p.pred_negative_size == "reject" and (flat.pred[2:] < 0).any():
+    if p.pred_negative_size == "reject" and flat.pred.shape[1] and (
+            (pred_nan and (flat.pred[2:] < 0).any()) or np.min(flat.pred[2:]) < 0):
         checks.append(("pred_negative_size", (flat.pred[2:] < 0).any(axis=0),
                        "frame {f} has a negative size"))
     for rule, mask, detail in checks:
@@ -233,6 +240,8 @@ def _carry_forward(flat: _Flat, p: MetricProtocol) -> None:
     pred = flat.pred  # column-major (4, N)
     wh = pred[2:]
     parts = []
+    if not pred.shape[1] or (np.min(wh) > 0 and not _has_nan(pred)):
+        return  # all sizes positive, no NaN (a NaN minimum compares False)
     if p.pred_zero_size == "carry" and (wh == 0).any():
         parts.append((wh == 0).any(axis=0))
     if p.pred_negative_size == "carry" and (wh < 0).any():

@@ -190,13 +190,13 @@ def _compact(arr: np.ndarray) -> np.ndarray:
     """Smallest exact dtype for the cache (integer results cost 4 or 2 bytes a value)."""
     if arr.size == 0:
         return arr.astype(np.float64)
-    if np.isfinite(arr).all():
-        for dt in (np.int16, np.int32):
-            info = np.iinfo(dt)
-            if arr.min() >= info.min and arr.max() <= info.max:
-                cast = arr.astype(dt)
-                if np.array_equal(cast, arr):
-                    return cast
+    lo, hi = float(np.min(arr)), float(np.max(arr))  # NaN / inf show in the extremes
+    for dt in (np.int16, np.int32):
+        info = np.iinfo(dt)
+        if lo >= info.min and hi <= info.max:
+            cast = arr.astype(dt)
+            if (cast == arr).all():
+                return cast
     return arr.astype(np.float64)
 
 
