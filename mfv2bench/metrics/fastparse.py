@@ -36,7 +36,7 @@ def _normalize(chunk: bytes) -> bytes:
 
 # bytes parsed per step: the temporaries stay in cache and are recycled by the allocator
 # instead of being faulted in afresh (which costs more than parsing on some machines)
-BATCH_BYTES = 1 << 20
+BATCH_BYTES = 1 << 19
 
 
 def parse_int_rows(chunks: list[bytes], ncols: int = 4) -> list[np.ndarray] | None:
