@@ -154,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
           f"ready in {time.perf_counter() - t0:.1f} s)")
     frames = sum(len(open(work / "annos" / f"{n}.txt").readlines()) for n in names_of(work))
     print(f"frames per tracker: {frames:,}; boxes in all: {frames * N_TRACKERS:,}")
+    print(f"cores: {os.cpu_count()}; load average before timing: {os.getloadavg()[0]:.2f} "
+          "(other processes share the cores: compare ratios from the same run only)")
 
     g_times = []
     for _ in range(args.got10k_repeats):
