@@ -150,3 +150,16 @@ def test_grouped_scoring_is_bit_identical(name, monkeypatch):
             assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True), f.name
         elif f.name != "protocol":
             assert a == b, f.name
+
+
+def test_label_files_fast_path_agrees_with_strict_parser():
+    from mfv2bench.metrics.readers import parse_labels_text, parse_many_labels
+    datas = [b"0\n1\n1\n0\n", b"0,0,1,1,0", b"1\r\n0\r\n", b"", b"3\n\n4\n", b"0.5\n1\n"]
+    paths = [Path(f"l{i}.txt") for i in range(len(datas))]
+    for d, got, p in zip(datas, parse_many_labels(datas, paths), paths):
+        want = parse_labels_text(d.decode(), p)
+        assert got.dtype == np.float64 and got.shape == want.shape
+        np.testing.assert_array_equal(got, want)
+    fast_only = datas[:4]
+    for d, got, p in zip(fast_only, parse_many_labels(fast_only, paths), paths):
+        np.testing.assert_array_equal(got, parse_labels_text(d.decode(), p))

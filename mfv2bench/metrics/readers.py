@@ -275,6 +275,9 @@ def parse_many_labels(datas: list[bytes], paths: list[Path]) -> list[np.ndarray]
     parsing where that fails."""
     norm = [d.replace(b",", b"\n").replace(b"\r", b"") for d in datas]
     norm = [d if d.endswith(b"\n") or not d else d + b"\n" for d in norm]
+    fast = parse_int_rows(norm, 1)  # plain integer labels (the common case)
+    if fast is not None:
+        return [a.reshape(-1) for a in fast]
     counts = [len(d.split()) for d in norm]
     buf = b"".join(norm)
     try:
