@@ -163,3 +163,18 @@ def test_label_files_fast_path_agrees_with_strict_parser():
     fast_only = datas[:4]
     for d, got, p in zip(fast_only, parse_many_labels(fast_only, paths), paths):
         np.testing.assert_array_equal(got, parse_labels_text(d.decode(), p))
+
+
+@pytest.mark.parametrize("parts, dtype", [
+    ([np.array([[1.0, -2, 3, 4]]), np.zeros((0, 4)), np.array([[30000.0, 0, 0, 1]])], np.int16),
+    ([np.array([[1.0, 2, 3, 4]]), np.array([[70000.0, 0, 0, 1]])], np.int32),
+    ([np.array([[1.5, 2, 3, 4]]), np.array([[7.0, 0, 0, 1]])], np.float64),
+    ([np.array([[np.nan, 2, 3, 4]])], np.float64),
+    ([np.array([[1e12, 2, 3, 4]])], np.float64),
+    ([np.zeros((0, 4))], np.float64),
+])
+def test_cache_compaction_is_exact(parts, dtype):
+    from mfv2bench.metrics.readers import _compact
+    out = _compact(parts)
+    assert out.dtype == dtype
+    np.testing.assert_array_equal(out.astype(np.float64), np.concatenate(parts))

@@ -186,18 +186,27 @@ def _stat_key(path: Path) -> list[int]:
     return [int(st.st_size), int(st.st_mtime_ns)]
 
 
-def _compact(arr: np.ndarray) -> np.ndarray:
-    """Smallest exact dtype for the cache (integer results cost 4 or 2 bytes a value)."""
-    if arr.size == 0:
-        return arr.astype(np.float64)
-    lo, hi = float(np.min(arr)), float(np.max(arr))  # NaN / inf show in the extremes
+def _compact(parts: list[np.ndarray]) -> np.ndarray:
+    """The parts concatenated in the smallest exact dtype for the cache (integer results cost
+    4 or 2 bytes a value), cast while concatenating (no float64 copy of everything)."""
+    nonempty = [a for a in parts if a.size]
+    if not nonempty:
+        return np.concatenate(parts).astype(np.float64) if parts else np.zeros((0,))
+    lo = float(np.min([np.min(a) for a in nonempty]))  # NaN / inf show in the extremes
+    hi = float(np.max([np.max(a) for a in nonempty]))
     for dt in (np.int16, np.int32):
         info = np.iinfo(dt)
         if lo >= info.min and hi <= info.max:
-            cast = arr.astype(dt)
-            if (cast == arr).all():
+            cast = np.concatenate(parts, dtype=dt, casting="unsafe")
+            start, exact = 0, True
+            for a in parts:
+                if a.size and not (cast[start:start + len(a)] == a).all():
+                    exact = False
+                    break
+                start += len(a)
+            if exact:
                 return cast
-    return arr.astype(np.float64)
+    return np.concatenate(parts).astype(np.float64)
 
 
 def _load_cache(folder: Path, cache_name: str = CACHE_NAME) -> tuple[dict, np.ndarray] | None:
@@ -218,8 +227,7 @@ def _save_cache(folder: Path, entries: dict[str, dict], arrays: dict[str, np.nda
                 cache_name: str = CACHE_NAME) -> None:
     names = sorted(arrays)
     parts = [arrays[n] for n in names]
-    data = np.concatenate(parts) if parts else np.zeros((0,))
-    data = _compact(data)
+    data = _compact(parts)
     offset = 0
     files = {}
     for n, a in zip(names, parts):
