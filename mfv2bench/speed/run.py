@@ -112,6 +112,18 @@ def _sequences(workspace: Workspace, opts: SpeedOptions) -> list:
     return seqs
 
 
+def precision_label(params: dict[str, Any], runtime: str | None, requested: str) -> str:
+    """The arithmetic a result was really timed in: a reduced-precision runtime or int8
+    quantisation in the spec overrides the requested (fp32) label, so it is never shown as fp32."""
+    from ..trackers.mixformerv2.runtimes import REDUCED_PRECISION_RUNTIMES
+
+    if params.get("quantize") == "int8":
+        return "int8"
+    if runtime in REDUCED_PRECISION_RUNTIMES:
+        return "bf16"
+    return requested
+
+
 def run_speed(tracker_name: str, workspace: Workspace, device: str = "cpu",
               threads: int | None = None, batch: int = 1, precision: str = "fp32",
               runtime: str | None = None, options: SpeedOptions | None = None) -> SpeedResult:
@@ -138,12 +150,13 @@ def run_speed(tracker_name: str, workspace: Workspace, device: str = "cpu",
     if spec.kind != "mixformerv2" and (is_cuda(device) or batch != 1 or precision != "fp32"):
         raise ConfigError(f"{tracker_name} ({spec.kind}) has no network: it can be timed on "
                           "the CPU only, batch 1, fp32")
-    manifest = hardware_manifest(device, n_threads if not is_cuda(device) else None,
-                                 precision=precision, weights=weights)
-    tracker = build_tracker(spec, device=device)
     run_mode = runtime or spec.params.get("runtime") or ("eager" if weights != NO_NETWORK else None)
+    label = precision_label(spec.params, run_mode, precision)
+    manifest = hardware_manifest(device, n_threads if not is_cuda(device) else None,
+                                 precision=label, weights=weights)
+    tracker = build_tracker(spec, device=device)
     result = SpeedResult(tracker=tracker_name, device=device, threads=n_threads, batch=batch,
-                         precision=precision, weights=weights, runtime=run_mode,
+                         precision=label, weights=weights, runtime=run_mode,
                          spec=spec.to_dict(), conditions=ISOLATED)
     net = network_of(tracker) if weights != NO_NETWORK else None
     if net is not None:
