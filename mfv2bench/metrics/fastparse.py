@@ -27,7 +27,7 @@ _EXACT_LIMIT = 2 ** 53  # integers below this are exact in float64
 
 def _normalize(chunk: bytes) -> bytes:
     """CRLF -> LF (a lone CR stays, and is refused later), trailing line end added."""
-    if b"\r\n" in chunk:
+    if b"\r" in chunk:  # one-byte search: fast (a two-byte one scans slowly)
         chunk = chunk.replace(b"\r\n", b"\n")
     if chunk and not chunk.endswith(b"\n"):
         chunk += b"\n"

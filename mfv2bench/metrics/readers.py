@@ -188,25 +188,18 @@ def _stat_key(path: Path) -> list[int]:
 
 def _compact(parts: list[np.ndarray]) -> np.ndarray:
     """The parts concatenated in the smallest exact dtype for the cache (integer results cost
-    4 or 2 bytes a value), cast while concatenating (no float64 copy of everything)."""
-    nonempty = [a for a in parts if a.size]
-    if not nonempty:
-        return np.concatenate(parts).astype(np.float64) if parts else np.zeros((0,))
-    lo = float(np.min([np.min(a) for a in nonempty]))  # NaN / inf show in the extremes
-    hi = float(np.max([np.max(a) for a in nonempty]))
+    4 or 2 bytes a value)."""
+    arr = np.concatenate(parts) if parts else np.zeros((0,))
+    if arr.size == 0:
+        return arr.astype(np.float64)
+    lo, hi = float(np.min(arr)), float(np.max(arr))  # NaN / inf show in the extremes
     for dt in (np.int16, np.int32):
         info = np.iinfo(dt)
         if lo >= info.min and hi <= info.max:
-            cast = np.concatenate(parts, dtype=dt, casting="unsafe")
-            start, exact = 0, True
-            for a in parts:
-                if a.size and not (cast[start:start + len(a)] == a).all():
-                    exact = False
-                    break
-                start += len(a)
-            if exact:
+            cast = arr.astype(dt)
+            if (cast == arr).all():
                 return cast
-    return np.concatenate(parts).astype(np.float64)
+    return arr.astype(np.float64)
 
 
 def _load_cache(folder: Path, cache_name: str = CACHE_NAME) -> tuple[dict, np.ndarray] | None:
