@@ -14,6 +14,7 @@ from ..metrics.protocols import PROTOCOLS
 from ..metrics.text import analysis_text
 from ..threads import available_cores
 from ..workspace import Workspace
+from .options import results_option, root_option
 
 
 @click.command("analyze")
@@ -23,10 +24,8 @@ from ..workspace import Workspace
 @click.option("--trackers", required=True, help="Comma-separated tracker names (result folders).")
 @click.option("--protocol", default=None,
               help=f"Metric protocol (default: the data set's). One of: {', '.join(PROTOCOLS)}.")
-@click.option("--results", "results_dir", type=click.Path(file_okay=False), default=None,
-              help="Results folder (default: the workspace's results/).")
-@click.option("--root", type=click.Path(file_okay=False), default=None,
-              help="Data set root (default: from mfv2bench.toml).")
+@results_option
+@root_option
 @click.option("--sequences", default=None, help="Comma-separated subset of sequences.")
 @click.option("--allow-partial", is_flag=True, help="Score the sequences present on disk; "
               "the output is marked partial.")

@@ -10,6 +10,7 @@ import click
 from ..errors import ConfigError
 from ..runner.evaluate import BACKENDS, eval_analysis, run_eval
 from ..workspace import Workspace
+from .options import results_option, root_option, trust_checkpoint_option
 
 
 def _summary_lines(run) -> list[str]:
@@ -47,14 +48,10 @@ def _summary_lines(run) -> list[str]:
 @click.option("--allow-partial", is_flag=True,
               help="Run the sequences present on disk when some are missing (marked partial).")
 @click.option("--sequences", default=None, help="Comma-separated subset of sequences.")
-@click.option("--root", type=click.Path(file_okay=False), default=None,
-              help="Data set root (default: from mfv2bench.toml).")
-@click.option("--results", "results_dir", type=click.Path(file_okay=False), default=None,
-              help="Results folder (default: the workspace's results/).")
+@root_option
+@results_option
 @click.option("--no-metrics", is_flag=True, help="Do not print the metrics table at the end.")
-@click.option("--trust-checkpoint", is_flag=True,
-              help="Allow a checkpoint holding pickled objects to load (runs code from the file: "
-                   "only for files from a trusted source).")
+@trust_checkpoint_option
 @click.option("--json", "as_json", is_flag=True, help="Print the summary (and metrics) as JSON; no progress bar.")
 @click.pass_obj
 def command(ws: Workspace, tracker, dataset, split, jobs, device, threads, backend, scheduler, force,

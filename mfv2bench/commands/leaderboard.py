@@ -8,6 +8,7 @@ from ..leaderboard.board import build_leaderboard
 from ..leaderboard.local import local_scores
 from ..leaderboard.published import load_published
 from ..leaderboard.render import FORMATS, front_text, render
+from .options import results_option, root_option
 
 
 @click.command("leaderboard")
@@ -18,9 +19,8 @@ from ..leaderboard.render import FORMATS, front_text, render
 @click.option("--speed", type=click.Choice(["gpu", "cpu"]), default="gpu", show_default=True,
               help="FPS column of the speed-accuracy Pareto front.")
 @click.option("--protocol", default=None, help="Metric protocol for local results (default: the data set's).")
-@click.option("--root", type=click.Path(file_okay=False), default=None, help="Data-set root.")
-@click.option("--results", "results_dir", type=click.Path(file_okay=False), default=None,
-              help="Results folder (default: the workspace's results/).")
+@root_option
+@results_option
 @click.option("--published", "published_path", type=click.Path(dir_okay=False, exists=True), default=None,
               help="Another published-results CSV (same columns as the shipped one).")
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write to this file instead of stdout.")

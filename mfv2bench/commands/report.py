@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..report.build import build_report
+from .options import results_option, root_option
 
 
 @click.command("report")
@@ -16,9 +17,8 @@ from ..report.build import build_report
               help="Report folder (default reports/<dataset>-<split>).")
 @click.option("--pdf/--no-pdf", default=False, show_default=True, help="Also write report.pdf.")
 @click.option("--protocol", default=None, help="Metric protocol (default: the data set's).")
-@click.option("--root", type=click.Path(file_okay=False), default=None, help="Data-set root.")
-@click.option("--results", "results_dir", type=click.Path(file_okay=False), default=None,
-              help="Results folder (default: the workspace's results/).")
+@root_option
+@results_option
 @click.option("--title", default=None, help="Report title.")
 @click.option("--allow-partial", is_flag=True,
               help="Score on the sequences every tracker has when some results are missing "

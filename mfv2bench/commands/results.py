@@ -9,6 +9,7 @@ import click
 from ..runner.importer import FORMATS, import_results
 from ..runner.store import ResultsStore
 from ..workspace import Workspace
+from .options import results_option, root_option
 
 
 @click.group("results")
@@ -25,9 +26,8 @@ def command() -> None:
               help="Layout of the raw results.")
 @click.option("--force", is_flag=True, help="Replace results already stored under that name.")
 @click.option("--allow-partial", is_flag=True, help="Import when some sequences have no result.")
-@click.option("--root", type=click.Path(file_okay=False), default=None, help="Data set root.")
-@click.option("--results", "results_dir", type=click.Path(file_okay=False), default=None,
-              help="Results folder (default: the workspace's results/).")
+@root_option
+@results_option
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def import_command(ws: Workspace, path, as_name, dataset, split, fmt, force, allow_partial,
@@ -47,7 +47,7 @@ def import_command(ws: Workspace, path, as_name, dataset, split, fmt, force, all
 
 
 @command.command("list")
-@click.option("--results", "results_dir", type=click.Path(file_okay=False), default=None)
+@results_option
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def list_command(ws: Workspace, results_dir, as_json) -> None:

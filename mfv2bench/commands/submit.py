@@ -7,6 +7,7 @@ import json
 import click
 
 from ..submit.workflow import check_zip, submit
+from .options import results_option, root_option
 
 
 @click.command("submit")
@@ -14,9 +15,8 @@ from ..submit.workflow import check_zip, submit
 @click.option("--dataset", required=True, help="got10k-test or trackingnet-test (synthetic-* too).")
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="Zip to write (default reports/submissions/<tracker>_<dataset>-<split>.zip).")
-@click.option("--root", type=click.Path(file_okay=False), default=None, help="Data-set root.")
-@click.option("--results", "results_dir", type=click.Path(file_okay=False), default=None,
-              help="Results folder (default: the workspace's results/).")
+@root_option
+@results_option
 @click.option("--check", "check", type=click.Path(dir_okay=False, exists=True), default=None,
               help="Only validate this existing zip against the split.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")

@@ -9,6 +9,7 @@ import click
 from ..trackers.catalog import check_spec, describe_spec, spec_rows
 from ..trackers.specs import SpecRegistry
 from ..workspace import Workspace
+from .options import trust_checkpoint_option
 
 
 def _registry(ws: Workspace) -> SpecRegistry:
@@ -70,9 +71,7 @@ def show_cmd(ws: Workspace, name: str, dataset: str | None, as_json: bool) -> No
 @command.command("check")
 @click.argument("name")
 @click.option("--dataset", default=None, help="Apply this data set's overrides.")
-@click.option("--trust-checkpoint", is_flag=True,
-              help="Allow a checkpoint holding pickled objects besides tensors (runs code from "
-                   "the file: only for files from a trusted source).")
+@trust_checkpoint_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
 def check_cmd(ws: Workspace, name: str, dataset: str | None, trust_checkpoint: bool,
