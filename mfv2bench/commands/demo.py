@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..report.demo import DemoOptions, run_demo
+from ..report.demo import DEMO_DATASET, DemoOptions, run_demo
 
 
 @click.command("demo")
@@ -32,6 +32,9 @@ def command(workspace, sequences, frames, trackers, jobs, no_speed, no_pdf, out)
         opts.frames = frames
         opts.speed_frames = min(opts.speed_frames, frames)
     result = run_demo(workspace, opts, log=click.echo)
+    if result.ran:
+        click.echo("")
+        click.echo(_metrics_text(workspace, result.ran))
     click.echo("")
     click.echo(f"ran: {', '.join(result.ran)}")
     for name, reason in result.skipped.items():
@@ -39,3 +42,13 @@ def command(workspace, sequences, frames, trackers, jobs, no_speed, no_pdf, out)
     for name, reason in result.failed.items():
         click.echo(f"failed {name}: {reason}")
     click.echo(f"open {result.report_html}")
+
+
+def _metrics_text(workspace, trackers: list[str]) -> str:
+    """The table the report opens with (scores are cached beside the results: no recompute)."""
+    from ..datasets.registry import load_split
+    from ..metrics.analysis import analyze_store
+    from ..metrics.text import analysis_text
+
+    split = load_split(DEMO_DATASET, workspace=workspace)
+    return analysis_text(analyze_store(split, trackers, workspace.results_dir, pairwise=False))
