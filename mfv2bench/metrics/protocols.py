@@ -11,7 +11,7 @@ toolkits produced on the golden edge-case suite (``tests/data/metrics``).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -195,75 +195,49 @@ def _register(p: MetricProtocol) -> MetricProtocol:
 
 
 _register(_MIXFORMERV2)
-_register(MetricProtocol(
+_register(replace(
+    _MIXFORMERV2,
     name="mixformerv2-lasotext",
     description=("MixFormerV2/OSTrack code on LaSOT_ext as its loader names it "
                  "('lasot_extension_subset'): as mixformerv2, except that invisible frames count as "
                  "normalized-precision successes (inflates NP; reproduces published LaSOT_ext NP)."),
     source=_MFV2_SRC + ", dataset='lasot_extension_subset'",
-    overlap_thresholds=OVERLAP_TORCH_ARANGE,
     absent="fail-except-norm",
-    min_frames=2,
-    curve_dtype="float32",
-    defines_ao=True,
-    reject_messages=_PYTRACKING_REJECTS,
 ))
-_register(MetricProtocol(
+_register(replace(
+    _MIXFORMERV2,
     name="mixformerv2-nolabels",
     description=("MixFormerV2/OSTrack code on a data set without visibility labels (GOT-10k, "
                  "TrackingNet, OTB, NFS): only the w,h > 0 GT rule decides; invalid GT is a "
                  "normalized-precision success."),
     source=_MFV2_SRC + ", dataset other than 'lasot'",
-    overlap_thresholds=OVERLAP_TORCH_ARANGE,
     absent="ignore",
-    min_frames=2,
-    curve_dtype="float32",
-    defines_ao=True,
-    reject_messages=_PYTRACKING_REJECTS,
 ))
-_register(MetricProtocol(
+_PYTRACKING = _register(replace(
+    _MIXFORMERV2,
     name="pytracking",
     description=("pytracking HEAD analysis, LaSOT mode: as mixformerv2 but GT valid only when all "
                  "four values are > 0 (differs on GT touching x=0 or y=0)."),
     source=_PYTRACKING_SRC,
-    overlap_thresholds=OVERLAP_TORCH_ARANGE,
     gt_valid_success="all>0",
     gt_valid_center="all>0",
     gt_valid_norm="all>0",
-    min_frames=2,
-    curve_dtype="float32",
-    defines_ao=True,
-    reject_messages=_PYTRACKING_REJECTS,
 ))
-_register(MetricProtocol(
+_register(replace(
+    _PYTRACKING,
     name="pytracking-lasotext",
     description="pytracking HEAD on LaSOT_ext ('lasot_extension_subset'): invisible frames are "
                 "normalized-precision successes.",
     source=_PYTRACKING_SRC + ", dataset='lasot_extension_subset'",
-    overlap_thresholds=OVERLAP_TORCH_ARANGE,
     absent="fail-except-norm",
-    gt_valid_success="all>0",
-    gt_valid_center="all>0",
-    gt_valid_norm="all>0",
-    min_frames=2,
-    curve_dtype="float32",
-    defines_ao=True,
-    reject_messages=_PYTRACKING_REJECTS,
 ))
-_register(MetricProtocol(
+_register(replace(
+    _PYTRACKING,
     name="pytracking-nolabels",
     description="pytracking HEAD on a data set without visibility labels: all-four-> 0 GT rule; "
                 "invalid GT is a normalized-precision success.",
     source=_PYTRACKING_SRC + ", dataset other than 'lasot'/'uav'",
-    overlap_thresholds=OVERLAP_TORCH_ARANGE,
     absent="ignore",
-    gt_valid_success="all>0",
-    gt_valid_center="all>0",
-    gt_valid_norm="all>0",
-    min_frames=2,
-    curve_dtype="float32",
-    defines_ao=True,
-    reject_messages=_PYTRACKING_REJECTS,
 ))
 _register(MetricProtocol(
     name="lasot-toolkit",
@@ -289,7 +263,7 @@ _register(MetricProtocol(
 _PYSOT_SRC = "StrangerZhang/pysot-toolkit@8b5ced3 pysot/evaluation/ope_benchmark.py, pysot/utils/statistics.py"
 _PYSOT_REJECTS = {"pred_longer": "a result longer than the sequence (the toolkit raises "
                                  "IndexError/ValueError; only LaSOT monkey-17 is truncated)"}
-_register(MetricProtocol(
+_PYSOT = _register(MetricProtocol(
     name="pysot",
     description=("pysot-toolkit OPEBenchmark, LaSOT path: frame 1 NOT replaced by GT; absent "
                  "frames removed but the denominator stays the full length; success needs all "
@@ -312,26 +286,11 @@ _register(MetricProtocol(
     pred_longer="reject",
     reject_messages=_PYSOT_REJECTS,
 ))
-_register(MetricProtocol(
+_register(replace(
+    _PYSOT,
     name="pysot-otb",
     description="pysot-toolkit OPEBenchmark, OTB/UAV/NFS path: as pysot without absent labels.",
-    source=_PYSOT_SRC,
-    overlap_thresholds=_TWENTIETHS_NUMPY_ARANGE,
-    iou="pysot",
-    norm_center="divide-first-eps",
-    first_frame="keep",
     absent="ignore",
-    nan_gt="invalid",
-    gt_valid_success="all>0",
-    gt_valid_center="center>0",
-    gt_valid_norm="norm-center>0",
-    invalid_gt_center="success",
-    invalid_gt_norm="success",
-    pred_nan="as-is",
-    pred_zero_size="as-is",
-    pred_negative_size="as-is",
-    pred_longer="reject",
-    reject_messages=_PYSOT_REJECTS,
 ))
 _GOT10K_REJECTS = {
     "min_frames": "a 1-frame sequence (the toolkit crashes on 1-line files)",
