@@ -296,7 +296,7 @@ _GOT10K_REJECTS = {
     "min_frames": "a 1-frame sequence (the toolkit crashes on 1-line files)",
     "pred_longer": "a result longer than the sequence (the toolkit asserts equal lengths)",
 }
-_register(MetricProtocol(
+_OTB = _register(MetricProtocol(
     name="otb",
     description=("got10k ExperimentOTB (PyPI 0.1.3): every frame counts, frame 1 = GT, no absent "
                  "or validity handling; got10k rect_iou/center_error; AUC = mean of the 21-point "
@@ -318,25 +318,17 @@ _register(MetricProtocol(
     norm_precision_score="",
     reject_messages=_GOT10K_REJECTS,
 ))
-_register(MetricProtocol(
+_register(replace(
+    _OTB,
     name="got10k-lasot",
     description=("got10k HEAD ExperimentLaSOT: absent labels unused, only NaN-GT frames dropped; "
                  "frame 1 = GT; normalized error (pc-gc)/max(1,w); normalized-precision score = "
                  "mean of the 51-point curve over 0..0.5 (an area, not NP@0.2)."),
     source="got-10k/toolkit@956e728 got10k/experiments/lasot.py, got10k/utils/metrics.py",
-    overlap_thresholds=OVERLAP_LINSPACE_21,
     norm_thresholds=NORM_LINSPACE_51,
-    iou="got10k",
     norm_center="subtract-first-max1",
-    absent="ignore",
     nan_gt="drop",
-    gt_valid_success="none",
-    gt_valid_center="none",
-    gt_valid_norm="none",
-    pred_nan="as-is",
-    pred_zero_size="as-is",
-    pred_negative_size="as-is",
-    min_frames=2,
+    pred_longer="truncate",
     norm_precision_score="mean",
     reject_messages={"min_frames": _GOT10K_REJECTS["min_frames"]},
 ))
