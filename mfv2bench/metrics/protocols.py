@@ -332,7 +332,8 @@ _register(replace(
     norm_precision_score="mean",
     reject_messages={"min_frames": _GOT10K_REJECTS["min_frames"]},
 ))
-_register(MetricProtocol(
+_register(replace(
+    _OTB,
     name="got10k-val",
     description=("got10k ExperimentGOT10k(subset='val'): frame 1 and cover==0 frames dropped, both "
                  "boxes clipped to the image, IoUs of all runs and sequences pooled: AO = mean IoU, "
@@ -342,27 +343,14 @@ _register(MetricProtocol(
     source="got-10k/toolkit got10k==0.1.3 got10k/experiments/got10k.py, got10k/utils/metrics.py",
     overlap_thresholds=OVERLAP_LINSPACE_101,
     center_thresholds=None,
-    norm_thresholds=None,
-    iou="got10k",
     first_frame="drop",
     absent="drop-cover0",
-    nan_gt="propagate",
-    gt_valid_success="none",
-    gt_valid_center="none",
-    gt_valid_norm="none",
-    pred_nan="as-is",
-    pred_zero_size="as-is",
-    pred_negative_size="as-is",
-    pred_longer="reject",
-    min_frames=2,
     clip_to_image=True,
     aggregate="frame-weighted",
     runs="pool-frames",
     precision_score="",
-    norm_precision_score="",
     defines_ao=True,
     defines_sr=True,
-    reject_messages=_GOT10K_REJECTS,
 ))
 _register(MetricProtocol(
     name="trackingnet",
