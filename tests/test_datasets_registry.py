@@ -8,8 +8,8 @@ import pytest
 
 from mfv2bench.datasets.annotations import read_boxes, read_flag_row, read_label_column
 from mfv2bench.datasets.images import read_rgb
+from mfv2bench.datasets.description import DATASETS
 from mfv2bench.datasets.registry import (
-    DATASETS,
     default_split,
     list_datasets,
     load_split,

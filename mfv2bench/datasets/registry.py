@@ -1,13 +1,12 @@
 """Data sets by name: which layout, which splits, where the root is, and loading a split.
 
 A name on the command line (``lasot``, ``got10k-test``, ``trackingnet-train_3``,
-``synthetic-lasot``) meets an entry of ``DATASETS``; ``load_split`` returns a ``DatasetSplit``
-without reading any image.
+``synthetic-lasot``) meets a loadable entry of ``description.DATASETS`` (which owns what a name
+means); ``load_split`` returns a ``DatasetSplit`` without reading any image.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,59 +14,8 @@ from ..errors import ConfigError, MissingDataError
 from ..workspace import Workspace, load_workspace
 from . import got10k, lasot, trackingnet
 from .base import DatasetSplit, Sequence
+from .description import DATASETS, DatasetDescription, known_names, parse_name
 from .listing import SplitListing
-
-_TRACKINGNET_SPLITS = ("test", "train") + tuple(f"train_{k}" for k in range(12))
-
-
-@dataclass(frozen=True)
-class DatasetInfo:
-    """One registry entry. ``official`` names the shipped split lists to use (None: the root's
-    own lists, as for synthetic trees); ``first_frame_only`` lists splits whose GT is the first
-    frame's box only (scored by a server)."""
-
-    name: str
-    layout: str
-    splits: tuple[str, ...]
-    default_split: str
-    official: str | None
-    description: str
-    first_frame_only: tuple[str, ...] = ()
-
-    @property
-    def synthetic(self) -> bool:
-        return self.official is None
-
-
-DATASETS: dict[str, DatasetInfo] = {
-    "lasot": DatasetInfo("lasot", "lasot", ("test", "train", "all"), "test", "lasot",
-                         "LaSOT (test = protocol II, 280 videos; train 1120; all 1400)"),
-    "lasot_ext": DatasetInfo("lasot_ext", "lasot", ("test",), "test", "lasot_ext",
-                             "LaSOT extension (150 videos, 15 classes)"),
-    "got10k": DatasetInfo("got10k", "got10k", ("val", "test", "train"), "val", "got10k",
-                          "GOT-10k (val 180 with GT; test 180, first-frame GT, server-scored)",
-                          first_frame_only=("test",)),
-    "trackingnet": DatasetInfo("trackingnet", "trackingnet", _TRACKINGNET_SPLITS, "test",
-                               "trackingnet",
-                               "TrackingNet (TEST 511, first-frame GT, server-scored; "
-                               "TRAIN_0..11)", first_frame_only=("test",)),
-    "synthetic-lasot": DatasetInfo("synthetic-lasot", "lasot", ("test", "train", "all"), "test",
-                                   None, "synthetic sequences in the LaSOT layout"),
-    "synthetic-got10k": DatasetInfo("synthetic-got10k", "got10k", ("val", "test", "train"), "val",
-                                    None, "synthetic sequences in the GOT-10k layout",
-                                    first_frame_only=("test",)),
-    "synthetic-trackingnet": DatasetInfo("synthetic-trackingnet", "trackingnet",
-                                         _TRACKINGNET_SPLITS, "test", None,
-                                         "synthetic sequences in the TrackingNet layout",
-                                         first_frame_only=("test",)),
-}
-
-ALIASES: dict[str, str] = {
-    "lasot_extension": "lasot_ext",
-    "lasotext": "lasot_ext",
-    "lasot-ext": "lasot_ext",
-    "got-10k": "got10k",
-}
 
 _LAYOUTS = {
     "lasot": (lasot.split_listing, lasot.LasotLoader),
@@ -76,35 +24,21 @@ _LAYOUTS = {
 }
 
 
-def _known() -> str:
-    return ", ".join(DATASETS)
-
-
-def get_info(name: str) -> DatasetInfo:
-    """Registry entry of ``name`` (aliases accepted); unknown names are a ``ConfigError``."""
-    key = ALIASES.get(name.lower(), name.lower())
-    if key not in DATASETS:
-        raise ConfigError(f"unknown data set {name!r} (known: {_known()})")
-    return DATASETS[key]
+def get_info(name: str) -> DatasetDescription:
+    """Description of a loadable data set ``name`` (aliases accepted, no split suffix); anything
+    else is a ``ConfigError``."""
+    entry, split = parse_name(name, loadable_only=True)
+    if split is not None:
+        raise ConfigError(f"unknown data set {name!r} (known: {', '.join(known_names(True))})")
+    return entry
 
 
 def parse_dataset_arg(text: str) -> tuple[str, str | None]:
     """``lasot`` -> ("lasot", None); ``got10k-test`` -> ("got10k", "test");
     ``synthetic-lasot-train`` -> ("synthetic-lasot", "train"); ``trackingnet-train_3`` ->
-    ("trackingnet", "train_3")."""
-    raw = text.strip()
-    key = raw.lower()
-    if ALIASES.get(key, key) in DATASETS:
-        return ALIASES.get(key, key), None
-    head, sep, tail = key.rpartition("-")
-    if sep and ALIASES.get(head, head) in DATASETS:
-        info = DATASETS[ALIASES.get(head, head)]
-        if tail in info.splits:
-            return info.name, tail
-        raise ConfigError(
-            f"unknown split {tail!r} of {info.name} (splits: {', '.join(info.splits)})"
-        )
-    raise ConfigError(f"unknown data set {raw!r} (known: {_known()})")
+    ("trackingnet", "train_3"). Only data sets with a loader are accepted."""
+    entry, split = parse_name(text, loadable_only=True)
+    return entry.name, split
 
 
 def default_split(name: str) -> str:
@@ -112,15 +46,12 @@ def default_split(name: str) -> str:
     return get_info(name).default_split
 
 
-def _resolve(dataset: str, split: str | None) -> tuple[DatasetInfo, str]:
-    name, split_in_name = parse_dataset_arg(dataset)
-    info = DATASETS[name]
+def _resolve(dataset: str, split: str | None) -> tuple[DatasetDescription, str]:
+    info, split_in_name = parse_name(dataset, loadable_only=True)
     if split is not None and split_in_name is not None and split.lower() != split_in_name:
         raise ConfigError(f"split given twice and different: {dataset!r} and {split!r}")
     chosen = (split or split_in_name or info.default_split).lower()
-    if chosen not in info.splits:
-        raise ConfigError(f"unknown split {chosen!r} of {name} (splits: {', '.join(info.splits)})")
-    return info, chosen
+    return info, info.check_split(chosen)
 
 
 def resolve_root(name: str, root: str | Path | None, workspace: Workspace | None) -> Path:
@@ -131,7 +62,7 @@ def resolve_root(name: str, root: str | Path | None, workspace: Workspace | None
     return ws.data_root(name)
 
 
-def _missing_root_error(info: DatasetInfo, root: Path) -> MissingDataError:
+def _missing_root_error(info: DatasetDescription, root: Path) -> MissingDataError:
     hint = (
         f"write it with `mfv2bench datasets synth --format {info.layout} --out {root}`"
         if info.synthetic
@@ -226,8 +157,6 @@ def list_datasets(workspace: Workspace | None = None) -> list[dict[str, Any]]:
 
 
 __all__ = [
-    "DATASETS",
-    "DatasetInfo",
     "default_split",
     "get_info",
     "list_datasets",

@@ -13,18 +13,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..datasets.description import DATASETS, REFERENCE, parse_name
 from ..errors import ConfigError, InputError
 
 COLUMNS = ("tracker", "variant", "dataset", "metric", "value", "unit", "fps_gpu", "fps_cpu",
            "hardware", "source", "year")
-
-# Our data-set family -> the name the published table uses.
-PUBLISHED_DATASET = {
-    "lasot": "LaSOT",
-    "lasot_ext": "LaSOT_ext",
-    "got10k": "GOT-10k",
-    "trackingnet": "TrackingNet",
-}
 
 # Command-line metric -> published metric name, per published data set (default entry: "*").
 # GOT-10k reports AO (mean overlap), the counterpart of AUC there.
@@ -109,20 +102,28 @@ def load_published(path: str | Path | None = None) -> pd.DataFrame:
 
 
 def published_dataset_name(dataset: str, table: pd.DataFrame | None = None) -> str:
-    """Map ``lasot`` / ``lasot-test`` / ``LaSOT`` / ``uav123`` to the table's data-set name."""
+    """Map ``lasot`` / ``lasot-test`` / ``LaSOT`` / ``uav123`` to the table's data-set name.
+
+    A described data set answers with its published name (its description owns it); other names
+    are looked up in ``table`` (case-insensitive). Without a table, an unknown name is returned
+    unchanged; with one, it is a ``ConfigError`` listing the known names.
+    """
     text = dataset.strip()
-    family = text.lower()
-    for suffix in ("-test", "-val", "-all"):
-        if family.endswith(suffix):
-            family = family[: -len(suffix)]
-    if family in PUBLISHED_DATASET:
-        return PUBLISHED_DATASET[family]
+    try:
+        entry, split = parse_name(text)
+    except ConfigError:
+        entry, split = None, None
+    if entry is not None:
+        name = entry.published_for(split)
+        if name is not None:
+            return name
     if table is not None:
         for name in table["dataset"].unique():
-            if name.lower() in (text.lower(), family):
+            if name.lower() == text.lower():
                 return name
-        known = ", ".join(sorted(set(PUBLISHED_DATASET) | {n.lower() for n in table["dataset"].unique()
-                                                             if not n.startswith("(")}))
+        described = {d.name for d in (*DATASETS.values(), *REFERENCE.values()) if d.published_name}
+        tabled = {n.lower() for n in table["dataset"].unique() if not n.startswith("(")}
+        known = ", ".join(sorted(described | tabled))
         raise ConfigError(f"no published results for data set {dataset!r}; known: {known}")
     return text
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from mfv2bench.datasets.description import UNDESCRIBED_PROTOCOL, describe
 from mfv2bench.errors import ConfigError
 from mfv2bench.hashing import stable_hash
 
@@ -401,22 +402,15 @@ def get_protocol(name: str | MetricProtocol) -> MetricProtocol:
 
 
 def default_protocol(dataset_name: str) -> str:
-    """The protocol whose numbers a data set's papers report.
+    """The protocol whose numbers a data set's papers report (its description says which).
 
     LaSOT: ``mixformerv2`` (the paper's own analysis code). LaSOT_ext: ``mixformerv2`` too: we
     deliberately do NOT reproduce the OSTrack/pytracking NP quirk on LaSOT_ext (invisible frames
     as NP successes); ``mixformerv2-lasotext`` reproduces it when comparing with published
     LaSOT_ext NP. GOT-10k: ``got10k-val``; TrackingNet: ``trackingnet``; OTB-style sets: ``otb``.
+    A name no description knows gets ``mixformerv2-nolabels`` (no visibility labels assumed).
     """
-    name = dataset_name.lower().replace("_", "-")
-    if name.startswith("synthetic-"):
-        name = name[len("synthetic-"):]
-    if name.startswith("lasot") or name == "synthetic":
-        return "mixformerv2"
-    if name.startswith("got10k") or name.startswith("got-10k"):
-        return "got10k-val"
-    if name.startswith("trackingnet"):
-        return "trackingnet"
-    if name.startswith("otb") or name in ("nfs", "uav123", "uav", "tc128"):
-        return "otb"
-    return "mixformerv2-nolabels"
+    try:
+        return describe(dataset_name).default_protocol
+    except ConfigError:
+        return UNDESCRIBED_PROTOCOL

@@ -167,7 +167,7 @@ def report_model(workspace: Workspace, dataset: str, trackers: list[str], protoc
     from ..datasets.registry import get_info, load_split
     from ..leaderboard.board import build_leaderboard
     from ..leaderboard.local import entries_from_analysis
-    from ..leaderboard.published import PUBLISHED_DATASET, load_published
+    from ..leaderboard.published import load_published
     from ..metrics.analysis import analyze_store
     from ..metrics.protocols import get_protocol
     from ..runner.store import ResultsStore
@@ -198,7 +198,7 @@ def report_model(workspace: Workspace, dataset: str, trackers: list[str], protoc
                                   "accuracy here is meaningless")
         if manifest_partial(manifest):
             partial_details.append(f"{t}: its run manifest marks the run partial/incomplete")
-    real = not get_info(split.dataset).synthetic and split.dataset in PUBLISHED_DATASET
+    real = get_info(split.dataset).published_name is not None
     points, speed_table = speed_section(a, results, real)
     board = None
     if real:

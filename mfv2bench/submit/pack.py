@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..datasets.base import DatasetSplit
+from ..datasets.description import describe
 from ..errors import ConfigError, InputError, MissingDataError
 from .lines import format_boxes, format_times, parse_box_lines, parse_time_lines
 
@@ -51,12 +52,16 @@ FORMATS = {
 
 
 def format_for_dataset(dataset: str) -> SubmissionFormat:
-    """The format of a data set's family (``got10k``, ``synthetic-got10k``, ``trackingnet``...)."""
-    family = dataset.removeprefix("synthetic-")
-    if family not in FORMATS:
+    """The server format the data set's description names (``got10k``, ``synthetic-got10k``,
+    ``trackingnet-test``...); a data set without one is a ``ConfigError``."""
+    try:
+        name = describe(dataset).submission_format
+    except ConfigError:
+        name = None
+    if name is None:
         raise ConfigError(f"no submission format for data set {dataset!r}: the servers take "
                           "got10k-test and trackingnet-test")
-    return FORMATS[family]
+    return FORMATS[name]
 
 
 @dataclass

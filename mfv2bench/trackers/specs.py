@@ -32,6 +32,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+from ..datasets.description import describe
 from ..errors import ConfigError
 from ..hashing import stable_hash
 
@@ -176,9 +177,9 @@ class SpecRegistry:
 
 
 def dataset_family(dataset: str) -> str:
-    """'synthetic-lasot' -> 'lasot', 'got10k-test' -> 'got10k', 'lasot_ext' -> 'lasot_ext'."""
-    name = dataset.removeprefix("synthetic-")
-    return name.split("-")[0]
+    """'synthetic-lasot' -> 'lasot', 'got10k-test' -> 'got10k', 'lasot_ext' -> 'lasot_ext': the
+    key of a spec's ``[dataset.<family>]`` overrides (the data-set description owns it)."""
+    return describe(dataset).family
 
 
 def builder_for(kind: str) -> Callable[..., Any]:
