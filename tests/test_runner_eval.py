@@ -13,8 +13,10 @@ from click.testing import CliRunner
 
 from mfv2bench.cli import main
 from mfv2bench.datasets.registry import load_split
+from mfv2bench.app.evaluation import eval_analysis
+from mfv2bench.devices import parse_devices
 from mfv2bench.errors import ConfigError, MissingDataError
-from mfv2bench.runner.evaluate import eval_analysis, parse_devices, run_eval
+from mfv2bench.runner.evaluate import run_eval
 from mfv2bench.workspace import load_workspace
 from runner_helpers import line_count, make_synthetic, write_scripted_spec
 

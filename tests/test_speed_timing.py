@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
+from mfv2bench import devices
+from mfv2bench.devices import DeviceUnavailableError, check_device
 from mfv2bench.errors import ConfigError
-from mfv2bench.speed import timing
-from mfv2bench.speed.timing import (DeviceUnavailableError, check_device, summarize_ms,
-                                    time_callable)
+from mfv2bench.speed.timing import summarize_ms, time_callable
 
 
 def test_summary_uses_median_and_tails_not_mean_of_rates():
@@ -102,7 +102,7 @@ def test_cuda_path_uses_events_and_synchronizes(monkeypatch):
     assert len(made) == 8
     assert all(e.synced for e in made[1::2])  # every end event waited for
     assert len(syncs) >= 2  # before the first timed call and after the last
-    assert timing.is_cuda("cuda:1") and not timing.is_cuda("cpu")
+    assert devices.is_cuda("cuda:1") and not devices.is_cuda("cpu")
 
 
 def test_interleaved_rounds_alternate_between_callables():

@@ -12,11 +12,12 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError, MissingDataError
-from .annotations import parse_resolution, read_boxes, read_label_column, read_meta_info
+from .annotations import read_boxes, read_label_column, read_meta_info
 from .base import Sequence
 from .frames import FrameList
-from .listing import SplitListing, frame_count_error, is_padded_run, list_jpgs, sort_numeric
-from .splits import official_list, read_list_file
+from .listing import (SplitListing, contained_path, frame_count_error, is_padded_run,
+                      list_jpgs, sort_numeric)
+from .splits import official_list, read_list_entries
 
 OFFICIAL_LISTS = {"val": "got10k_val.txt", "test": "got10k_test.txt"}
 FIRST_FRAME_ONLY_SPLITS = ("test",)
@@ -27,7 +28,9 @@ def split_listing(root: Path, split: str, official: str | None) -> SplitListing:
     real data set the shipped official list stands in when list.txt is absent."""
     list_file = root / split / "list.txt"
     if list_file.is_file():
-        return SplitListing(names=read_list_file(list_file), source=str(list_file))
+        entries = read_list_entries(list_file)
+        return SplitListing(names=[n for n, _ in entries], source=str(list_file),
+                            lines={n: (str(list_file), i) for n, i in entries})
     packaged = OFFICIAL_LISTS.get(split) if official == "got10k" else None
     if packaged is None:
         raise MissingDataError(f"{list_file} not found: no GOT-10k '{split}' split under {root}")
@@ -43,11 +46,14 @@ class Got10kLoader:
         self.split = split
         self.folder = os.path.join(root, split)
 
+    def _seq_dir(self, name: str, listing: SplitListing) -> str:
+        return contained_path(self.root, (self.split, name), *listing.origin(name))
+
     def exists(self, name: str, listing: SplitListing) -> bool:
-        return os.path.isdir(os.path.join(self.folder, name))
+        return os.path.isdir(self._seq_dir(name, listing))
 
     def load(self, name: str, listing: SplitListing) -> Sequence:
-        seq_dir = os.path.join(self.folder, name)
+        seq_dir = self._seq_dir(name, listing)
         gt_path = Path(seq_dir, "groundtruth.txt")
         gt = read_boxes(gt_path)
         listed = list_jpgs(seq_dir)
@@ -68,12 +74,8 @@ class Got10kLoader:
             if not p.is_file() and label == "absence":
                 p = Path(seq_dir, "absense.label")  # the dataset README's spelling
             if p.is_file():
-                labels[label] = read_label_column(p, n)
+                labels[label] = _read_label(p, n, label)
         cover = labels.get("cover")
-        if cover is not None and ((cover < 0) | (cover > 8)).any():
-            bad = int(np.flatnonzero((cover < 0) | (cover > 8))[0])
-            raise InputError(f"cover level {cover[bad]} outside 0..8", Path(seq_dir, "cover.label"),
-                             bad + 1)
         visible = None
         if "absence" in labels or cover is not None:
             visible = np.ones(n, dtype=bool)
@@ -103,3 +105,59 @@ class Got10kLoader:
             meta=meta,
             image_size=image_size,
         )
+
+
+# Labels and sizes beyond these are not GOT-10k values but damaged files.
+_LABEL_RANGE = {"absence": (0, 1), "cut_by_image": (0, 1), "cover": (0, 8)}
+_MAX_SIDE = 100_000
+
+
+def _read_label(path: Path, n: int, label: str) -> np.ndarray:
+    """One ``*.label`` file, each value checked against the label's range with its line."""
+    try:
+        values = read_label_column(path, n)
+    except OverflowError:  # a number too large for int64: find its line
+        for i, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+            s = line.strip()
+            try:
+                huge = abs(float(s)) >= 2.0**62
+            except ValueError:
+                continue
+            if huge:
+                raise InputError(f"label {s[:40]!r} is not a {label} value", path, i + 1) from None
+        raise InputError(f"label value too large for a {label} label", path) from None
+    lo, hi = _LABEL_RANGE[label]
+    bad = np.flatnonzero((values < lo) | (values > hi))
+    if len(bad):
+        k = int(bad[0])
+        kind = "cover level" if label == "cover" else f"{label} flag"
+        raise InputError(f"{kind} {values[k]} outside {lo}..{hi}", path, k + 1)
+    return values
+
+
+def parse_resolution(value: str, path: str | Path | None = None) -> tuple[int, int]:
+    """``(1920, 1080)`` -> (width, height): two positive integers, finite and plausible. The
+    error names the ``resolution:`` line of ``path``."""
+    text = value.strip()
+    line = _line_of(path, "resolution") if path is not None else None
+    inner = text[1:-1] if text.startswith("(") and text.endswith(")") else text
+    parts = [p.strip() for p in inner.split(",")]
+    if len(parts) != 2 or not all(p.isdigit() and p.isascii() for p in parts):
+        raise InputError(f"resolution {text[:60]!r} is not '(width, height)' in whole pixels",
+                         path, line)
+    w, h = int(parts[0]), int(parts[1])
+    if not (0 < w <= _MAX_SIDE and 0 < h <= _MAX_SIDE):
+        raise InputError(f"resolution {text[:60]!r} is not a plausible image size "
+                         f"(1..{_MAX_SIDE} pixels a side)", path, line)
+    return w, h
+
+
+def _line_of(path: str | Path, key: str) -> int | None:
+    try:
+        lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    for i, line in enumerate(lines):
+        if line.strip().partition(":")[0].strip() == key:
+            return i + 1
+    return None

@@ -18,8 +18,9 @@ from ..errors import InputError, MissingDataError
 from .annotations import read_boxes, read_flag_row
 from .base import Sequence
 from .frames import FrameList
-from .listing import SplitListing, frame_count_error, is_padded_run, list_jpgs
-from .splits import lasot_test_attributes, official_list, read_attributes_csv, read_list_file
+from .listing import (SplitListing, contained_path, frame_count_error, is_padded_run,
+                      list_jpgs)
+from .splits import lasot_test_attributes, official_list, read_attributes_csv, read_list_entries
 
 ROOT_LIST_FILES = {"test": "testing_set.txt", "train": "training_set.txt"}
 OFFICIAL_LISTS = {
@@ -41,10 +42,13 @@ def split_listing(root: Path, split: str, official: str | None) -> SplitListing:
     if split == "all":
         parts = [split_listing(root, s, official) for s in ("test", "train")]
         names = [n for p in parts for n in p.names]
-        return SplitListing(names=names, source=" + ".join(p.source for p in parts))
+        lines = {k: v for p in parts for k, v in p.lines.items()}
+        return SplitListing(names=names, source=" + ".join(p.source for p in parts), lines=lines)
     list_file = root / ROOT_LIST_FILES[split]
     if list_file.is_file():
-        return SplitListing(names=read_list_file(list_file), source=str(list_file))
+        entries = read_list_entries(list_file)
+        return SplitListing(names=[n for n, _ in entries], source=str(list_file),
+                            lines={n: (str(list_file), i) for n, i in entries})
     packaged = OFFICIAL_LISTS.get(official or "", {}).get(split)
     if packaged is None:
         raise MissingDataError(
@@ -73,19 +77,27 @@ class LasotLoader:
         self.split = split
         self._attributes = _attribute_table(root, official)
 
+    def _seq_dir(self, name: str, listing: SplitListing) -> str:
+        """``root/<class>/<name>``; a name whose class part could leave the root (``..-1``) is
+        an ``InputError`` at the list line that named it."""
+        return contained_path(self.root, (class_of(name), name), *listing.origin(name))
+
     def exists(self, name: str, listing: SplitListing) -> bool:
-        return os.path.isdir(os.path.join(self.root, class_of(name), name))
+        return os.path.isdir(self._seq_dir(name, listing))
 
     def load(self, name: str, listing: SplitListing) -> Sequence:
         cls = class_of(name)
-        seq_dir = os.path.join(self.root, cls, name)
+        seq_dir = self._seq_dir(name, listing)
         gt_path = Path(seq_dir, "groundtruth.txt")
         gt = read_boxes(gt_path)
         n = len(gt)
         img_dir = os.path.join(seq_dir, "img")
         if not os.path.isdir(img_dir):
             raise InputError("sequence folder has no img/ folder", seq_dir)
-        listed = os.listdir(img_dir)
+        try:
+            listed = os.listdir(img_dir)
+        except OSError as exc:
+            raise InputError(f"cannot list frame folder: {exc.strerror}", img_dir) from None
         # Usual case: img/ holds exactly 00000001.jpg..N and nothing else; else look closer.
         if not (len(listed) == n and is_padded_run(listed, 8, 1)):
             listed = list_jpgs(img_dir)
@@ -96,7 +108,10 @@ class LasotLoader:
         meta: dict = {"class": cls}
         nlp = Path(seq_dir, "nlp.txt")
         if nlp.is_file():
-            meta["nlp"] = nlp.read_text(encoding="utf-8", errors="replace").strip()
+            try:
+                meta["nlp"] = nlp.read_text(encoding="utf-8", errors="replace").strip()
+            except OSError as exc:
+                raise InputError(f"cannot read language annotation: {exc.strerror}", nlp) from None
         return Sequence(
             name=name,
             dataset=self.dataset,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,75 @@ class SplitListing:
     source: str
     where: dict[str, str] = field(default_factory=dict)
     missing_parts: list[str] = field(default_factory=list)
+    # (list file, 1-based line) that named each name, so errors can point at it.
+    lines: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+    def origin(self, name: str) -> tuple[str, int | None]:
+        """(file, line) that named ``name`` for error messages; (source, None) when unknown."""
+        return self.lines.get(name, (self.source, None))
+
+
+def plain_component(part: str, what: str = "sequence name", source: str | Path | None = None,
+                    line: int | None = None) -> str:
+    """Refuse a path component that could leave its folder: empty, ``.``/``..``, separators,
+    NUL, ``~`` (home), drive letters. Names come from list files a data set ships, so they are
+    input, not trusted paths."""
+    if not _is_plain(part):
+        raise InputError(f"{what} {part!r} is not a plain folder name", source, line)
+    return part
+
+
+def _is_plain(part: str) -> bool:
+    return not (
+        not part
+        or part in (".", "..")
+        or "/" in part
+        or "\\" in part
+        or "\x00" in part
+        or part.startswith("~")
+        or (len(part) > 1 and part[1] == ":")
+        or os.path.isabs(part)
+    )
+
+
+def contained_path(root: str | Path, parts: tuple[str, ...] | list[str],
+                   source: str | Path | None = None, line: int | None = None) -> str:
+    """``root/part/...`` after checking that no part can leave ``root`` (the one check every
+    loader makes before touching a path derived from a sequence name).
+
+    Each part must be a plain component (``plain_component``), and the joined path, normalised
+    lexically, must still lie under ``root``. Symbolic links inside the root are followed as
+    usual: a data set split over disks is commonly linked in, and the root's owner put them
+    there; names read from list files are what is not trusted.
+    """
+    base = os.fspath(root)
+    joined = os.path.join(base, *parts)
+    norm_base = os.path.normpath(base)
+    norm = os.path.normpath(joined)
+    if (not all(_is_plain(p) for p in parts) or norm == norm_base
+            or os.path.commonpath([norm_base, norm]) != norm_base):
+        shown = "/".join(parts)
+        raise InputError(f"derived sequence path {shown!r} is not a plain path inside the data "
+                         f"root {base} (refused: '..', '.', empty parts, separators)", source, line)
+    return joined
+
+
+def check_root(root: str | Path) -> Path:
+    """A data root as an absolute path; a symlink loop (or another unresolvable path) is an
+    ``InputError`` naming it instead of a RuntimeError/OSError traceback."""
+    path = Path(root).expanduser()
+    try:
+        resolved = path.resolve(strict=False)
+        os.stat(resolved)
+    except FileNotFoundError:
+        return resolved
+    except RuntimeError:
+        raise InputError("data root is a symbolic-link loop", path) from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise InputError("data root is a symbolic-link loop", path) from None
+        raise InputError(f"cannot open data root: {exc.strerror}", path) from None
+    return resolved
 
 
 def list_jpgs(folder: str) -> list[str]:
@@ -32,6 +102,8 @@ def list_jpgs(folder: str) -> list[str]:
         raise InputError("frame folder not found", folder) from None
     except NotADirectoryError:
         raise InputError("frame folder is not a directory", folder) from None
+    except OSError as exc:
+        raise InputError(f"cannot list frame folder: {exc.strerror}", folder) from None
 
 
 def sort_numeric(names: list[str], folder: str) -> list[str]:

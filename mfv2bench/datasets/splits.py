@@ -11,6 +11,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..errors import InputError, MissingDataError
+from .listing import plain_component
 
 # LaSOT toolkit attribute order (header of lasot_test_attributes.csv).
 LASOT_ATTRIBUTES: tuple[str, ...] = (
@@ -36,30 +37,22 @@ LASOT_ATTRIBUTE_NAMES: dict[str, str] = {
 
 def check_name(name: str, source: str | Path | None = None, line: int | None = None) -> str:
     """Refuse sequence names that would escape the data root (``..``, absolute, separators)."""
-    bad = (
-        not name
-        or name in (".", "..")
-        or "/" in name
-        or "\\" in name
-        or "\x00" in name
-        or name.startswith("~")
-        or (len(name) > 1 and name[1] == ":")
-    )
-    if bad:
-        raise InputError(f"sequence name {name!r} is not a plain folder name", source, line)
-    return name
+    return plain_component(name, "sequence name", source, line)
 
 
-def read_list_file(path: str | Path) -> list[str]:
-    """One sequence name per line (blank lines skipped), each checked with ``check_name``."""
+def read_list_entries(path: str | Path) -> list[tuple[str, int]]:
+    """(name, 1-based line) per non-blank line, each name checked with ``check_name``; a name
+    listed twice is an ``InputError`` at its second line."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise MissingDataError(f"split list not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read split list: {exc}", path) from None
-    names: list[str] = []
+    except UnicodeDecodeError:
+        raise InputError("split list is not UTF-8 text", path) from None
+    except OSError as exc:
+        raise InputError(f"cannot read split list: {exc.strerror or exc}", path) from None
+    entries: list[tuple[str, int]] = []
     seen: set[str] = set()
     for i, line in enumerate(text.splitlines()):
         name = line.strip()
@@ -69,8 +62,13 @@ def read_list_file(path: str | Path) -> list[str]:
         if name in seen:
             raise InputError(f"sequence {name!r} listed twice", path, i + 1)
         seen.add(name)
-        names.append(name)
-    return names
+        entries.append((name, i + 1))
+    return entries
+
+
+def read_list_file(path: str | Path) -> list[str]:
+    """One sequence name per line (blank lines skipped), each checked with ``check_name``."""
+    return [name for name, _ in read_list_entries(path)]
 
 
 def _package_file(filename: str):
@@ -95,18 +93,32 @@ def read_attributes_csv(path: str | Path) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = {}
     try:
         with open(path, newline="", encoding="utf-8") as f:
-            rows = list(csv.reader(f))
+            reader = csv.reader(f)
+            rows = []
+            try:
+                for row in reader:
+                    rows.append(row)
+            except csv.Error as exc:
+                raise InputError(f"attribute table is not valid CSV: {exc}", path,
+                                 reader.line_num or None) from None
+    except UnicodeDecodeError:
+        raise InputError("attribute table is not UTF-8 text", path) from None
     except OSError as exc:
-        raise InputError(f"cannot read attribute table: {exc.strerror}", path) from None
+        raise InputError(f"cannot read attribute table: {exc.strerror or exc}", path) from None
     if not rows or not rows[0] or rows[0][0].strip() != "sequence":
         raise InputError("attribute table must start with a 'sequence,...' header", path, 1)
     header = [h.strip() for h in rows[0]]
+    doubled = sorted({h for h in header if header.count(h) > 1})
+    if doubled:
+        raise InputError(f"column(s) {', '.join(doubled)} appear twice in the header", path, 1)
     for i, row in enumerate(rows[1:], start=2):
         if not row or not "".join(row).strip():
             continue
         if len(row) != len(header):
             raise InputError(f"{len(row)} fields, header has {len(header)}", path, i)
         name = check_name(row[0].strip(), path, i)
+        if name in out:
+            raise InputError(f"sequence {name!r} has a second row", path, i)
         flags: dict[str, int] = {}
         for key, value in zip(header[1:], row[1:]):
             v = value.strip()

@@ -16,7 +16,7 @@ from ..errors import InputError, MissingDataError
 from .annotations import read_boxes
 from .base import Sequence
 from .frames import FrameList
-from .listing import SplitListing, frame_count_error, list_jpgs, sort_numeric
+from .listing import SplitListing, contained_path, frame_count_error, list_jpgs, sort_numeric
 from .splits import check_name, official_list
 
 N_TRAIN_CHUNKS = 12
@@ -35,7 +35,11 @@ def chunks_of(split: str) -> list[str]:
 
 
 def _anno_stems(anno_dir: str) -> list[str]:
-    names = sorted(n[:-4] for n in os.listdir(anno_dir) if n.endswith(".txt"))
+    try:
+        listed = os.listdir(anno_dir)
+    except OSError as exc:
+        raise InputError(f"cannot list annotation folder: {exc.strerror}", anno_dir) from None
+    names = sorted(n[:-4] for n in listed if n.endswith(".txt"))
     for n in names:
         check_name(n, anno_dir)
     return names
@@ -78,8 +82,10 @@ class TrackingNetLoader:
 
     def _paths(self, name: str, listing: SplitListing) -> tuple[str, str, str]:
         chunk = listing.where.get(name, "TEST" if self.split == "test" else "")
-        base = os.path.join(self.root, chunk)
-        return chunk, os.path.join(base, "anno", name + ".txt"), os.path.join(base, "frames", name)
+        source, line = listing.origin(name)
+        anno = contained_path(self.root, (chunk, "anno", name + ".txt"), source, line)
+        frames = contained_path(self.root, (chunk, "frames", name), source, line)
+        return chunk, anno, frames
 
     def exists(self, name: str, listing: SplitListing) -> bool:
         _, anno, frames = self._paths(name, listing)

@@ -21,8 +21,9 @@ from typing import Any
 from .. import __version__
 from ..datasets.base import DatasetSplit
 from ..datasets.registry import load_split
+from ..devices import parse_devices
 from ..errors import ConfigError, MissingDataError
-from ..threads import available_cores
+from ..threads import available_cores, set_threads
 from ..trackers.specs import ResolvedSpec, SpecRegistry, build_tracker
 from ..workspace import Workspace, load_workspace
 from . import manifest as mf
@@ -90,34 +91,6 @@ class EvalRun:
             "workers": self.workers, "timing": self.manifest.get("timing"),
             "errors_log": str(self.errors_log) if self.errors_log else None,
         }
-
-
-def parse_devices(device: str) -> list[str]:
-    """``cpu``, ``cuda``, ``cuda:0`` or ``cuda:0,cuda:1`` -> a checked list of devices."""
-    devices = [d.strip().lower() for d in device.split(",") if d.strip()]
-    if not devices:
-        raise ConfigError("--device is empty")
-    if len(set(devices)) != len(devices):
-        raise ConfigError(f"--device lists a device twice: {device}")
-    for d in devices:
-        if d != "cpu" and not (d == "cuda" or (d.startswith("cuda:") and d[5:].isdigit())):
-            raise ConfigError(f"unknown device {d!r} (use cpu, cuda, cuda:0 or cuda:0,cuda:1)")
-    if "cpu" in devices and len(devices) > 1:
-        raise ConfigError("--device mixes cpu and cuda devices")
-    cuda = [d for d in devices if d.startswith("cuda")]
-    if cuda:
-        try:
-            import torch
-        except ImportError:
-            raise ConfigError("CUDA devices need torch, which is not installed") from None
-        if not torch.cuda.is_available():
-            raise ConfigError(f"--device {device}: CUDA is not available on this machine "
-                              "(no GPU or no CUDA build of torch); use --device cpu")
-        count = torch.cuda.device_count()
-        for d in cuda:
-            if ":" in d and int(d[5:]) >= count:
-                raise ConfigError(f"--device {d}: only {count} CUDA device(s) here")
-    return devices
 
 
 def _preflight(spec: ResolvedSpec, devices: list[str]) -> Any:
@@ -250,8 +223,6 @@ class _Progress:
 def pin_threads(n: int):
     """Set this process's torch/OpenCV/BLAS threads to ``n``; returns a function restoring them
     (an in-process run must not change the threading of its caller, e.g. a notebook)."""
-    from ..threads import set_threads
-
     env = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
     torch_threads = cv2_threads = None
     if "torch" in sys.modules:
@@ -280,7 +251,8 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
              allow_partial: bool = False, sequences: list[str] | None = None,
              progress: bool = True, results_dir: str | Path | None = None,
              root: str | Path | None = None, prefetch: int = 4,
-             threads: int | None = None, trust_checkpoint: bool = False) -> EvalRun:
+             threads: int | None = None, trust_checkpoint: bool = False,
+             registry: SpecRegistry | None = None, tracker_object: Any = None) -> EvalRun:
     """Run ``tracker`` (a spec name) on a split and write its raw results to the store.
 
     ``jobs``: worker processes (default: all cores; with several CUDA devices, one per device).
@@ -291,6 +263,9 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
     ``EvalRun.failed``; the others finish. A missing checkpoint fails before anything is
     touched, ``--force`` included. ``trust_checkpoint`` allows a checkpoint holding pickled
     objects to load (not hashed: it changes how the file is read, not what runs).
+    ``registry``: where ``tracker`` is resolved (default: the workspace's ``trackers/``).
+    ``tracker_object``: an already built tracker to run in this process instead of building the
+    spec's (the spec then only describes it in the manifest); one worker on the CPU.
     """
     if backend not in BACKENDS:
         raise ConfigError(f"unknown backend {backend!r} (one of {', '.join(BACKENDS)})")
@@ -302,6 +277,10 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
         raise ConfigError(f"--threads must be at least 1, got {threads}")
     ws = workspace if workspace is not None else load_workspace()
     devices = parse_devices(device)
+    if tracker_object is not None:
+        if backend != "joblib" or devices != ["cpu"] or jobs not in (None, 1):
+            raise ConfigError("a tracker object runs in this process: one job on the CPU")
+        jobs = 1
     if len(devices) > 1:
         if backend == "dask":
             raise ConfigError("with --backend dask give one --device per worker machine (start "
@@ -318,7 +297,7 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
     full = data if sequences is None else load_split(dataset, split=split, root=root,
                                                      allow_partial=True, workspace=ws)
     full_lengths = {s.name: s.n_frames for s in full.sequences}
-    registry = SpecRegistry(ws.trackers_dir, ws.root)
+    registry = registry if registry is not None else SpecRegistry(ws.trackers_dir, ws.root)
     overrides = {"model": {"trust_checkpoint": True}} if trust_checkpoint else None
     spec = registry.resolve(tracker, dataset=data.dataset, overrides=overrides)
     cores = available_cores()
@@ -326,7 +305,8 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
     store = ResultsStore(results_dir if results_dir is not None else ws.results_dir)
     folder = store.sequence_dir(tracker, data.key)
     lengths = {s.name: s.n_frames for s in data.sequences}
-    tracker_obj = _preflight(spec, devices)  # before the folder is touched
+    # before the folder is touched
+    tracker_obj = tracker_object if tracker_object is not None else _preflight(spec, devices)
 
     with store.lock(tracker, data.key):
         checkpoint = mf.checkpoint_of(spec)
@@ -439,26 +419,3 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
     return EvalRun(tracker=tracker, split=data, folder=folder, manifest=manifest, done=done,
                    skipped=skipped, failed=failed, interrupted=interrupted,
                    backend=info.name, workers=info.workers)
-
-
-def finished_split(run: EvalRun) -> DatasetSplit | None:
-    """The split restricted to sequences with complete results (None when none or when the split
-    has first-frame-only GT and is scored by a server, e.g. GOT-10k test, TrackingNet TEST)."""
-    names = set(run.finished_sequences)
-    seqs = [s for s in run.split.sequences if s.name in names]
-    if not seqs or not all(s.has_full_gt for s in seqs):
-        return None
-    missing = list(run.split.missing) + [s.name for s in run.split.sequences if s.name not in names]
-    return DatasetSplit(dataset=run.split.dataset, split=run.split.split, root=run.split.root,
-                        sequences=seqs, expected=run.split.expected, missing=missing)
-
-
-def eval_analysis(run: EvalRun, protocol: str | None = None):
-    """Metrics of the finished sequences under the data set's default protocol (None where the
-    split's GT is first-frame only or nothing finished)."""
-    from ..metrics.analysis import analyze_store
-
-    sub = finished_split(run)
-    if sub is None:
-        return None
-    return analyze_store(sub, [run.tracker], run.folder.parent.parent, protocol=protocol)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..datasets.base import Sequence
+from ..devices import use_device
 from ..threads import set_threads
 from ..trackers.specs import ResolvedSpec, build_tracker
 from .sequence import SequenceResult, run_sequence
@@ -62,10 +63,7 @@ def tracker_for(task: Task) -> tuple[Any, str]:
     key = (task.spec.name, task.spec.hash, device)
     if _STATE["key"] != key:
         set_threads(task.threads)
-        if device.startswith("cuda:"):
-            import torch
-
-            torch.cuda.set_device(device)
+        use_device(device)
         _STATE["tracker"] = None
         _STATE["tracker"] = build_tracker(task.spec, device=device)
         _STATE["key"] = key

@@ -9,7 +9,6 @@ from typing import Any
 
 _EXPORTS = {
     "LatencyStats": "timing", "summarize_ms": "timing", "time_callable": "timing",
-    "DeviceUnavailableError": "timing", "check_device": "timing",
     "measure_model_latency": "model_latency", "ModelLatency": "model_latency",
     "measure_tracking_speed": "tracking", "TrackingSpeed": "tracking",
     "component_breakdown": "breakdown", "count_flops": "breakdown", "count_params": "breakdown",

@@ -15,10 +15,11 @@ import copy
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from ..devices import check_device, is_cuda
 from ..errors import ConfigError
 from ..threads import set_threads
 from .model_latency import model_step, prepare_model, check_precision
-from .timing import check_device, is_cuda, summarize_ms, time_interleaved
+from .timing import summarize_ms, time_interleaved
 
 # Preferred display order; other children follow in definition order.
 KNOWN_COMPONENTS = ("backbone", "box_head", "corner_head", "score_head", "score_module")

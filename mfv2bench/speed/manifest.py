@@ -12,8 +12,8 @@ from datetime import datetime, timezone
 from importlib import metadata
 from typing import Any
 
+from ..devices import is_cuda
 from ..threads import available_cores
-from .timing import is_cuda
 
 _PACKAGES = ("torch", "numpy", "opencv-contrib-python-headless", "onnxruntime", "onnx")
 

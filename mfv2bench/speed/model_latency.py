@@ -10,9 +10,10 @@ import copy
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from ..devices import check_device, is_cuda
 from ..errors import ConfigError
 from ..threads import set_threads
-from .timing import LatencyStats, check_device, is_cuda, summarize_ms, time_callable
+from .timing import LatencyStats, summarize_ms, time_callable
 
 MEASURE_MODEL = "model latency (synthetic inputs; network only; warm-up; inference mode)"
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..devices import check_device, is_cuda
 from ..errors import ConfigError
 from ..threads import available_cores, set_threads
 from ..trackers.specs import ResolvedSpec, SpecRegistry, build_tracker
@@ -20,7 +21,6 @@ from .manifest import hardware_manifest
 from .model_latency import check_precision, measure_engine_latency, measure_model_latency
 from .scaling import batch_scaling, thread_counts, thread_scaling
 from .store import ISOLATED, SpeedResult, save_speed_result
-from .timing import check_device, is_cuda
 from .tracking import measure_tracking_speed
 
 RANDOM_WEIGHTS = "random weights"

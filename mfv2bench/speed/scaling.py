@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from ..devices import is_cuda
 from ..errors import ConfigError
 from ..threads import available_cores, set_threads
 from .model_latency import model_step, prepare_model
-from .timing import is_cuda, summarize_ms, time_interleaved
+from .timing import summarize_ms, time_interleaved
 
 
 def thread_counts(max_threads: int | None = None) -> list[int]:

@@ -12,9 +12,10 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from ..datasets.base import Sequence
+from ..devices import synchronize
 from ..errors import ConfigError
 from ..trackers.base import Tracker
-from .timing import LatencyStats, summarize_ms, synchronize
+from .timing import LatencyStats, summarize_ms
 
 ImageReader = Callable[[Path], np.ndarray]
 
