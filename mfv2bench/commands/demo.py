@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..report.demo import DEMO_DATASET, DemoOptions, run_demo
+from ..app.demo import DEMO_DATASET, DemoOptions, run_demo
 
 
 @click.command("demo")

@@ -10,11 +10,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..errors import ConfigError
-
-
-class DeviceUnavailableError(ConfigError):
-    """A timing was asked for on a device this machine does not have (e.g. CUDA without a GPU)."""
+from ..devices import check_device, is_cuda, synchronize
 
 
 @dataclass
@@ -54,41 +50,6 @@ def summarize_ms(samples_ms: list[float] | np.ndarray) -> LatencyStats:
         std_ms=float(arr.std(ddof=1)) if arr.size > 1 else 0.0,
         fps=1000.0 / median if median > 0 else float("inf"),
     )
-
-
-def is_cuda(device: str) -> bool:
-    return str(device).startswith("cuda")
-
-
-def check_device(device: str) -> str:
-    """Return ``device`` if this machine can time on it; raise a clear error otherwise."""
-    device = str(device)
-    if device == "cpu":
-        return device
-    if not is_cuda(device):
-        raise ConfigError(f"device must be 'cpu' or 'cuda[:N]', not {device!r}")
-    import torch
-
-    if not torch.cuda.is_available():
-        built = torch.version.cuda or "no CUDA (CPU-only build)"
-        raise DeviceUnavailableError(
-            f"device {device!r} asked for, but no CUDA GPU is available here "
-            f"(torch {torch.__version__}, built with {built}); GPU timings skipped"
-        )
-    index = torch.device(device).index or 0
-    if index >= torch.cuda.device_count():
-        raise DeviceUnavailableError(
-            f"device {device!r} asked for, but only {torch.cuda.device_count()} GPU(s) exist"
-        )
-    return device
-
-
-def synchronize(device: str) -> None:
-    """Wait for queued GPU work (no-op on the CPU)."""
-    if is_cuda(device):
-        import torch
-
-        torch.cuda.synchronize(torch.device(device))
 
 
 def time_callable(fn: Callable[[], Any], *, device: str = "cpu", warmup: int = 5,
@@ -137,7 +98,7 @@ def _time_cuda(fn: Callable[[], Any], device: str, iters: int, min_time_s: float
         end.record(stream)
         end.synchronize()  # a tracker reads its box back every frame: no overlap of calls
         events.append((start, end))
-    torch.cuda.synchronize(torch.device(device))
+    synchronize(device)
     return [float(s.elapsed_time(e)) for s, e in events]
 
 

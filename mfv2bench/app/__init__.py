@@ -1,0 +1,1 @@
+"""The application layer: cross-domain flows and the notebook API (filled in below)."""

@@ -1,0 +1,123 @@
+"""Eval-then-analyze: run a tracker over a split (runner), then score what finished (metrics).
+
+The runner never imports metrics; this flow sits above both. ``evaluate_object`` runs a Python
+tracker object (anything with ``initialize(image, box)`` / ``track(image)``) through the same
+runner and results store as a spec, in this process.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..datasets.base import DatasetSplit
+from ..errors import ConfigError
+from ..metrics.analysis import Analysis, analyze_store
+from ..metrics.text import analysis_text
+from ..runner.evaluate import EvalRun, run_eval
+from ..workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+
+def finished_split(run: EvalRun) -> DatasetSplit | None:
+    """The split restricted to sequences with complete results (None when none or when the split
+    has first-frame-only GT and is scored by a server, e.g. GOT-10k test, TrackingNet TEST)."""
+    names = set(run.finished_sequences)
+    seqs = [s for s in run.split.sequences if s.name in names]
+    if not seqs or not all(s.has_full_gt for s in seqs):
+        return None
+    missing = list(run.split.missing) + [s.name for s in run.split.sequences if s.name not in names]
+    return DatasetSplit(dataset=run.split.dataset, split=run.split.split, root=run.split.root,
+                        sequences=seqs, expected=run.split.expected, missing=missing)
+
+
+def eval_analysis(run: EvalRun, protocol: str | None = None) -> Analysis | None:
+    """Metrics of the finished sequences under the data set's default protocol (None where the
+    split's GT is first-frame only or nothing finished)."""
+    sub = finished_split(run)
+    if sub is None:
+        return None
+    return analyze_store(sub, [run.tracker], run.folder.parent.parent, protocol=protocol)
+
+
+@dataclass
+class Evaluation:
+    """One eval-then-analyze: the run summary and, where the split has full GT, its metrics."""
+
+    run: EvalRun
+    analysis: Analysis | None
+
+    @property
+    def ok(self) -> bool:
+        return self.run.ok
+
+    @property
+    def random_weights(self) -> bool:
+        """The run used random weights (a latency-only spec): its accuracy is meaningless."""
+        return bool((self.run.manifest.get("checkpoint") or {}).get("random_weights"))
+
+    def to_json(self) -> dict[str, Any]:
+        out = self.run.summary()
+        out["metrics"] = self.analysis.to_json() if self.analysis is not None else None
+        return out
+
+    def summary_lines(self) -> list[str]:
+        """What happened, for a terminal: counts, folder, failures, complete or partial."""
+        s = self.run.summary()
+        lines = [f"{s['tracker']} on {s['dataset']}: ran {s['ran']}, already complete {s['skipped']}, "
+                 f"failed {len(s['failed'])}" + (", interrupted" if s["interrupted"] else "")
+                 + f" ({s['backend']}, {s['workers']} worker(s), timing: {s['timing']})",
+                 f"results: {s['results']}"]
+        if s["failed"]:
+            few = ", ".join(s["failed"][:5]) + (" ..." if len(s["failed"]) > 5 else "")
+            lines.append(f"failed sequences: {few}; tracebacks in {s['errors_log']}")
+        if s["missing_on_disk"]:
+            lines.append(f"{len(s['missing_on_disk'])} sequence(s) of the split were not on disk")
+        lines.append("run is COMPLETE" if s["complete"] else
+                     "run is PARTIAL (metrics below cover the finished sequences only; rerun to resume)")
+        return lines
+
+    def metrics_text(self) -> str:
+        """The metrics table, or why there is none."""
+        if self.analysis is not None:
+            return analysis_text(self.analysis)
+        if self.run.finished_sequences:
+            return ("no metrics: this split has first-frame ground truth only (server-scored); "
+                    "see `mfv2bench submit`")
+        return "no metrics: no sequence finished"
+
+
+def evaluate_spec(tracker: str, dataset: str, *, metrics: bool = True,
+                  protocol: str | None = None, **run_options: Any) -> Evaluation:
+    """``run_eval`` (all its options) then, unless ``metrics`` is False, the analysis of the
+    finished sequences."""
+    run = run_eval(tracker, dataset, **run_options)
+    analysis = eval_analysis(run, protocol=protocol) if metrics else None
+    if analysis is not None and Evaluation(run, None).random_weights:
+        log.warning("%s ran with RANDOM WEIGHTS (a latency-only spec): these accuracy numbers "
+                    "are meaningless", tracker)
+    return Evaluation(run=run, analysis=analysis)
+
+
+def evaluate_object(obj: Any, name: str, dataset: str, *, workspace: Workspace,
+                    split: str | None = None, metrics: bool = True, protocol: str | None = None,
+                    force: bool = False, sequences: list[str] | None = None,
+                    root: str | Path | None = None, results_dir: str | Path | None = None,
+                    allow_partial: bool = False, progress: bool = False) -> Evaluation:
+    """Run a Python tracker object over a split in this process and store its results as
+    ``name`` (same store, manifest and resume rules as a spec run).
+
+    The object is described in the manifest by its class (kind "python"); results of another
+    class under the same name are refused like a changed spec (``force`` replaces them)."""
+    for method in ("initialize", "track"):
+        if not callable(getattr(obj, method, None)):
+            raise ConfigError(f"{type(obj).__qualname__} has no {method}(): a tracker object needs "
+                              "initialize(image, box) and track(image)")
+    run = run_eval(name, dataset, split=split, workspace=workspace, jobs=1, device="cpu",
+                   force=force, allow_partial=allow_partial, sequences=sequences,
+                   progress=progress, results_dir=results_dir, root=root, tracker_object=obj)
+    analysis = eval_analysis(run, protocol=protocol) if metrics else None
+    return Evaluation(run=run, analysis=analysis)
