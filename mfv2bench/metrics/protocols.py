@@ -11,9 +11,9 @@ toolkits produced on the golden edge-case suite (``tests/data/metrics``).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
-from functools import cached_property
-from typing import Any
+from dataclasses import asdict, dataclass, field, fields, replace
+from functools import cached_property, lru_cache
+from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 import numpy as np
 
@@ -45,11 +45,35 @@ PIXELS_LINSPACE_21 = tuple(float(v) for v in np.linspace(0, 50, 21))  # Tracking
 NORM_LINSPACE_21 = tuple(float(v) for v in np.linspace(0, 0.5, 21))  # TrackingNet
 
 
+# Accepted values of each string field: the branches the engine (engine.py, scores.py) implements.
+# A value outside them is refused when the protocol is built, not silently sent to an else-branch.
+CompareOp = Literal[">", ">=", "<="]
+IouRule = Literal["inclusive", "got10k", "pysot", "trackingnet"]
+NormCenterRule = Literal["divide-first", "divide-first-eps", "subtract-first-max1", "trackingnet"]
+RoundBoxes = Literal["none", "half-even"]
+FirstFrame = Literal["gt", "keep", "drop"]
+AbsentRule = Literal["ignore", "fail", "fail-except-norm", "drop-cover0"]
+NanGtRule = Literal["reject", "drop", "invalid", "propagate"]
+GtValidRule = Literal["wh>0", "all>0", "center>0", "norm-center>0", "none"]
+InvalidGtRule = Literal["fail", "success"]
+PredRepair = Literal["reject", "carry", "as-is"]
+PredZeroSize = Literal["carry", "as-is"]  # the engine has no zero-size rejection
+PredLonger = Literal["truncate", "reject"]
+CurveDtype = Literal["float32", "float64"]
+Aggregate = Literal["mean", "mean-drop-all-zero", "frame-weighted"]
+RunsRule = Literal["mean-curves", "pool-frames"]
+# Score rules: "mean", "trapz", "at:<threshold on the curve's grid>", or "" (not defined).
+_SCORE_WORDS = ("mean", "trapz")
+_SCORE_FIELDS = {"success_score": "overlap_thresholds", "precision_score": "center_thresholds",
+                 "norm_precision_score": "norm_thresholds"}
+
+
 @dataclass(frozen=True)
 class MetricProtocol:
     """Every convention of one toolkit's metric code, as plain data.
 
-    Field values (the engine rejects anything else):
+    Field values (typed as ``Literal``s above; ``__post_init__`` refuses anything else, so a typo
+    fails when the protocol is built, not silently in the engine):
 
     - ``overlap_op`` / ``center_op`` / ``norm_op``: ``">"``, ``">="`` or ``"<="``.
     - ``iou``: ``"inclusive"`` (pytracking/MATLAB ``x+w-1`` corners, continuous area),
@@ -72,9 +96,9 @@ class MetricProtocol:
       ``"norm-center>0"`` (normalized GT centre > 0), ``"none"``.
     - ``invalid_gt_center`` / ``invalid_gt_norm``: ``"fail"`` or ``"success"`` (error set to -1).
       Invalid GT is always a success-curve failure (IoU -1).
-    - ``pred_nan``, ``pred_zero_size``, ``pred_negative_size``: ``"reject"``, ``"carry"``
-      (replaced by the previous, already repaired row from frame 2 on, unless that GT row has a
-      NaN) or ``"as-is"``.
+    - ``pred_nan``, ``pred_negative_size``: ``"reject"``, ``"carry"`` (replaced by the previous,
+      already repaired row from frame 2 on, unless that GT row has a NaN) or ``"as-is"``;
+      ``pred_zero_size``: ``"carry"`` or ``"as-is"``.
     - ``pred_longer``: ``"truncate"`` or ``"reject"``. A shorter result is always rejected.
     - ``min_frames``: shortest sequence the toolkit can evaluate (1-line files crash some).
     - ``clip_to_image``: clip both boxes to the image (GOT-10k ``rect_iou(bound=...)``).
@@ -94,37 +118,43 @@ class MetricProtocol:
     description: str
     source: str
     overlap_thresholds: tuple[float, ...]
-    overlap_op: str = ">"
+    overlap_op: CompareOp = ">"
     center_thresholds: tuple[float, ...] | None = PIXELS_0_50
-    center_op: str = "<="
+    center_op: CompareOp = "<="
     norm_thresholds: tuple[float, ...] | None = NORM_HUNDREDTHS
-    norm_op: str = "<="
-    iou: str = "inclusive"
-    norm_center: str = "divide-first"
-    round_boxes: str = "none"
-    first_frame: str = "gt"
-    absent: str = "fail"
-    nan_gt: str = "reject"
-    gt_valid_success: str = "wh>0"
-    gt_valid_center: str = "wh>0"
-    gt_valid_norm: str = "wh>0"
-    invalid_gt_center: str = "fail"
-    invalid_gt_norm: str = "success"
-    pred_nan: str = "reject"
-    pred_zero_size: str = "carry"
-    pred_negative_size: str = "reject"
-    pred_longer: str = "truncate"
+    norm_op: CompareOp = "<="
+    iou: IouRule = "inclusive"
+    norm_center: NormCenterRule = "divide-first"
+    round_boxes: RoundBoxes = "none"
+    first_frame: FirstFrame = "gt"
+    absent: AbsentRule = "fail"
+    nan_gt: NanGtRule = "reject"
+    gt_valid_success: GtValidRule = "wh>0"
+    gt_valid_center: GtValidRule = "wh>0"
+    gt_valid_norm: GtValidRule = "wh>0"
+    invalid_gt_center: InvalidGtRule = "fail"
+    invalid_gt_norm: InvalidGtRule = "success"
+    pred_nan: PredRepair = "reject"
+    pred_zero_size: PredZeroSize = "carry"
+    pred_negative_size: PredRepair = "reject"
+    pred_longer: PredLonger = "truncate"
     min_frames: int = 1
     clip_to_image: bool = False
-    curve_dtype: str = "float64"
-    aggregate: str = "mean"
-    runs: str = "mean-curves"
+    curve_dtype: CurveDtype = "float64"
+    aggregate: Aggregate = "mean"
+    runs: RunsRule = "mean-curves"
     success_score: str = "mean"
     precision_score: str = "at:20"
     norm_precision_score: str = "at:0.2"
     defines_ao: bool = False
     defines_sr: bool = False
     reject_messages: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        """Refuse a value the engine does not implement, naming the field and what it accepts."""
+        problems = _problems(self)
+        if problems:
+            raise ConfigError(f"metric protocol {self.name!r}: " + "; ".join(problems))
 
     def declared(self) -> dict[str, Any]:
         """The data that defines the protocol (everything but prose), for hashing."""
@@ -158,6 +188,80 @@ class MetricProtocol:
     @property
     def has_norm(self) -> bool:
         return self.norm_thresholds is not None
+
+
+@lru_cache(maxsize=1)
+def _field_types() -> dict[str, Any]:
+    return get_type_hints(MetricProtocol)
+
+
+def _literal_values(tp: Any) -> tuple[Any, ...] | None:
+    return get_args(tp) if get_origin(tp) is Literal else None
+
+
+def _check_grid(name: str, value: Any, optional: bool) -> str | None:
+    if value is None:
+        return None if optional else f"{name} is required (a tuple of thresholds)"
+    if not isinstance(value, tuple) or not value or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        return f"{name} = {value!r} must be a non-empty tuple of numbers"
+    if any(b <= a for a, b in zip(value, value[1:])):
+        return f"{name} must be strictly increasing"
+    return None
+
+
+def _check_score(name: str, rule: Any, grid: tuple[float, ...] | None) -> str | None:
+    accepted = "'mean', 'trapz', 'at:<threshold on the grid>'" + ("" if name == "success_score"
+                                                                  else " or ''")
+    if not isinstance(rule, str):
+        return f"{name} = {rule!r} is not one of {accepted}"
+    if rule == "":
+        return None if name != "success_score" else f"{name} = '' is not one of {accepted}"
+    if grid is None:
+        return f"{name} = {rule!r} but {_SCORE_FIELDS[name]} is None (use '')"
+    if rule in _SCORE_WORDS:
+        return None
+    if rule.startswith("at:"):
+        try:
+            t = float(rule[3:])
+        except ValueError:
+            return f"{name} = {rule!r}: {rule[3:]!r} is not a number"
+        if min(abs(g - t) for g in grid) > 1e-9:
+            return f"{name} = {rule!r}: {t} is not on the {_SCORE_FIELDS[name]} grid"
+        return None
+    return f"{name} = {rule!r} is not one of {accepted}"
+
+
+def _problems(p: MetricProtocol) -> list[str]:
+    """Every field whose value the engine would not understand (empty: the protocol is sound)."""
+    out: list[str] = []
+    types = _field_types()
+    for f in fields(p):
+        value = getattr(p, f.name)
+        accepted = _literal_values(types[f.name])
+        if accepted is not None and value not in accepted:
+            out.append(f"{f.name} = {value!r} is not one of "
+                       f"{', '.join(repr(a) for a in accepted)}")
+        elif types[f.name] is bool and not isinstance(value, bool):
+            out.append(f"{f.name} = {value!r} must be True or False")
+    for name, optional in (("overlap_thresholds", False), ("center_thresholds", True),
+                           ("norm_thresholds", True)):
+        problem = _check_grid(name, getattr(p, name), optional)
+        if problem:
+            out.append(problem)
+    for name, grid_name in _SCORE_FIELDS.items():
+        grid = getattr(p, grid_name)
+        if _check_grid(grid_name, grid, True) is not None:
+            continue  # the grid itself is reported above
+        problem = _check_score(name, getattr(p, name), grid)
+        if problem:
+            out.append(problem)
+    if not isinstance(p.min_frames, int) or isinstance(p.min_frames, bool) or p.min_frames < 1:
+        out.append(f"min_frames = {p.min_frames!r} must be an integer >= 1")
+    stray = sorted(set(p.reject_messages) - {f.name for f in fields(p)})
+    if stray:
+        out.append(f"reject_messages names unknown fields {stray}")
+    return out
 
 
 _PYTRACKING_SRC = "visionml/pytracking@7eb9e74 pytracking/analysis/{extract_results,plot_results}.py"
