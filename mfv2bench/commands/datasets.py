@@ -104,13 +104,19 @@ def _size_arg(text: str) -> tuple[int, int]:
 @click.option("--splits", default=None,
               help="Comma-separated splits (default lasot: test; got10k: val,test; "
                    "trackingnet: test,train_0).")
+@click.option("--force", is_flag=True,
+              help="Write into a non-empty folder that synth did not write (same-named entries "
+                   "are replaced, others kept). A folder holding a real data set is refused "
+                   "even so.")
 @click.pass_obj
 def synth_cmd(ws: Workspace, fmt: str, out: str | None, n_sequences: int, frames: str,
-              seed: int, size: str, splits: str | None) -> None:
-    """Write synthetic sequences in the real on-disk layout of FORMAT (seeded, exact GT)."""
+              seed: int, size: str, splits: str | None, force: bool) -> None:
+    """Write synthetic sequences in the real on-disk layout of FORMAT (seeded, exact GT).
+
+    A folder synth wrote before (it holds .mfv2bench-synthetic.json) is rewritten whole."""
     root = out if out is not None else ws.data_root(get_info(f"synthetic-{fmt}").name)
     chosen = splits or CLI_DEFAULT_SPLITS[fmt]
     split_list = [s.strip() for s in chosen.split(",") if s.strip()]
     names = write_synthetic(fmt, root, n_sequences=n_sequences, n_frames=_frames_arg(frames),
-                            size=_size_arg(size), seed=seed, splits=split_list)
+                            size=_size_arg(size), seed=seed, splits=split_list, force=force)
     click.echo(f"wrote {len(names)} {fmt}-layout sequences under {root}")

@@ -11,14 +11,21 @@ index), so a tree is reproducible and a sequence does not depend on how many oth
 
 from __future__ import annotations
 
+import json
+import logging
 import math
+import os
+import re
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, InputError
 from .splits import LASOT_ATTRIBUTES, official_list
 
 FORMATS = ("lasot", "got10k", "trackingnet")
@@ -26,6 +33,7 @@ FORMATS = ("lasot", "got10k", "trackingnet")
 DEFAULT_SPLITS = {"lasot": ("test",), "got10k": ("val",), "trackingnet": ("test",)}
 _JPEG = [int(cv2.IMWRITE_JPEG_QUALITY), 90]
 _GOT10K_PREFIX = {"train": "GOT-10k_Train_", "val": "GOT-10k_Val_", "test": "GOT-10k_Test_"}
+log = logging.getLogger(__name__)
 _YT_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
@@ -376,6 +384,7 @@ def write_synthetic(
     size: tuple[int, int] = (320, 240),
     seed: int = 0,
     splits: tuple[str, ...] | list[str] | None = None,
+    force: bool = False,
 ) -> list[str]:
     """Write ``n_sequences`` per split in the real layout of ``fmt`` under ``out``; return names.
 
@@ -384,6 +393,11 @@ def write_synthetic(
     with several splits, the names of each in turn. Test splits of GOT-10k and TrackingNet get
     first-frame-only GT, as the real ones. LaSOT roots get
     ``testing_set.txt`` and ``training_set.txt`` (possibly empty) and an ``attributes.csv``.
+
+    The tree is generated in a temporary sibling of ``out`` and then put in place, with a marker
+    file (``MARKER``: parameters and what was written). A root holding that marker is rewritten
+    whole (nothing of the previous generation is left). A non-empty folder without it is refused
+    unless ``force``; one that looks like a real data set is refused always (``InputError``).
     """
     if fmt not in FORMATS:
         raise ConfigError(f"unknown synthetic format {fmt!r} (choose from {', '.join(FORMATS)})")
@@ -398,11 +412,174 @@ def write_synthetic(
     for s in chosen:
         if s not in allowed:
             raise ConfigError(f"split {s!r} is not one of {', '.join(allowed)} for {fmt}")
-    root = Path(out)
-    root.mkdir(parents=True, exist_ok=True)
+    root = _target_root(out)
+    old_entries = _check_target(root, force)
     writers = {"lasot": _write_lasot, "got10k": _write_got10k, "trackingnet": _write_trackingnet}
-    writer = writers[fmt]
-    return writer(root, chosen, n_sequences, n_frames, (W, H), seed)
+    params = {"format": fmt, "splits": list(chosen), "n_sequences": int(n_sequences),
+              "n_frames": list(n_frames) if isinstance(n_frames, (tuple, list)) else int(n_frames),
+              "size": [W, H], "seed": int(seed)}
+    try:
+        root.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.mfv2bench-tmp-", dir=root.parent))
+    except OSError as exc:
+        raise InputError(f"cannot write a synthetic tree here: {exc.strerror or exc}",
+                         root) from None
+    try:
+        names = writers[fmt](tmp, chosen, n_sequences, n_frames, (W, H), seed)
+        entries = {e: _fingerprint(tmp / e) for e in sorted(os.listdir(tmp))}
+        marker = {"written_by": "mfv2bench datasets synth", "marker_version": 1, **params,
+                  "names": names, "entries": entries}
+        _install(tmp, root, old_entries, marker)
+    except OSError as exc:
+        raise InputError(f"cannot write the synthetic tree: {exc.strerror or exc}",
+                         exc.filename or root) from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    log.info("wrote %d synthetic %s sequences under %s", len(names), fmt, root)
+    return names
+
+
+# --------------------------------------------------------------------------- owning a root
+# The generator owns a root only through this marker: what it wrote (top-level entries with
+# their file counts) and with which parameters. A folder without it is someone else's.
+MARKER = ".mfv2bench-synthetic.json"
+# Files whose presence means a folder holds a tracking data set (ours carry the marker).
+_LIST_FILES = ("testing_set.txt", "training_set.txt")
+
+
+def _target_root(out: str | Path) -> Path:
+    """The output root as an absolute path; a symlink loop or a file is refused."""
+    path = Path(out).expanduser()
+    try:
+        root = path.resolve()
+    except RuntimeError:
+        raise InputError("output folder is a symbolic-link loop", path) from None
+    if os.path.lexists(root) and not os.path.isdir(root):
+        raise InputError("output path exists and is not a folder", path)
+    return root
+
+
+def read_marker(root: str | Path) -> dict[str, Any] | None:
+    """The generator's marker at ``root`` (None when absent or unreadable: not ours)."""
+    p = Path(root, MARKER)
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("entries"), dict):
+        return None
+    return data
+
+
+def _fingerprint(path: Path) -> dict[str, int]:
+    """File count and bytes under ``path`` (a top-level entry of a generated tree)."""
+    if not path.is_dir() or path.is_symlink():
+        return {"files": 1, "bytes": path.lstat().st_size}
+    files = size = 0
+    for folder, _dirs, names in os.walk(path):
+        for n in names:
+            files += 1
+            size += os.lstat(os.path.join(folder, n)).st_size
+    return {"files": files, "bytes": size}
+
+
+def _dataset_evidence(root: Path, names: list[str]) -> str | None:
+    """Why the entries ``names`` of ``root`` look like a real tracking data set, or None: a split
+    list, a TrackingNet ``anno`` folder, or a sequence folder holding ``groundtruth.txt`` up to
+    two levels down (LaSOT class/sequence, GOT-10k split/sequence). Stops at the first hit."""
+    for name in names:
+        p = root / name
+        if name in _LIST_FILES:
+            return f"split list {p}"
+        if not p.is_dir():
+            continue
+        if (p / "groundtruth.txt").is_file():
+            return f"sequence folder {p}"
+        if name in ("train", "val", "test") and (p / "list.txt").is_file():
+            return f"split list {p / 'list.txt'}"
+        if re.fullmatch(r"TEST|TRAIN_\d+", name) and (p / "anno").is_dir():
+            return f"annotation folder {p / 'anno'}"
+        try:
+            with os.scandir(p) as it:
+                for k, sub in enumerate(it):
+                    if k >= 2000:
+                        break
+                    if sub.is_dir() and os.path.isfile(os.path.join(sub.path, "groundtruth.txt")):
+                        return f"sequence folder {sub.path}"
+        except OSError:
+            return f"unreadable folder {p}"
+    return None
+
+
+def _check_target(root: Path, force: bool) -> dict[str, Any]:
+    """Whether the generator may write at ``root``; returns the entries it wrote there before
+    (empty for a new or empty folder, or a --force'd foreign one). Refuses, even with ``force``,
+    a folder holding what looks like a real data set that the generator did not write."""
+    if not root.exists():
+        return {}
+    try:
+        present = sorted(os.listdir(root))
+    except OSError as exc:
+        raise InputError(f"cannot list output folder: {exc.strerror}", root) from None
+    present = [n for n in present if n != MARKER]
+    marker = read_marker(root)
+    owned = dict(marker["entries"]) if marker is not None else {}
+    foreign = [n for n in present if n not in owned]
+    evidence = _dataset_evidence(root, foreign)
+    if evidence is not None:
+        raise InputError(
+            f"refusing to write: the folder holds a data set that mfv2bench did not write "
+            f"({evidence}); this is refused even with --force. Choose an empty folder, or "
+            "delete this one yourself if it really is disposable", root)
+    for name in present:
+        if name in owned:
+            before = owned[name]
+            now = _fingerprint(root / name)
+            if isinstance(before, dict) and now["files"] > int(before.get("files", 0)):
+                raise InputError(
+                    f"refusing to write: {root / name} holds {now['files']} files, more than "
+                    f"the {before.get('files')} mfv2bench wrote there (files were added: they "
+                    "may be real data); this is refused even with --force. Move them out or "
+                    "delete the folder yourself", root)
+    if marker is None and present and not force:
+        raise InputError(
+            f"refusing to write into a non-empty folder that mfv2bench did not write (no {MARKER}"
+            f"; {len(present)} entries, e.g. {present[0]!r}). Pass --force to write into it "
+            "(entries of the same names are replaced, others are kept), or choose an empty "
+            "folder", root)
+    return owned
+
+
+def _write_marker(root: Path, marker: dict[str, Any]) -> None:
+    tmp = root / (MARKER + ".tmp")
+    tmp.write_text(json.dumps(marker, indent=1, sort_keys=True) + "\n")
+    os.replace(tmp, root / MARKER)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif os.path.lexists(path):
+        path.unlink()
+
+
+def _install(tmp: Path, root: Path, old_entries: dict[str, Any], marker: dict[str, Any]) -> None:
+    """Put the tree generated in ``tmp`` at ``root``. A new root is one rename. Into an existing
+    one, entries the generator wrote before are removed (no stale frames or lists are left),
+    same-named entries replaced, other entries kept; the marker first lists old and new entries,
+    so an interrupted install leaves a root the next run still recognises as its own."""
+    if not os.path.lexists(root):
+        _write_marker(tmp, marker)
+        os.rename(tmp, root)
+        return
+    new_entries = marker["entries"]
+    both = {**old_entries, **new_entries}
+    _write_marker(root, {**marker, "entries": both, "state": "installing"})
+    for name in sorted(set(old_entries) | set(new_entries)):
+        _remove(root / name)
+        if name in new_entries:
+            os.rename(tmp / name, root / name)
+    _write_marker(root, marker)
 
 
 def _write_lasot(root: Path, splits, n_sequences, n_frames, size, seed) -> list[str]:
@@ -499,11 +676,11 @@ def ensure_synthetic(fmt: str, root: str | Path, **kwargs) -> bool:
     """Write the synthetic tree of ``fmt`` at ``root`` unless one is already there (its split
     list exists). Returns True when it wrote. ``kwargs`` go to ``write_synthetic``."""
     root = Path(root)
-    marker = {"lasot": root / "testing_set.txt", "got10k": root / "val" / "list.txt",
+    listed = {"lasot": root / "testing_set.txt", "got10k": root / "val" / "list.txt",
               "trackingnet": root / "TEST" / "anno"}.get(fmt)
-    if marker is None:
+    if listed is None:
         raise ConfigError(f"unknown synthetic format {fmt!r} (choose from {', '.join(FORMATS)})")
-    if marker.exists():
+    if listed.exists():
         return False
     write_synthetic(fmt, root, **kwargs)
     return True
