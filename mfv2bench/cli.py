@@ -1,5 +1,6 @@
 """The ``mfv2bench`` command: a thin click group. Each verb lives in ``mfv2bench/commands/<verb>.py``
-as a click command named ``command`` and calls library functions; nothing below prints."""
+as a click command named ``command`` and calls library functions; nothing below prints: library
+modules log, and the group sends their warnings to stderr (``mfv2bench.logs``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import click
 
 from . import __version__
 from .errors import Mfv2benchError
+from .logs import configure as configure_logging
 from .workspace import load_workspace
 
 # Verb modules, in help order. Each exposes ``command`` (a click.Command or click.Group).
@@ -57,10 +59,14 @@ class Mfv2benchGroup(click.Group):
 @click.option("--workspace", "workspace", type=click.Path(file_okay=False), default=None,
               envvar="MFV2BENCH_WORKSPACE",
               help="Workspace folder (default: nearest folder upwards holding mfv2bench.toml).")
+@click.option("-v", "--verbose", count=True,
+              help="More messages on stderr (-v: progress notes, -vv: debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr (no warnings).")
 @click.pass_context
-def main(ctx: click.Context, workspace: str | None) -> None:
+def main(ctx: click.Context, workspace: str | None, verbose: int, quiet: bool) -> None:
     """mfv2bench: evaluate single-object trackers (MixFormerV2 and baselines) on LaSOT,
     GOT-10k and TrackingNet with metrics that match the official toolkits."""
+    configure_logging(-1 if quiet else verbose)
     ctx.obj = load_workspace(workspace)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -15,6 +16,17 @@ set_threads(1)
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 DATA_DIR = os.path.join(TESTS_DIR, "data")
+
+
+@pytest.fixture(autouse=True)
+def _package_logging():
+    """The CLI configures the ``mfv2bench`` logger; restore it so one test's set-up (level,
+    handler) never changes what the next one sees."""
+    logger = logging.getLogger("mfv2bench")
+    level, handlers = logger.level, list(logger.handlers)
+    yield
+    logger.setLevel(level)
+    logger.handlers[:] = handlers
 
 
 @pytest.fixture
