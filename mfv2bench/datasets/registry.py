@@ -15,7 +15,7 @@ from ..workspace import Workspace, load_workspace
 from . import got10k, lasot, trackingnet
 from .base import DatasetSplit, Sequence
 from .description import DATASETS, DatasetDescription, known_names, parse_name
-from .listing import SplitListing
+from .listing import SplitListing, check_root
 
 _LAYOUTS = {
     "lasot": (lasot.split_listing, lasot.LasotLoader),
@@ -57,9 +57,9 @@ def _resolve(dataset: str, split: str | None) -> tuple[DatasetDescription, str]:
 def resolve_root(name: str, root: str | Path | None, workspace: Workspace | None) -> Path:
     """The root folder: an explicit one, else the workspace's configured data root."""
     if root is not None:
-        return Path(root).expanduser().resolve()
+        return check_root(root)  # a symlink loop is a one-line InputError, not a traceback
     ws = workspace if workspace is not None else load_workspace()
-    return ws.data_root(name)
+    return check_root(ws.data_root(name))
 
 
 def _missing_root_error(info: DatasetDescription, root: Path) -> MissingDataError:
