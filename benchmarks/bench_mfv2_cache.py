@@ -45,7 +45,8 @@ import numpy as np
 import torch
 
 from mfv2bench.threads import set_threads
-from mfv2bench.trackers.mixformerv2.model import VARIANTS, build_model, flops_per_frame, init_random_weights
+from mfv2bench.trackers.mixformerv2.config import VARIANTS
+from mfv2bench.trackers.mixformerv2.model import build_model, flops_per_frame, init_random_weights
 from mfv2bench.trackers.mixformerv2.tracker import MixFormerV2Tracker
 
 SEARCH_FACTOR = {"small": 4.4, "base": 5.0}

@@ -62,8 +62,9 @@ def _get(config: Any, key: str) -> Any:
 def build_model(variant: str, overrides: dict[str, Any]) -> tuple[nn.Module, Any]:
     """The variant with seeded random weights and explicit (eager) attention, and its config."""
     from mfv2bench.trackers.mixformerv2 import model as mfv2
+    from mfv2bench.trackers.mixformerv2.config import VARIANTS
 
-    cfg = _replace(mfv2.VARIANTS[variant], **overrides, attention="eager")
+    cfg = _replace(VARIANTS[variant], **overrides, attention="eager")
     return mfv2.init_random_weights(mfv2.build_model(cfg)).eval(), cfg
 
 

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from mfv2_helpers import MFV2_DATA, load_golden_model
-from mfv2bench.trackers.mixformerv2.model import (VARIANTS, build_model, flops_per_frame,
+from mfv2bench.trackers.mixformerv2.config import VARIANTS
+from mfv2bench.trackers.mixformerv2.model import (build_model, flops_per_frame,
                                                   init_random_weights, normalize_config,
                                                   sincos_pos_embed)
 

@@ -57,7 +57,7 @@ def test_int8_onnxruntime_is_opt_in_and_close():
     """Reduced precision: only with runtime onnxruntime; the step stays near the fp32 output."""
     from mfv2bench.errors import ConfigError
     from mfv2bench.trackers.mixformerv2.runtimes import OnnxEngine
-    from mfv2bench.trackers.mixformerv2.tracker import TrackerParams
+    from mfv2bench.trackers.mixformerv2.config import TrackerParams
 
     with pytest.raises(ConfigError, match="int8"):
         TrackerParams.from_dict({"quantize": "int8"})  # eager runtime

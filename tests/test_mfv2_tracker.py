@@ -12,7 +12,8 @@ from mfv2bench.trackers.base import Tracker
 from mfv2bench.trackers.mixformerv2.model import build_model, init_random_weights
 from mfv2bench.trackers.mixformerv2.preprocessing import (Normalizer, clip_box, map_box_back,
                                                           sample_target)
-from mfv2bench.trackers.mixformerv2.tracker import MixFormerV2Tracker, TrackerParams
+from mfv2bench.trackers.mixformerv2.config import TrackerParams
+from mfv2bench.trackers.mixformerv2.tracker import MixFormerV2Tracker
 
 
 @pytest.fixture(scope="module")

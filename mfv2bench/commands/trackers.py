@@ -45,7 +45,8 @@ def list_cmd(ws: Workspace, as_json: bool, show_all: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
 def show_cmd(ws: Workspace, name: str, dataset: str | None, as_json: bool) -> None:
-    """One spec resolved (inheritance, data-set overrides), its hash and effective parameters."""
+    """One spec resolved (inheritance, data-set overrides), its hash and the effective
+    configuration it hashes (every value the tracker uses, code defaults included)."""
     info = describe_spec(_registry(ws), name, dataset=dataset)
     if as_json:
         click.echo(json.dumps(info, indent=1, default=str))
@@ -59,9 +60,8 @@ def show_cmd(ws: Workspace, name: str, dataset: str | None, as_json: bool) -> No
         present = info.get("checkpoint_present")
         note = "" if present is None else ("  [present]" if present else "  [MISSING]")
         click.echo(f"  weights: {info['weights']}{note}")
-    sections = [("spec", info["spec"])]
-    if "model_config" in info:
-        sections += [("model config", info["model_config"]), ("effective params", info["effective_params"])]
+    sections = [("spec (as declared)", info["spec"]),
+                ("effective config (hashed; defaults included)", info["config"])]
     for title, data in sections:
         click.echo(f"  {title}:")
         for line in _flatten(data):

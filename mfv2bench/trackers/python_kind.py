@@ -11,12 +11,16 @@ their own tracker (and tests can run scripted ones) through the same runner and 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
+from .kinds import TrackerKind
+
+if TYPE_CHECKING:  # pragma: no cover - types only
+    from .specs import ResolvedSpec
 
 
-def build_from_spec(spec, device: str = "cpu") -> Any:
+def build_from_spec(spec: "ResolvedSpec", device: str = "cpu") -> Any:
     """Import ``[model] factory`` ("module:attr") and call it with the spec's ``[params]``."""
     target = spec.model.get("factory")
     source = spec.path or spec.name
@@ -35,3 +39,30 @@ def build_from_spec(spec, device: str = "cpu") -> Any:
         if not callable(getattr(tracker, method, None)):
             raise ConfigError(f"{source}: {target} built an object without {method}()")
     return tracker
+
+
+class PythonKind(TrackerKind):
+    """A user's tracker: ``[model] factory`` and free-form ``[params]`` passed to it. Its code
+    defaults are unknown here, so the effective configuration is the factory and the params as
+    declared; it is assumed to run wherever its factory puts it."""
+
+    name = "python"
+    model_keys = ("factory",)
+    params_keys = None  # the factory's keyword arguments
+
+    def validate(self, spec: "ResolvedSpec") -> None:
+        super().validate(spec)
+        target = spec.model.get("factory")
+        if not isinstance(target, str) or ":" not in target:
+            raise ConfigError(f"{spec.path or spec.name}: [model] factory must be "
+                              f"'module:callable', got {target!r}")
+
+    def effective_config(self, spec: "ResolvedSpec") -> dict[str, Any]:
+        return {"kind": self.name, "model": {"factory": spec.model.get("factory")},
+                "params": dict(spec.params)}
+
+    def build(self, spec: "ResolvedSpec", device: str = "cpu") -> Any:
+        return build_from_spec(spec, device=device)
+
+
+KIND = PythonKind()

@@ -1,9 +1,11 @@
 """Tracker specs: TOML files in the workspace's ``trackers/`` folder, one tracker or ablation each.
 
-A spec names a ``kind`` (a builder in ``KINDS``) and its parameters. ``extends = "other"``
-inherits another spec (tables merged deeply, child wins). ``[dataset.<name>]`` tables override
-parameters for one data set (e.g. MixFormerV2-S's search factor on TrackingNet). The resolved
-parameters, without name and description, are hashed; the hash travels with every result.
+A spec names a ``kind`` (a tracker kind object, see ``kinds.py``) and its parameters.
+``extends = "other"`` inherits another spec (tables merged deeply, child wins).
+``[dataset.<name>]`` tables override parameters for one data set (e.g. MixFormerV2-S's search
+factor on TrackingNet). A resolved spec is checked by its kind (unknown keys are errors); its
+hash is the hash of the kind's effective configuration (every value that affects outputs, code
+defaults included, never names or load-time consent) and travels with every result.
 
 Example (``trackers/mfv2-s.toml``)::
 
@@ -21,11 +23,10 @@ Example (``trackers/mfv2-s.toml``)::
 from __future__ import annotations
 
 import copy
-import importlib
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -35,14 +36,8 @@ else:  # pragma: no cover
 from ..datasets.description import describe
 from ..errors import ConfigError
 from ..hashing import stable_hash
-
-# kind -> "module:function". The function is called as f(spec: ResolvedSpec, device: str) and
-# returns a Tracker. Modules are imported lazily so that OpenCV trackers never import torch.
-KINDS: dict[str, str] = {
-    "mixformerv2": "mfv2bench.trackers.mixformerv2.tracker:build_from_spec",
-    "opencv": "mfv2bench.trackers.opencv:build_from_spec",
-    "python": "mfv2bench.trackers.python_kind:build_from_spec",
-}
+from .base import Tracker
+from .kinds import KINDS, kind_of
 
 _NOT_HASHED = ("name", "description", "extends", "dataset", "path")
 
@@ -69,16 +64,30 @@ class ResolvedSpec:
         return self.body.get("params", {})
 
     @property
-    def hashed(self) -> dict[str, Any]:
-        """What decides the tracker's outputs: the body less names, notes and load-time consent."""
+    def declared(self) -> dict[str, Any]:
+        """The body as declared (after inheritance and overrides) less names, notes and
+        load-time consent; what decides outputs is ``effective_config``."""
         out = {k: v for k, v in self.body.items() if k not in _NOT_HASHED}
         if isinstance(out.get("model"), dict) and "trust_checkpoint" in out["model"]:
             out["model"] = {k: v for k, v in out["model"].items() if k != "trust_checkpoint"}
         return out
 
     @property
+    def effective_config(self) -> dict[str, Any]:
+        """Every value that decides the tracker's outputs, code defaults included (its kind's)."""
+        return kind_of(self).effective_config(self)
+
+    @property
     def hash(self) -> str:
-        return stable_hash(self.hashed)
+        """Hash of the effective configuration: a changed code default changes it too."""
+        return stable_hash(self.effective_config)
+
+    def with_overrides(self, overrides: dict[str, Any]) -> "ResolvedSpec":
+        """This spec with ``overrides`` merged in (tables deeply), checked again by its kind."""
+        spec = replace(self, body=deep_merge(self.body, overrides),
+                       overrides=deep_merge(self.overrides, overrides))
+        kind_of(spec).validate(spec)
+        return spec
 
     def resolve_path(self, value: str | Path) -> Path:
         """A path from the spec: absolute, or relative to the workspace root."""
@@ -94,7 +103,8 @@ class ResolvedSpec:
             "description": self.description,
             "dataset": self.dataset,
             "hash": self.hash,
-            "spec": self.hashed,
+            "spec": self.declared,
+            "config": self.effective_config,
             "file": str(self.path) if self.path else None,
         }
 
@@ -164,7 +174,7 @@ class SpecRegistry:
             raise ConfigError(
                 f"{self._raw[name][0]}: kind = {kind!r} is not one of {sorted(KINDS)}"
             )
-        return ResolvedSpec(
+        spec = ResolvedSpec(
             name=name,
             kind=kind,
             description=body.get("description", ""),
@@ -174,6 +184,8 @@ class SpecRegistry:
             workspace_root=self.workspace_root,
             overrides=overrides or {},
         )
+        kind_of(spec).validate(spec)
+        return spec
 
 
 def dataset_family(dataset: str) -> str:
@@ -182,16 +194,6 @@ def dataset_family(dataset: str) -> str:
     return describe(dataset).family
 
 
-def builder_for(kind: str) -> Callable[..., Any]:
-    """Import the builder of ``kind`` on first use."""
-    try:
-        target = KINDS[kind]
-    except KeyError:
-        raise ConfigError(f"unknown tracker kind {kind!r}; known: {sorted(KINDS)}") from None
-    module, func = target.split(":")
-    return getattr(importlib.import_module(module), func)
-
-
-def build_tracker(spec: ResolvedSpec, device: str = "cpu"):
+def build_tracker(spec: ResolvedSpec, device: str = "cpu") -> Tracker:
     """Build the tracker a resolved spec describes (fails fast on a missing checkpoint)."""
-    return builder_for(spec.kind)(spec, device=device)
+    return kind_of(spec).build(spec, device=device)

@@ -18,8 +18,8 @@ import torch
 from torch import nn
 
 from ...errors import InputError, MissingDataError
+from .config import OFFICIAL_WEIGHTS_URL
 
-OFFICIAL_WEIGHTS_URL = "https://github.com/MCG-NJU/MixFormerV2#model-zoo"
 _BLOCK_KEY = re.compile(r"^backbone\.blocks\.(\d+)\.(.+)$")
 
 

@@ -6,7 +6,7 @@ raises; here the template-side keys/values are computed once per template change
 (``set_templates``) and each frame runs only the search and prediction tokens
 (``forward_search``), which is the same function (template queries never see the search).
 
-Variants are data (``VARIANTS``), not subclasses; ``build_model`` also accepts the ``config``
+Variants are data (``config.VARIANTS``), not subclasses; ``build_model`` also accepts the ``config``
 dicts of the golden parity files, so any width / depth / MLP ratio can be built.
 
 Token order: template (Nt), online template (Nt), search (Ns), 4 prediction tokens (l, r, t, b).
@@ -20,57 +20,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-# Full-size released configurations (768 wide, 12 heads in both; see ARCHITECTURE.md (b)).
-VARIANTS: dict[str, dict[str, Any]] = {
-    "base": {
-        "embed_dim": 768, "num_heads": 12, "depth": 8, "mlp_ratio": 4.0,
-        "patch_size": 16, "template_size": 128, "search_size": 288, "num_bins": 96,
-    },
-    "small": {
-        "embed_dim": 768, "num_heads": 12, "depth": 4, "mlp_ratio": 1.0,
-        "patch_size": 16, "template_size": 112, "search_size": 224, "num_bins": 96,
-    },
-}
-
-ATTENTION_MODES = ("eager", "sdpa")
-HEAD_KINDS = ("distribution", "corner")
-
-_DEFAULTS: dict[str, Any] = {
-    "patch_size": 16, "num_bins": 96, "qkv_bias": True,
-    "backbone_layernorm_eps": 1e-6, "head_layernorm_eps": 1e-5,
-    "attention": "eager", "head": "distribution",
-}
+from .config import ATTENTION_MODES, HEAD_KINDS, VARIANTS, MixFormerV2Config
 
 
 def normalize_config(config: dict[str, Any]) -> dict[str, Any]:
-    """Fill defaults and derived sizes; accepts our variant dicts and the golden ``config`` dicts."""
-    cfg = dict(_DEFAULTS)
-    if "variant" in config and config["variant"] in VARIANTS:
-        cfg.update(VARIANTS[config["variant"]])
-    cfg.update({k: v for k, v in config.items() if k != "official_cfg"})
-    dim, heads = int(cfg["embed_dim"]), int(cfg["num_heads"])
-    if dim % heads:
-        raise ValueError(f"embed_dim {dim} is not divisible by num_heads {heads}")
-    cfg["embed_dim"], cfg["num_heads"], cfg["depth"] = dim, heads, int(cfg["depth"])
-    cfg["head_dim"] = dim // heads
-    if not cfg.get("mlp_hidden_dim"):
-        cfg["mlp_hidden_dim"] = int(dim * float(cfg.get("mlp_ratio", 4.0)))
-    cfg["mlp_hidden_dim"] = int(cfg["mlp_hidden_dim"])
-    p = int(cfg["patch_size"])
-    for side in ("template_size", "search_size"):
-        if int(cfg[side]) % p:
-            raise ValueError(f"{side} {cfg[side]} is not a multiple of patch_size {p}")
-    cfg["template_feat_size"] = int(cfg["template_size"]) // p
-    cfg["search_feat_size"] = int(cfg["search_size"]) // p
-    cfg["num_template_tokens"] = cfg["template_feat_size"] ** 2
-    cfg["num_search_tokens"] = cfg["search_feat_size"] ** 2
-    if cfg["attention"] not in ATTENTION_MODES:
-        raise ValueError(f"attention must be one of {ATTENTION_MODES}, got {cfg['attention']!r}")
-    if cfg["head"] not in HEAD_KINDS:
-        raise ValueError(f"head must be one of {HEAD_KINDS}, got {cfg['head']!r}")
-    if cfg.get("activation", "gelu_erf") != "gelu_erf":
-        raise ValueError("only the exact erf GELU of the official model is supported")
-    return cfg
+    """Defaults filled and derived sizes added, checked (``config.MixFormerV2Config``); accepts
+    our variant dicts and the golden ``config`` dicts."""
+    return MixFormerV2Config.from_dict(config).to_dict()
 
 
 def sincos_pos_embed(dim: int, grid: int) -> torch.Tensor:

@@ -15,8 +15,7 @@ import cv2
 import numpy as np
 import torch
 
-MEAN = (0.485, 0.456, 0.406)
-STD = (0.229, 0.224, 0.225)
+from .config import MEAN, STD
 
 
 @dataclass

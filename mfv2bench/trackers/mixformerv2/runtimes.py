@@ -21,13 +21,8 @@ import torch
 from torch import nn
 
 from ...errors import ConfigError
+from .config import REDUCED_PRECISION_RUNTIMES, RUNTIMES
 from .model import MixFormerV2
-
-RUNTIMES = ("eager", "sdpa", "compile", "onnxruntime", "bf16", "compile-bf16")
-# Runtimes that change the computed function (lower precision): opt-in latency variants, never
-# a reproduction of the official outputs. Their deviation from fp32 is measured by
-# benchmarks/bench_mfv2_cache.py --bf16.
-REDUCED_PRECISION_RUNTIMES = ("bf16", "compile-bf16")
 
 
 class TemplateStep(nn.Module):

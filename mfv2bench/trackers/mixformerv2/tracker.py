@@ -10,76 +10,21 @@ only when they change (``cached=True``) instead of every frame.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from ...errors import ConfigError, MissingDataError
+from ...errors import ConfigError, InputError, MissingDataError
+from ...hashing import file_sha256
 from ..base import TrackOutput
-from .checkpoint import OFFICIAL_WEIGHTS_URL, keep_blocks, load_checkpoint, load_into, slice_mlp
-from .model import VARIANTS, MixFormerV2, build_model, init_random_weights
-from .preprocessing import MEAN, STD, Normalizer, clip_box, map_box_back, sample_target
+from .checkpoint import keep_blocks, load_checkpoint, load_into, slice_mlp
+from .config import (VARIANTS, WEIGHTS, TrackerParams, kept_layers, model_config_from_spec,
+                     params_from_spec)
+from .model import MixFormerV2, build_model, init_random_weights
+from .preprocessing import Normalizer, clip_box, map_box_back, sample_target
 from .runtimes import RUNTIMES, make_engine
-
-
-@dataclass
-class TrackerParams:
-    """Test-time parameters (defaults: the official ones for MixFormerV2-B on LaSOT).
-
-    update_interval 0 disables the online-template update.
-    """
-
-    template_factor: float = 2.0
-    template_size: int | None = None  # None: the model's template size
-    search_factor: float = 5.0
-    search_size: int | None = None  # None: the model's search size
-    update_interval: int = 200
-    score_threshold: float = 0.5
-    max_score_decay: float = 1.0
-    online_size: int = 1
-    clip_margin: int = 10
-    runtime: str = "eager"
-    cached: bool = True
-    attention: str = "eager"
-    threads: int | None = None  # ONNX Runtime intra-op threads (torch threads are the caller's)
-    quantize: str | None = None  # "int8": ONNX Runtime dynamic int8 (reduced precision, opt-in)
-    normalize_mean: tuple[float, float, float] = MEAN
-    normalize_std: tuple[float, float, float] = STD
-
-    # keys of the golden / official parameter records that describe, not configure
-    _INFORMATIONAL = ("official_tracker", "official_yaml", "dataset_name", "image_reading")
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any], strict: bool = True, source: str = "params") -> "TrackerParams":
-        """Build from a spec's ``[params]`` (strict: unknown names are an error) or a golden record."""
-        known = {f.name for f in fields(cls)}
-        unknown = [k for k in values if k not in known and k not in cls._INFORMATIONAL]
-        if unknown and strict:
-            raise ConfigError(f"{source}: unknown MixFormerV2 parameter(s) {unknown}; known: {sorted(known)}")
-        p = cls(**{k: v for k, v in values.items() if k in known})
-        p.validate(source)
-        return p
-
-    def validate(self, source: str = "params") -> None:
-        if self.runtime not in RUNTIMES:
-            raise ConfigError(f"{source}: runtime must be one of {RUNTIMES}, got {self.runtime!r}")
-        if self.quantize is not None and (self.quantize != "int8" or self.runtime != "onnxruntime"):
-            raise ConfigError(f"{source}: quantize = {self.quantize!r}: only \"int8\" with "
-                              "runtime = \"onnxruntime\" is supported")
-        if self.online_size != 1:
-            raise ConfigError(
-                f"{source}: online_size {self.online_size} is not supported: the official tracker "
-                "crashes with online size > 1 at its first update; all published settings use 1")
-        if self.update_interval < 0:
-            raise ConfigError(f"{source}: update_interval must be >= 0 (0 = no online update)")
-        if self.search_factor <= 0 or self.template_factor <= 0:
-            raise ConfigError(f"{source}: crop factors must be positive")
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class MixFormerV2Tracker:
@@ -197,54 +142,18 @@ class MixFormerV2Tracker:
 
 
 # ----------------------------------------------------------------------------------------------
-# Building from a spec
-
-_MODEL_KEYS = ("variant", "depth", "keep_layers", "mlp_hidden", "head", "checkpoint",
-               "random_weights", "seed", "trust_checkpoint")
-
-
-def model_config_from_spec(model_spec: dict[str, Any]) -> dict[str, Any]:
-    """Model config (see ``model.VARIANTS``) for a spec's ``[model]`` table."""
-    unknown = [k for k in model_spec if k not in _MODEL_KEYS]
-    if unknown:
-        raise ConfigError(f"[model]: unknown key(s) {unknown}; known: {list(_MODEL_KEYS)}")
-    variant = model_spec.get("variant", "base")
-    if variant not in VARIANTS:
-        raise ConfigError(f"[model] variant must be one of {sorted(VARIANTS)}, got {variant!r}")
-    cfg = dict(VARIANTS[variant])
-    full_depth = cfg["depth"]
-    keep = model_spec.get("keep_layers")
-    if keep is not None:
-        cfg["depth"] = len(keep)
-    elif "depth" in model_spec:
-        cfg["depth"] = int(model_spec["depth"])
-    if not 1 <= cfg["depth"] <= full_depth:
-        raise ConfigError(f"[model] depth must be in 1..{full_depth} for {variant}, got {cfg['depth']}")
-    full_hidden = int(cfg["embed_dim"] * cfg["mlp_ratio"])
-    if "mlp_hidden" in model_spec:
-        hidden = int(model_spec["mlp_hidden"])
-        if not 1 <= hidden <= full_hidden:
-            raise ConfigError(f"[model] mlp_hidden must be in 1..{full_hidden}, got {hidden}")
-        cfg["mlp_hidden_dim"] = hidden
-    cfg["head"] = model_spec.get("head", "distribution")
-    return cfg
-
-
-def kept_layers(model_spec: dict[str, Any], full_depth: int) -> list[int]:
-    """Blocks kept when the depth is reduced: ``keep_layers`` or the first ``depth`` blocks."""
-    if model_spec.get("keep_layers") is not None:
-        return [int(i) for i in model_spec["keep_layers"]]
-    return list(range(int(model_spec.get("depth", full_depth))))
+# Building from a spec (the kind object in ``kind.py`` calls this)
 
 
 def build_from_spec(spec, device: str = "cpu") -> MixFormerV2Tracker:
     """Tracker for a resolved spec; a missing checkpoint fails here, before any sequence runs."""
     mspec = dict(spec.model)
     source = str(spec.path) if getattr(spec, "path", None) else spec.name
+    variant = mspec.get("variant", "base")
     try:
-        cfg = model_config_from_spec(mspec)
-        params = TrackerParams.from_dict(dict(spec.params), strict=True, source=f"{source} [params]")
-        cfg["attention"] = params.attention if params.attention in ("eager", "sdpa") else "eager"
+        attention = dict(spec.params).get("attention", "eager")
+        cfg = model_config_from_spec(mspec, attention=attention)
+        params = params_from_spec(spec.params, cfg, variant, source=f"{source} [params]")
         model = build_model(cfg)
     except ValueError as exc:
         raise ConfigError(f"{source}: {exc}") from None
@@ -263,13 +172,18 @@ def build_from_spec(spec, device: str = "cpu") -> MixFormerV2Tracker:
             raise MissingDataError(
                 f"tracker '{spec.name}': checkpoint not found at {path} (spec {source}, [model] "
                 f"checkpoint = {ckpt!r}, relative to the workspace). Download the official "
-                f"MixFormerV2 weights from {OFFICIAL_WEIGHTS_URL} and put the file there.")
+                f"MixFormerV2 weights ({WEIGHTS[variant].file_name}) from "
+                f"{WEIGHTS[variant].url} and put the file there.")
+        expected = WEIGHTS[variant].sha256
+        if expected is not None and file_sha256(str(path)) != expected:
+            raise InputError(f"sha256 differs from the released {variant} weights ({expected})",
+                             path=path)
         sd = load_checkpoint(path, trust=bool(mspec.get("trust_checkpoint", False)))
-        full_depth = VARIANTS[mspec.get("variant", "base")]["depth"]
+        full_depth = VARIANTS[variant]["depth"]
         keep = kept_layers(mspec, full_depth)
         if keep != list(range(full_depth)):
             sd = keep_blocks(sd, keep)
-        if cfg.get("mlp_hidden_dim"):
+        if "mlp_hidden" in mspec:
             sd = slice_mlp(sd, cfg["mlp_hidden_dim"])
         load_into(model, sd, path=path)
     return MixFormerV2Tracker(model, params, device=device, name=spec.name)
