@@ -115,7 +115,7 @@ def run_got10k(work: Path) -> dict[str, float]:
 def run_ours(work: Path, workers: int = 1, cache: bool = True):
     from mfv2bench.datasets.base import DatasetSplit, Sequence
     from mfv2bench.metrics.analysis import analyze_store
-    from mfv2bench.metrics.readers import read_box_files, read_label_files
+    from mfv2bench.results.readers import read_box_files, read_label_files
     names = names_of(work)
     gts = read_box_files([work / "annos" / f"{n}.txt" for n in names], cache=cache)
     absent = read_label_files([work / "annos" / "absent" / f"{n}.txt" for n in names],

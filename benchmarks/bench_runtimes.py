@@ -31,7 +31,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from mfv2bench.speed.manifest import hardware_manifest
+from mfv2bench.provenance import hardware_manifest
 from mfv2bench.speed.model_latency import synthetic_inputs
 from mfv2bench.speed.timing import summarize_ms, time_callable
 from mfv2bench.threads import available_cores, set_threads

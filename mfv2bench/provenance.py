@@ -1,5 +1,10 @@
-"""The hardware/software manifest saved with every timing: a latency means nothing without the
-CPU model, cores and threads used, GPU and driver, library versions, precision and runtime."""
+"""Provenance of a result or a timing: the machine (CPU model, cores, GPU and driver, load), the
+software (library versions, the package's git commit). A latency means nothing without the CPU
+model, cores and threads used, GPU and driver, library versions, precision and runtime; a run
+manifest records the same so that results can be traced to what produced them.
+
+A core module: it imports nothing of the package but threads (torch and cv2 only when asked).
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,13 @@ import shutil
 import subprocess
 import sys
 from datetime import datetime, timezone
+from functools import lru_cache
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
-from ..devices import is_cuda
-from ..threads import available_cores
+from . import __version__
+from .threads import available_cores
 
 _PACKAGES = ("torch", "numpy", "opencv-contrib-python-headless", "onnxruntime", "onnx")
 
@@ -38,18 +45,13 @@ def package_versions() -> dict[str, str | None]:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             out[name] = None
-    try:
-        from .. import __version__
-
-        out["mfv2bench"] = __version__
-    except ImportError:  # pragma: no cover
-        out["mfv2bench"] = None
+    out["mfv2bench"] = __version__
     return out
 
 
 def gpu_info(device: str) -> dict[str, Any] | None:
     """Name, memory, capability and driver of the GPU behind ``device`` (None on the CPU)."""
-    if not is_cuda(device):
+    if not str(device).startswith("cuda"):  # cuda or cuda:N (devices.is_cuda, a sibling module)
         return None
     import torch
 
@@ -126,3 +128,29 @@ def _is_busy(cores: int) -> bool | None:
     if load is None:
         return None
     return load[0] > cores
+
+
+@lru_cache(maxsize=1)
+def git_commit() -> str | None:
+    """The package checkout's commit (None outside a git checkout)."""
+    here = Path(__file__).resolve().parent
+    try:
+        res = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
+                             text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return res.stdout.strip() or None if res.returncode == 0 else None
+
+
+def library_versions() -> dict[str, str | None]:
+    """Python and the installed versions of the libraries that change outputs or speed."""
+    import cv2  # already loaded where frames are decoded; heavy for a core module otherwise
+
+    return {"python": sys.version.split()[0], "opencv": cv2.__version__, **package_versions()}
+
+
+def hardware(devices: list[str]) -> dict[str, Any]:
+    """CPU model and cores of this machine, and each CUDA device's GPU (name, memory, driver)."""
+    return {"host": platform.node(), "os": platform.platform(), "cpu": cpu_model(),
+            "logical_cores": os.cpu_count(), "cores_available": available_cores(),
+            "gpus": {d: gpu_info(d) for d in devices if d.startswith("cuda")}}

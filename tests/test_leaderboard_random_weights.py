@@ -7,7 +7,7 @@ import numpy as np
 from mfv2bench.datasets.registry import load_split
 from mfv2bench.datasets.synthetic import write_synthetic
 from mfv2bench.leaderboard.local import local_scores
-from mfv2bench.runner.store import ResultsStore
+from mfv2bench.results.store import ResultsStore
 from mfv2bench.workspace import load_workspace
 
 

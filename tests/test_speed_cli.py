@@ -9,7 +9,7 @@ import torch
 from click.testing import CliRunner
 
 from mfv2bench.cli import main
-from mfv2bench.speed.manifest import hardware_manifest
+from mfv2bench.provenance import hardware_manifest
 from mfv2bench.speed.store import SpeedResult, save_speed_result
 
 

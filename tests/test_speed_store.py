@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from mfv2bench.errors import InputError
+from mfv2bench.provenance import hardware_manifest
 from mfv2bench.speed.eval_timings import SEQUENTIAL, eval_timing_summary, run_conditions
-from mfv2bench.speed.manifest import hardware_manifest
 from mfv2bench.speed.render import summary_text
 from mfv2bench.speed.store import (CONTENDED, SpeedResult, load_speed_results, read_speed_result,
                                    save_speed_result)

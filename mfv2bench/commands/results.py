@@ -6,8 +6,9 @@ import json
 
 import click
 
-from ..runner.importer import FORMATS, import_results
-from ..runner.store import ResultsStore
+from ..datasets.registry import load_split
+from ..results.importer import FORMATS, SplitSequences, import_results
+from ..results.store import ResultsStore
 from ..workspace import Workspace
 from .options import results_option, root_option
 
@@ -33,8 +34,12 @@ def command() -> None:
 def import_command(ws: Workspace, path, as_name, dataset, split, fmt, force, allow_partial,
                    root, results_dir, as_json) -> None:
     """Import raw results at PATH (folder, zip or tar) as tracker --as on a split."""
-    res = import_results(path, as_name, dataset, split=split, fmt=fmt, workspace=ws, force=force,
-                         allow_partial=allow_partial, results_dir=results_dir, root=root)
+    data = load_split(dataset, split=split, root=root, workspace=ws, allow_partial=True)
+    shape = SplitSequences(dataset=data.dataset, split=data.split, key=data.key,
+                           lengths={s.name: s.n_frames for s in data.sequences},
+                           expected=data.expected, missing=tuple(data.missing))
+    res = import_results(path, as_name, shape, results_dir or ws.results_dir, fmt=fmt,
+                         force=force, allow_partial=allow_partial)
     if as_json:
         click.echo(json.dumps({"tracker": res.tracker, "dataset": res.split_key,
                                "folder": str(res.folder), "sequences": len(res.sequences),

@@ -1,24 +1,23 @@
 """Readers for the per-sequence annotation files of LaSOT, GOT-10k and TrackingNet.
 
 Each reader takes the fast path (NumPy's C parser) and, when that fails, re-reads the file line by
-line only to name the first bad line in an ``InputError`` (file:line).
+line only to name the first bad line in an ``InputError`` (file:line). Box text is the results
+layer's (``mfv2bench.results.boxtext``, ground-truth syntax: NaN rows kept).
 """
 
 from __future__ import annotations
 
 import ast
-import io
 import re
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from ..errors import InputError
+from ..results.boxtext import GROUND_TRUTH, parse_boxes
+from ..results.fastparse import parse_float_boxes
 
 _SPLIT = re.compile(r"\s*[,\t ]\s*")
-# Below this many lines NumPy's string conversion beats pandas' per-call overhead.
-_PANDAS_MIN_LINES = 600
 
 
 def _read_text(path: Path, what: str) -> str:
@@ -55,55 +54,14 @@ def read_boxes(path: str | Path) -> np.ndarray:
     data = data.rstrip()
     if not data:
         raise InputError("ground-truth file is empty", path)
-    fast = _boxes_fast(data + b"\n")
+    fast = parse_float_boxes(data + b"\n")
     if fast is not None:
         return fast
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise InputError("ground-truth file is not UTF-8 text", path) from None
-    return _boxes_slow(path, text.splitlines())
-
-
-def _boxes_fast(data: bytes) -> np.ndarray | None:
-    """C-speed parse when every line holds exactly three commas and plain numbers; None sends
-    the file to the line-by-line reader (which names the bad line)."""
-    if b'"' in data or b"\t" in data:
-        return None
-    raw = np.frombuffer(data, dtype=np.uint8)
-    ends = np.flatnonzero(raw == 10)  # data ends with a newline
-    commas = np.cumsum(raw == 44)[ends]
-    if not (np.diff(commas, prepend=0) == 3).all():
-        return None
-    try:
-        if len(ends) < _PANDAS_MIN_LINES:
-            arr = np.array(data.replace(b"\n", b",")[:-1].split(b","), dtype=np.float64)
-            arr = arr.reshape(-1, 4)
-        else:
-            arr = pd.read_csv(io.BytesIO(data), header=None, dtype=np.float64,
-                              skip_blank_lines=False).to_numpy()
-    except (ValueError, pd.errors.ParserError):
-        return None
-    if arr.shape != (len(ends), 4) or np.isnan(arr).any():
-        return None  # NaN spellings are checked line by line
-    return np.ascontiguousarray(arr)
-
-
-def _boxes_slow(path: Path, lines: list[str]) -> np.ndarray:
-    rows = np.empty((len(lines), 4), dtype=np.float64)
-    for i, line in enumerate(lines):
-        fields = _split_fields(line)
-        if len(fields) != 4:
-            shown = line.strip()[:60]
-            raise InputError(
-                f"expected 4 numbers x,y,w,h, got {len(fields)} field(s): {shown!r}", path, i + 1
-            )
-        try:
-            rows[i] = [float(f) for f in fields]
-        except ValueError:
-            shown = line.strip()[:60]
-            raise InputError(f"not a number in box line: {shown!r}", path, i + 1) from None
-    return rows
+    return parse_boxes(text, path, GROUND_TRUTH)
 
 
 def read_flag_row(path: str | Path, n_expected: int | None = None) -> np.ndarray:

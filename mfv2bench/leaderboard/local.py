@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigError, Mfv2benchError
-from ..runner.store import ResultsStore
+from ..results.store import ResultsStore
 from ..workspace import Workspace
 from .board import LocalEntry
 
@@ -68,10 +68,7 @@ def entries_from_analysis(analysis: "Analysis", metric: str, results_dir: str | 
 
 def trackers_with_results(results_dir: str | Path, split_key: str) -> list[str]:
     """Tracker folders of the store holding results for ``split_key``."""
-    root = Path(results_dir)
-    if not root.is_dir():
-        return []
-    return sorted(p.parent.name for p in root.glob(f"*/{split_key}") if p.is_dir())
+    return ResultsStore(results_dir).trackers(split_key)
 
 
 def local_scores(workspace: Workspace, dataset: str, metric: str = "auc",

@@ -43,12 +43,13 @@ from mfv2bench.errors import InputError, MissingDataError
 from mfv2bench.metrics.engine import BatchScores, ProtocolRejection, SequenceInput, score_batch
 from mfv2bench.metrics.guard import DegenerateReport, check_outputs
 from mfv2bench.metrics.protocols import MetricProtocol, default_protocol, get_protocol
-from mfv2bench.metrics.readers import RawResult, locate_results, read_results
 from mfv2bench.metrics.score_cache import cache_key, gt_digest, load_scores, save_scores
 from mfv2bench.metrics.scores import OverallScores, aggregate
 from mfv2bench.metrics.stats import (DEFAULT_RESAMPLES, DEFAULT_SEED, PairedTest,
                                      bootstrap_means, percentile_interval, resample_counts,
                                      sign_flip_p_values)
+from mfv2bench.results.layout import run_folder, tracker_folder
+from mfv2bench.results.readers import RawResult, locate_results, read_results
 
 # order in which LaSOT's attributes are listed (LaSOT toolkit annos/att)
 LASOT_ATTRIBUTES = ("IV", "POC", "DEF", "MB", "CM", "ROT", "BC", "VC", "SV", "FOC", "FM", "OV",
@@ -461,9 +462,9 @@ def analyze_store(split: DatasetSplit, trackers: list[str], results_dir: str | P
     degenerate: dict[str, DegenerateReport] = {}
     plan: dict[str, tuple[Path, Any, str]] = {}
     for t in trackers:
-        folder = Path(results_dir) / t / split.key
+        folder = run_folder(results_dir, t, split.key)
         if not folder.is_dir():
-            folder = Path(results_dir) / t
+            folder = tracker_folder(results_dir, t)
             if not folder.exists():
                 raise MissingDataError(
                     f"no results of tracker {t!r} for {split.key} under {results_dir} (looked "

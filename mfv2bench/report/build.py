@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ..errors import MissingDataError
+from ..results.layout import run_folder
 from ..workspace import Workspace
 from .model import ReportModel
 from .plots import CurveSeries
@@ -143,8 +144,8 @@ def restrict_to_common(split: "DatasetSplit", trackers: list[str], results_dir: 
     lacking: dict[str, list[str]] = {t: [] for t in trackers}
     for seq in split.sequences:
         absent = [t for t in trackers
-                  if (results_dir / t / split.key).is_dir()
-                  and not (results_dir / t / split.key / f"{seq.name}.txt").is_file()]
+                  if run_folder(results_dir, t, split.key).is_dir()
+                  and not (run_folder(results_dir, t, split.key) / f"{seq.name}.txt").is_file()]
         for t in absent:
             lacking[t].append(seq.name)
         if not absent:
@@ -170,7 +171,7 @@ def report_model(workspace: Workspace, dataset: str, trackers: list[str], protoc
     from ..leaderboard.published import load_published
     from ..metrics.analysis import analyze_store
     from ..metrics.protocols import get_protocol
-    from ..runner.store import ResultsStore
+    from ..results.store import ResultsStore
 
     results = Path(results_dir) if results_dir else workspace.results_dir
     split = load_split(dataset, root=root, workspace=workspace, allow_partial=True)

@@ -1,6 +1,9 @@
 """``results import``: bring others' published raw results (a folder, zip or tar archive) into
 the store under a tracker name, normalised to our layout (comma, full-precision floats, one
-file per sequence). Archives whose member paths escape the target (zip-slip) are refused."""
+file per sequence). Archives whose member paths escape the target (zip-slip) are refused.
+
+The split is given as plain data (``SplitSequences``: names and frame counts); finding it on
+disk is the caller's business (the data-set layer sits above this one)."""
 
 from __future__ import annotations
 
@@ -13,15 +16,26 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .. import __version__
-from ..datasets.registry import load_split
 from ..errors import ConfigError, InputError, MissingDataError
 from ..hashing import file_sha256
-from ..metrics.readers import locate_results, read_results
-from ..workspace import Workspace, load_workspace
+from ..provenance import git_commit
 from . import manifest as mf
+from .readers import locate_results, read_results
 from .store import ResultsStore
 
 FORMATS = ("auto", "pytracking", "got10k", "trackingnet")
+
+
+@dataclass(frozen=True)
+class SplitSequences:
+    """What an import needs to know of a split, as plain data."""
+
+    dataset: str
+    split: str
+    key: str                          # the split key, e.g. ``lasot-test``
+    lengths: dict[str, int]           # sequences on disk -> frame counts
+    expected: int                     # sequences the split has in all
+    missing: tuple[str, ...] = ()     # sequences of the split not on disk
 
 
 @dataclass
@@ -86,24 +100,21 @@ def _results_root(base: Path, names: list[str]) -> Path:
     return best
 
 
-def import_results(source: str | Path, as_name: str, dataset: str, split: str | None = None,
-                   fmt: str = "auto", workspace: Workspace | None = None, force: bool = False,
-                   allow_partial: bool = False, results_dir: str | Path | None = None,
-                   root: str | Path | None = None) -> ImportResult:
+def import_results(source: str | Path, as_name: str, data: SplitSequences,
+                   results_dir: str | Path, fmt: str = "auto", force: bool = False,
+                   allow_partial: bool = False) -> ImportResult:
     """Read raw results of every sequence of the split from ``source`` and write them to
-    ``results/<as_name>/<dataset>-<split>/`` with an ``imported`` manifest.
+    ``<results_dir>/<as_name>/<split key>/`` with an ``imported`` manifest.
 
     ``fmt``: pytracking (``<seq>.txt``, comma or tab), got10k (``<seq>/<seq>_001.txt``; the first
     run is kept), trackingnet (``<seq>.txt``); auto accepts any. Integer boxes become floats."""
     if fmt not in FORMATS:
         raise ConfigError(f"unknown result format {fmt!r} (one of {', '.join(FORMATS)})")
-    ws = workspace if workspace is not None else load_workspace()
     src = Path(source).expanduser()
     if not src.exists():
         raise MissingDataError(f"results to import not found: {src}")
-    data = load_split(dataset, split=split, root=root, workspace=ws, allow_partial=True)
-    lengths = {s.name: s.n_frames for s in data.sequences}
-    store = ResultsStore(results_dir if results_dir is not None else ws.results_dir)
+    lengths = dict(data.lengths)
+    store = ResultsStore(results_dir)
     folder = store.sequence_dir(as_name, data.key)
     with tempfile.TemporaryDirectory(prefix="mfv2bench-import-") as tmp:
         if src.is_dir():
@@ -156,7 +167,7 @@ def import_results(source: str | Path, as_name: str, dataset: str, split: str | 
                 "source_format": fmt if fmt != "auto" else ("got10k" if layouts == {"got10k"} else "pytracking"),
                 "runs_in_source": max(len(raw[s].runs) for s in present),
                 "spec_hash": None, "checkpoint": None, "timing": "imported",
-                "package": {"name": "mfv2bench", "version": __version__, "git_commit": mf.git_commit()},
+                "package": {"name": "mfv2bench", "version": __version__, "git_commit": git_commit()},
                 "started": mf.utc_now(), "finished": mf.utc_now(),
                 "complete": not missing, "partial": bool(missing),
                 "sequences": {"expected": data.expected, "done": len(present), "failed": [],

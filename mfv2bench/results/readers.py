@@ -16,7 +16,8 @@ values, fewer rows than the sequence has frames: never padded).
 Parsing is batched: all files of a folder are concatenated and parsed at once (plain integer
 files by the vectorized ``fastparse``, others by one ``np.loadtxt`` call, then file by file
 where that fails), and the parsed boxes are cached beside the raw files in
-``.mfv2bench-cache.npz``, invalidated per file by size and modification time.
+``.mfv2bench-cache.npz``, invalidated per file by size and modification time. The strict
+per-line parser is ``boxtext.parse_boxes`` (``RESULTS`` syntax).
 """
 
 from __future__ import annotations
@@ -32,8 +33,11 @@ from typing import Iterable
 
 import numpy as np
 
-from mfv2bench.errors import InputError, MissingDataError
-from mfv2bench.metrics.fastparse import parse_int_rows
+from ..errors import InputError, MissingDataError
+from .atomic import atomic_write
+from .boxtext import RESULTS, RESULTS_KEEP_NAN, BoxSyntax, parse_boxes
+from .fastparse import parse_int_rows
+from .layout import TIME_SUFFIX, run_folder
 
 CACHE_NAME = ".mfv2bench-cache.npz"
 LABEL_CACHE_NAME = ".mfv2bench-cache-labels.npz"
@@ -61,26 +65,11 @@ class RawResult:
 # single-file strict parser (also the error locator for the batched path)
 
 
-def parse_boxes_text(text: str, path: str | Path, nan: str = "error") -> np.ndarray:
-    """Parse x,y,w,h lines strictly; blank lines are skipped. ``nan``: 'error' or 'keep'."""
-    rows: list[list[float]] = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        s = line.strip()
-        if not s:
-            continue
-        parts = [p for p in _SPLIT.split(s) if p != ""]
-        if len(parts) != 4:
-            raise InputError(f"expected 4 values x,y,w,h, found {len(parts)}: {s[:60]!r}",
-                             path=path, line=lineno)
-        try:
-            vals = [float(p) for p in parts]
-        except ValueError:
-            raise InputError(f"unparsable line {s[:60]!r}", path=path, line=lineno) from None
-        if nan == "error" and any(v != v for v in vals):
-            raise InputError("NaN in the result (this protocol's toolkit cannot score NaN boxes)",
-                             path=path, line=lineno)
-        rows.append(vals)
-    return np.asarray(rows, dtype=np.float64).reshape(-1, 4)
+def box_syntax(nan: str = "error") -> BoxSyntax:
+    """The raw-results syntax for a protocol's NaN policy (``nan``: 'error' or 'keep')."""
+    if nan not in ("error", "keep"):
+        raise ValueError(f"nan must be 'error' or 'keep', not {nan!r}")
+    return RESULTS if nan == "error" else RESULTS_KEEP_NAN
 
 
 def parse_box_file(path: str | Path, nan: str = "error") -> np.ndarray:
@@ -90,7 +79,7 @@ def parse_box_file(path: str | Path, nan: str = "error") -> np.ndarray:
         text = p.read_bytes().decode("utf-8", errors="replace")
     except FileNotFoundError:
         raise MissingDataError(f"result file not found: {p}") from None
-    return parse_boxes_text(text, p, nan=nan)
+    return parse_boxes(text, p, box_syntax(nan))
 
 
 def read_times(path: str | Path) -> np.ndarray | None:
@@ -169,8 +158,8 @@ def parse_many(datas: list[bytes], paths: list[Path], nan: str = "error") -> lis
         parsed = _parse_concatenated([datas[i] for i in idx], delim)
         if parsed is None:
             for i in idx:
-                out[i] = parse_boxes_text(datas[i].decode("utf-8", errors="replace"), paths[i],
-                                          nan=nan)
+                out[i] = parse_boxes(datas[i].decode("utf-8", errors="replace"), paths[i],
+                                     box_syntax(nan))
         else:
             for i, arr in zip(idx, parsed):
                 out[i] = arr
@@ -227,16 +216,12 @@ def _save_cache(folder: Path, entries: dict[str, dict], arrays: dict[str, np.nda
         files[n] = dict(entries[n], offset=offset, rows=len(a))
         offset += len(a)
     index = json.dumps({"version": CACHE_VERSION, "files": files}).encode("utf-8")
-    tmp = folder / f"{cache_name}.{os.getpid()}.tmp"
+    buf = io.BytesIO()
+    np.savez(buf, data=data, index=np.frombuffer(index, dtype=np.uint8))
     try:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, data=data, index=np.frombuffer(index, dtype=np.uint8))
-        os.replace(tmp, folder / cache_name)
+        atomic_write(folder / cache_name, buf.getvalue(), fsync=False)
     except OSError:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
+        pass  # an unwritable cache is simply not kept
 
 
 def read_box_files(paths: list[Path], nan: str = "error", cache: bool = True
@@ -476,13 +461,13 @@ def locate_results(source: str | Path, sequences: Iterable[str]) -> ResultFiles:
             listing = None
     for seq in names:
         if listing is not None and f"{seq}.txt" in listing and seq not in listing:
-            runs[seq], times[seq] = [f"{seq}.txt"], f"{seq}_time.txt"
+            runs[seq], times[seq] = [f"{seq}.txt"], f"{seq}{TIME_SUFFIX}"
             continue
         found = src.run_files(seq)
         if found:
-            runs[seq], times[seq] = found, f"{seq}/{seq}_time.txt"
+            runs[seq], times[seq] = found, f"{seq}/{seq}{TIME_SUFFIX}"
         elif src.exists(f"{seq}.txt"):
-            runs[seq], times[seq] = [f"{seq}.txt"], f"{seq}_time.txt"
+            runs[seq], times[seq] = [f"{seq}.txt"], f"{seq}{TIME_SUFFIX}"
         else:
             missing.append(seq)
     if missing:
@@ -535,16 +520,11 @@ def read_results(source: str | Path | ResultFiles, sequences: Iterable[str] | di
     return out
 
 
-def store_folder(results_dir: str | Path, tracker: str, split_key: str) -> Path:
-    """Where the runner stores a tracker's results for one split."""
-    return Path(results_dir) / tracker / split_key
-
-
 def read_store(results_dir: str | Path, tracker: str, split_key: str,
                sequences: Iterable[str] | dict[str, int], nan: str = "error",
                cache: bool = True) -> dict[str, RawResult]:
     """Read a tracker's results from our store ``results/<tracker>/<dataset>-<split>/``."""
-    folder = store_folder(results_dir, tracker, split_key)
+    folder = run_folder(results_dir, tracker, split_key)
     if not folder.is_dir():
         raise MissingDataError(f"no results of tracker {tracker!r} for {split_key}: {folder} "
                                f"(run `mfv2bench eval` first or pass --results)")

@@ -1,5 +1,5 @@
-"""The results store: one layout for every tracker, written so that a crash never leaves a file
-that looks complete but is not.
+"""The results store: one layout for every tracker (``layout``), written so that a crash never
+leaves a file that looks complete but is not.
 
     results/<tracker>/<dataset>-<split>/<seq>.txt         x,y,w,h per frame (frame 0 included),
                                                            comma, full float precision
@@ -8,8 +8,8 @@ that looks complete but is not.
                                         run.json          manifest (spec + hash, versions, ...)
                                         errors.log        tracebacks of failed sequences
 
-Every file is written to a temp file in the same folder and renamed into place; the boxes file
-is renamed last, so its presence (with one row per frame) marks a finished sequence.
+Every file is written to a temp file in the same folder and renamed into place (``atomic_write``);
+the boxes file is renamed last, so its presence (with one row per frame) marks a finished sequence.
 """
 
 from __future__ import annotations
@@ -18,49 +18,17 @@ import errno
 import fcntl
 import json
 import os
-import tempfile
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
 from ..errors import ConfigError, InputError
-
-MANIFEST_NAME = "run.json"
-ERRORS_NAME = "errors.log"
-LOCK_NAME = ".lock"
-TIME_SUFFIX = "_time.txt"
-SCORES_SUFFIX = "_scores.txt"
-_TMP_PREFIX = ".tmp-"
-
-
-def format_boxes(boxes: np.ndarray) -> str:
-    """One ``x,y,w,h`` line per row, each value the shortest text that reads back exactly."""
-    arr = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-    return "".join(",".join(map(repr, row)) + "\n" for row in arr.tolist())
-
-
-def format_column(values: Iterable[float]) -> str:
-    """One value per line, full precision."""
-    return "".join(repr(float(v)) + "\n" for v in values)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temp file in the same folder and ``os.replace``."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX + path.name + ".", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+from .atomic import TMP_PREFIX, atomic_write
+from .boxtext import format_boxes, format_column
+from .layout import (ERRORS_NAME, LOCK_NAME, MANIFEST_NAME, SCORES_SUFFIX, TIME_SUFFIX,
+                     check_tracker_name, is_boxes_file, run_folder)
+from . import manifest as run_manifest
 
 
 def _count_lines(path: Path) -> int | None:
@@ -122,10 +90,8 @@ class ResultsStore:
 
     # -- places -------------------------------------------------------------------------------
     def sequence_dir(self, tracker: str, split_key: str) -> Path:
-        """The folder holding one tracker's results on one split."""
-        if not tracker or "/" in tracker or tracker.startswith("."):
-            raise ConfigError(f"not a usable tracker name for a results folder: {tracker!r}")
-        return self.root / tracker / split_key
+        """The folder holding one tracker's results on one split (the name checked: written)."""
+        return run_folder(self.root, check_tracker_name(tracker), split_key)
 
     def boxes_path(self, tracker: str, split_key: str, seq: str) -> Path:
         return self.sequence_dir(tracker, split_key) / f"{seq}.txt"
@@ -157,17 +123,17 @@ class ResultsStore:
             t = np.asarray(times, dtype=np.float64).reshape(-1)
             if len(t) != len(arr):
                 raise ValueError(f"{seq}: {len(t)} times for {len(arr)} boxes")
-            atomic_write_text(self.times_path(tracker, split_key, seq), format_column(t))
+            atomic_write(self.times_path(tracker, split_key, seq), format_column(t))
         scores_file = self.scores_path(tracker, split_key, seq)
         if scores is not None and any(s is not None for s in scores):
             s = np.asarray([np.nan if v is None else float(v) for v in scores], dtype=np.float64)
             if len(s) != len(arr):
                 raise ValueError(f"{seq}: {len(s)} scores for {len(arr)} boxes")
-            atomic_write_text(scores_file, format_column(s))
+            atomic_write(scores_file, format_column(s))
         elif scores_file.exists():
             scores_file.unlink()
         path = self.boxes_path(tracker, split_key, seq)
-        atomic_write_text(path, format_boxes(arr))
+        atomic_write(path, format_boxes(arr))
         return path
 
     def remove_sequence(self, tracker: str, split_key: str, seq: str) -> None:
@@ -192,8 +158,8 @@ class ResultsStore:
             if not path.is_file() or name == LOCK_NAME:
                 continue
             if name.endswith(".txt") or name in (MANIFEST_NAME, ERRORS_NAME) \
-                    or name.startswith(_TMP_PREFIX) or name.startswith(".mfv2bench-cache"):
-                if name.endswith(".txt") and not name.endswith((TIME_SUFFIX, SCORES_SUFFIX)):
+                    or name.startswith(TMP_PREFIX) or name.startswith(".mfv2bench-cache"):
+                if is_boxes_file(name):
                     removed += 1
                 path.unlink()
         return removed
@@ -202,13 +168,13 @@ class ResultsStore:
         """Temp files left by a process killed while writing (never read as results)."""
         folder = self.sequence_dir(tracker, split_key)
         if folder.is_dir():
-            for path in folder.glob(_TMP_PREFIX + "*"):
+            for path in folder.glob(TMP_PREFIX + "*"):
                 path.unlink(missing_ok=True)
 
     def write_manifest(self, tracker: str, split_key: str, manifest: dict[str, Any]) -> Path:
         path = self.manifest_path(tracker, split_key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(path, json.dumps(manifest, indent=1, sort_keys=False, default=str) + "\n")
+        atomic_write(path, json.dumps(manifest, indent=1, sort_keys=False, default=str) + "\n")
         return path
 
     def append_error(self, tracker: str, split_key: str, text: str) -> Path:
@@ -235,8 +201,7 @@ class ResultsStore:
     def random_weights(self, tracker: str, split_key: str) -> bool:
         """True when the run's network had random weights (a latency-only spec): such results
         carry no accuracy and are kept out of leaderboards and flagged in tables and reports."""
-        manifest = self.read_manifest(tracker, split_key) or {}
-        return bool((manifest.get("checkpoint") or {}).get("random_weights"))
+        return run_manifest.random_weights(self.read_manifest(tracker, split_key))
 
     def is_complete(self, tracker: str, split_key: str, seq: str, n_frames: int,
                     need_times: bool = True) -> bool:
@@ -265,8 +230,7 @@ class ResultsStore:
         for tdir in sorted(p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".")):
             for sdir in sorted(p for p in tdir.iterdir() if p.is_dir()):
                 manifest_file = sdir / MANIFEST_NAME
-                n = sum(1 for f in sdir.iterdir() if f.name.endswith(".txt")
-                        and not f.name.endswith((TIME_SUFFIX, SCORES_SUFFIX)))
+                n = sum(1 for f in sdir.iterdir() if is_boxes_file(f.name))
                 if not manifest_file.is_file() and n == 0:
                     continue  # e.g. results/<tracker>/speed/
                 m = self.read_manifest(tdir.name, sdir.name) or {}
@@ -279,3 +243,9 @@ class ResultsStore:
                     "path": str(sdir),
                 })
         return out
+
+    def trackers(self, split_key: str) -> list[str]:
+        """Tracker folders of the store holding a ``<split_key>`` folder, sorted."""
+        if not self.root.is_dir():
+            return []
+        return sorted(p.parent.name for p in self.root.glob(f"*/{split_key}") if p.is_dir())

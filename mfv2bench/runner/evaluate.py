@@ -18,17 +18,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from .. import __version__, provenance
 from ..datasets.base import DatasetSplit
 from ..datasets.registry import load_split
 from ..devices import parse_devices
 from ..errors import ConfigError, MissingDataError
+from ..results import manifest as mf
+from ..results.store import ResultsStore
 from ..threads import available_cores, set_threads
 from ..trackers.specs import ResolvedSpec, SpecRegistry, build_tracker
 from ..workspace import Workspace, load_workspace
-from . import manifest as mf
+from .manifest import checkpoint_of
 from .backends import BackendInfo, run_dask, run_inprocess, run_joblib
-from .store import ResultsStore
 from .worker import Task, use_tracker
 
 BACKENDS = ("joblib", "dask")
@@ -309,7 +310,7 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
     tracker_obj = tracker_object if tracker_object is not None else _preflight(spec, devices)
 
     with store.lock(tracker, data.key):
-        checkpoint = mf.checkpoint_of(spec)
+        checkpoint = checkpoint_of(spec)
         previous = _check_identity(store, tracker, data.key, spec, checkpoint, force)
         store.remove_temp_files(tracker, data.key)
         errors_path = store.errors_path(tracker, data.key)
@@ -328,7 +329,7 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
 
         history = list((previous or {}).get("runs", []))
         seq_runs: dict[str, int] = dict((previous or {}).get("sequence_runs", {}))
-        hardware = mf.hardware(devices)
+        hardware = provenance.hardware(devices)
         this_run = {"started": mf.utc_now(), "finished": None, "backend": info.to_dict(),
                     "workers": workers, "threads_per_worker": threads, "devices": devices,
                     "host": hardware["host"], "ran": 0, "failed": [],
@@ -339,8 +340,8 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
             "format": mf.FORMAT_VERSION, "tracker": tracker, "dataset": data.dataset,
             "split": data.split, "split_key": data.key,
             "spec_hash": spec.hash, "spec": spec.to_dict(), "checkpoint": checkpoint,
-            "package": {"name": "mfv2bench", "version": __version__, "git_commit": mf.git_commit()},
-            "versions": mf.library_versions(), "hardware": hardware,
+            "package": {"name": "mfv2bench", "version": __version__, "git_commit": provenance.git_commit()},
+            "versions": provenance.library_versions(), "hardware": hardware,
             "started": (previous or {}).get("started") or this_run["started"],
         }
         failed: dict[str, str] = {}

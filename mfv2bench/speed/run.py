@@ -13,11 +13,11 @@ from typing import Any
 
 from ..devices import check_device, is_cuda
 from ..errors import ConfigError
+from ..provenance import hardware_manifest
 from ..threads import available_cores, set_threads
 from ..trackers.specs import ResolvedSpec, SpecRegistry, build_tracker
 from ..workspace import Workspace
 from .breakdown import component_breakdown
-from .manifest import hardware_manifest
 from .model_latency import check_precision, measure_engine_latency, measure_model_latency
 from .scaling import batch_scaling, thread_counts, thread_scaling
 from .store import ISOLATED, SpeedResult, save_speed_result

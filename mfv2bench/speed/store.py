@@ -1,20 +1,20 @@
 """Speed results on disk, beside the raw results:
 ``results/<tracker>/speed/<device>-<threads>t-b<batch>-<precision>.json`` (``cuda:0`` is written
 ``cuda0``; on a GPU the threads part is the CPU threads of the host process). One file holds every
-measure of one ``mfv2bench speed`` run at that setting, with its manifest; a new run replaces it."""
+measure of one ``mfv2bench speed`` run at that setting, with its manifest; a new run replaces it.
+The paths and the atomic write are the results layer's (``mfv2bench.results``)."""
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..results.atomic import atomic_write
+from ..results.layout import SPEED_DIR, speed_file_name, speed_folder
 
-SPEED_DIR = "speed"
 SCHEMA = 1
 
 # How results are labelled; only "isolated" results are ever shown as a tracker's speed.
@@ -77,37 +77,17 @@ class SpeedResult:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
-def speed_file_name(device: str, threads: int | None, batch: int, precision: str) -> str:
-    dev = device.replace(":", "")
-    t = "auto" if threads is None else str(threads)
-    return f"{dev}-{t}t-b{batch}-{precision}.json"
-
-
-def speed_dir(results_dir: str | Path, tracker: str) -> Path:
-    return Path(results_dir) / tracker / SPEED_DIR
-
-
 def speed_result_path(results_dir: str | Path, result: SpeedResult) -> Path:
     """Where ``result`` is (or would be) saved."""
-    return speed_dir(results_dir, result.tracker) / speed_file_name(
+    return speed_folder(results_dir, result.tracker) / speed_file_name(
         result.device, result.threads, result.batch, result.precision)
 
 
 def save_speed_result(result: SpeedResult, results_dir: str | Path) -> Path:
     """Write ``result`` atomically (temp file + rename) and return its path."""
     path = speed_result_path(results_dir, result)
-    folder = path.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(result.to_dict(), f, indent=1, default=_json_default)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return atomic_write(path, json.dumps(result.to_dict(), indent=1, default=_json_default) + "\n")
 
 
 def _json_default(obj: Any) -> Any:
@@ -141,7 +121,7 @@ def load_speed_results(results_dir: str | Path, tracker: str | None = None,
     """
     root = Path(results_dir)
     if tracker is not None:
-        folders = [speed_dir(root, tracker)]
+        folders = [speed_folder(root, tracker)]
     else:
         folders = sorted(p for p in root.glob(f"*/{SPEED_DIR}") if p.is_dir())
     out: list[SpeedResult] = []

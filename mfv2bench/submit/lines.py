@@ -1,5 +1,6 @@
-"""Strict readers for the text the evaluation servers accept: comma-separated x,y,w,h lines and
-one-number-per-line time files. Every problem names the file (or zip member) and the line."""
+"""The text the evaluation servers accept: comma-separated x,y,w,h lines (the results layer's
+box text with the ``SUBMISSION`` syntax, 4 decimals) and one-number-per-line time files. Every
+problem names the file (or zip member) and the line."""
 
 from __future__ import annotations
 
@@ -8,34 +9,16 @@ import math
 import numpy as np
 
 from ..errors import InputError
+from ..results.boxtext import SUBMISSION, parse_boxes
+from ..results.boxtext import format_boxes as format_results_boxes
+
+SUBMISSION_DECIMALS = 4
 
 
 def parse_box_lines(text: str, source: str) -> np.ndarray:
-    """``x,y,w,h`` per line, comma-separated, finite numbers -> (N, 4) float64."""
-    lines = text.splitlines()
-    if lines and lines[-1].strip() == "":
-        lines = lines[:-1]
-    boxes = np.empty((len(lines), 4), dtype=np.float64)
-    for i, line in enumerate(lines):
-        stripped = line.strip()
-        if stripped == "":
-            raise InputError("empty line", source, i + 1)
-        if "\t" in stripped or ";" in stripped or (" " in stripped and "," not in stripped):
-            raise InputError(f"fields must be separated by commas: {stripped[:60]!r}", source, i + 1)
-        fields = stripped.split(",")
-        if len(fields) != 4:
-            raise InputError(f"expected 4 comma-separated values x,y,w,h, found {len(fields)}: "
-                             f"{stripped[:60]!r}", source, i + 1)
-        for j, field in enumerate(fields):
-            try:
-                value = float(field)
-            except ValueError:
-                raise InputError(f"not a number: {field.strip()[:30]!r}", source, i + 1) from None
-            if not math.isfinite(value):
-                raise InputError(f"{'xywh'[j]} is {field.strip()} (NaN or infinite values are not "
-                                 "accepted by the server)", source, i + 1)
-            boxes[i, j] = value
-    return boxes
+    """``x,y,w,h`` per line, comma-separated, finite numbers -> (N, 4) float64 (the one box-text
+    parser, with the servers' syntax)."""
+    return parse_boxes(text, source, SUBMISSION)
 
 
 def parse_time_lines(text: str, source: str) -> np.ndarray:
@@ -58,7 +41,7 @@ def parse_time_lines(text: str, source: str) -> np.ndarray:
 
 def format_boxes(boxes: np.ndarray) -> str:
     """Comma-separated lines with 4 decimals (sub-pixel precision is kept; servers round anyway)."""
-    return "".join(f"{x:.4f},{y:.4f},{w:.4f},{h:.4f}\n" for x, y, w, h in np.asarray(boxes, float))
+    return format_results_boxes(boxes, decimals=SUBMISSION_DECIMALS)
 
 
 def format_times(times: np.ndarray) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..results.layout import run_folder
 from ..workspace import Workspace
 from .pack import SubmissionReport, format_for_dataset, pack_submission, validate_submission
 
@@ -26,7 +27,7 @@ def submit(workspace: Workspace, tracker: str, dataset: str, out: str | Path | N
     """Pack ``results/<tracker>/<dataset>-<split>`` for the server and validate the zip."""
     split = _load_split(dataset, workspace, root)
     results = Path(results_dir) if results_dir else workspace.results_dir
-    seq_dir = results / tracker / split.key
+    seq_dir = run_folder(results, tracker, split.key)
     out_path = Path(out) if out else default_zip_path(workspace, tracker, split.key)
     return pack_submission(split, seq_dir, out_path, tracker=tracker)
 

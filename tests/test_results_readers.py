@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from mfv2bench.errors import InputError, MissingDataError
-from mfv2bench.metrics.readers import (CACHE_NAME, locate_results, parse_box_file,
+from mfv2bench.results.readers import (CACHE_NAME, locate_results, parse_box_file,
                                        read_box_files, read_label_files, read_results,
                                        read_store, read_times)
 

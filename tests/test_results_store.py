@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from mfv2bench.errors import ConfigError, InputError
-from mfv2bench.runner.sequence import FramePrefetcher, run_sequence
-from mfv2bench.runner.store import ResultsStore, StoreLock
 from mfv2bench.datasets.base import Sequence
+from mfv2bench.results.store import ResultsStore, StoreLock
+from mfv2bench.runner.sequence import FramePrefetcher, run_sequence
 from mfv2bench.trackers.base import TrackOutput
 
 

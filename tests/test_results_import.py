@@ -1,5 +1,5 @@
-"""`mfv2bench results import`: published raw results into the store, normalised; zip-slip and
-links refused; partial imports marked."""
+"""`mfv2bench results import` (results.importer): published raw results into the store,
+normalised; zip-slip and links refused; partial imports marked."""
 
 from __future__ import annotations
 
@@ -16,13 +16,22 @@ from mfv2bench.cli import main
 from mfv2bench.datasets.registry import load_split
 from mfv2bench.errors import ConfigError, InputError, MissingDataError
 from mfv2bench.metrics.analysis import analyze_store
-from mfv2bench.runner.importer import import_results
+from mfv2bench.results.importer import SplitSequences, import_results
 from mfv2bench.workspace import load_workspace
 from runner_helpers import make_synthetic
 
 
 def _split(ws, dataset="synthetic-lasot"):
     return load_split(dataset, workspace=load_workspace(ws))
+
+
+def _import(ws, source, name, dataset, **kw):
+    """import_results with the split resolved here (the results layer takes plain data)."""
+    data = load_split(dataset, workspace=ws, allow_partial=True)
+    shape = SplitSequences(data.dataset, data.split, data.key,
+                           {s.name: s.n_frames for s in data.sequences}, data.expected,
+                           tuple(data.missing))
+    return import_results(source, name, shape, ws.results_dir, **kw)
 
 
 def _int_boxes(seq) -> np.ndarray:
@@ -68,15 +77,14 @@ def test_got10k_zip_first_run_and_times(workspace, tmp_path):
             zf.writestr(f"results/{s.name}/{s.name}_002.txt",
                         "".join(",".join(f"{v + 1:.4f}" for v in r) + "\n" for r in b))
             zf.writestr(f"results/{s.name}/{s.name}_time.txt", "0.01\n" * s.n_frames)
-    res = import_results(archive, "siam", "synthetic-got10k-val", workspace=load_workspace(workspace))
+    res = _import(load_workspace(workspace), archive, "siam", "synthetic-got10k-val")
     assert res.with_times == 2 and res.manifest["runs_in_source"] == 2
     assert res.manifest["source_sha256"] and res.manifest["source_format"] == "got10k"
     for s in split.sequences:
         assert np.array_equal(np.loadtxt(res.folder / f"{s.name}.txt", delimiter=","), _int_boxes(s))
         assert np.allclose(np.loadtxt(res.folder / f"{s.name}_time.txt"), 0.01)
     with pytest.raises(InputError, match="--format pytracking"):
-        import_results(archive, "siam2", "synthetic-got10k-val", fmt="pytracking",
-                       workspace=load_workspace(workspace))
+        _import(load_workspace(workspace), archive, "siam2", "synthetic-got10k-val", fmt="pytracking")
 
 
 @pytest.mark.parametrize("kind", ["zip-dotdot", "zip-absolute", "tar-dotdot", "tar-symlink"])
@@ -106,7 +114,7 @@ def test_archives_escaping_the_target_are_refused(workspace, tmp_path, kind):
                 info.linkname = "/etc/passwd"
                 tf.addfile(info)
     with pytest.raises(InputError) as err:
-        import_results(archive, "evil", "synthetic-lasot", workspace=load_workspace(workspace))
+        _import(load_workspace(workspace), archive, "evil", "synthetic-lasot")
     assert str(archive) in str(err.value) and "refusing the whole archive" in str(err.value)
     assert not (workspace / "results" / "evil").exists()
     assert not (tmp_path.parent / "outside.txt").exists()
@@ -121,12 +129,12 @@ def test_missing_sequences_short_results_and_partial(workspace, tmp_path):
         np.savetxt(src / f"{s.name}.txt", _int_boxes(s), delimiter=",", fmt="%d")
     ws = load_workspace(workspace)
     with pytest.raises(MissingDataError, match="1 of 3 sequences"):
-        import_results(src, "half", "synthetic-lasot", workspace=ws)
-    res = import_results(src, "half", "synthetic-lasot", workspace=ws, allow_partial=True)
+        _import(ws, src, "half", "synthetic-lasot")
+    res = _import(ws, src, "half", "synthetic-lasot", allow_partial=True)
     assert res.missing == [split.sequences[2].name] and res.manifest["partial"]
     short = split.sequences[0]
     np.savetxt(src / f"{short.name}.txt", _int_boxes(short)[:-1], delimiter=",", fmt="%d")
     with pytest.raises(InputError, match=short.name):
-        import_results(src, "short", "synthetic-lasot", workspace=ws, allow_partial=True)
+        _import(ws, src, "short", "synthetic-lasot", allow_partial=True)
     with pytest.raises(ConfigError):
-        import_results(src, "x", "synthetic-lasot", fmt="nope", workspace=ws)
+        _import(ws, src, "x", "synthetic-lasot", fmt="nope")

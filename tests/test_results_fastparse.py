@@ -13,13 +13,14 @@ import pytest
 from mfv2bench.errors import InputError
 from mfv2bench.metrics import engine
 from mfv2bench.metrics.engine import SequenceInput, score_batch
-from mfv2bench.metrics.fastparse import parse_int_rows
 from mfv2bench.metrics.protocols import PROTOCOLS
-from mfv2bench.metrics.readers import parse_boxes_text, parse_many
+from mfv2bench.results.boxtext import RESULTS_KEEP_NAN, parse_boxes
+from mfv2bench.results.fastparse import parse_int_rows
+from mfv2bench.results.readers import parse_many
 
 
 def _strict(data: bytes) -> np.ndarray:
-    return parse_boxes_text(data.decode(), "f.txt", nan="keep")
+    return parse_boxes(data.decode(), "f.txt", RESULTS_KEEP_NAN)
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> bool:
@@ -153,7 +154,7 @@ def test_grouped_scoring_is_bit_identical(name, monkeypatch):
 
 
 def test_label_files_fast_path_agrees_with_strict_parser():
-    from mfv2bench.metrics.readers import parse_labels_text, parse_many_labels
+    from mfv2bench.results.readers import parse_labels_text, parse_many_labels
     datas = [b"0\n1\n1\n0\n", b"0,0,1,1,0", b"1\r\n0\r\n", b"", b"3\n\n4\n", b"0.5\n1\n"]
     paths = [Path(f"l{i}.txt") for i in range(len(datas))]
     for d, got, p in zip(datas, parse_many_labels(datas, paths), paths):
@@ -174,7 +175,7 @@ def test_label_files_fast_path_agrees_with_strict_parser():
     ([np.zeros((0, 4))], np.float64),
 ])
 def test_cache_compaction_is_exact(parts, dtype):
-    from mfv2bench.metrics.readers import _compact
+    from mfv2bench.results.readers import _compact
     out = _compact(parts)
     assert out.dtype == dtype
     np.testing.assert_array_equal(out.astype(np.float64), np.concatenate(parts))
