@@ -139,20 +139,22 @@ def parse_resolution(value: str, path: str | Path | None = None) -> tuple[int, i
     """``(1920, 1080)`` -> (width, height): two positive integers, finite and plausible. The
     error names the ``resolution:`` line of ``path``."""
     text = value.strip()
-    line = _line_of(path, "resolution") if path is not None else None
     inner = text[1:-1] if text.startswith("(") and text.endswith(")") else text
     parts = [p.strip() for p in inner.split(",")]
     if len(parts) != 2 or not all(p.isdigit() and p.isascii() for p in parts):
         raise InputError(f"resolution {text[:60]!r} is not '(width, height)' in whole pixels",
-                         path, line)
+                         path, _line_of(path, "resolution"))
     w, h = int(parts[0]), int(parts[1])
     if not (0 < w <= _MAX_SIDE and 0 < h <= _MAX_SIDE):
         raise InputError(f"resolution {text[:60]!r} is not a plausible image size "
-                         f"(1..{_MAX_SIDE} pixels a side)", path, line)
+                         f"(1..{_MAX_SIDE} pixels a side)", path, _line_of(path, "resolution"))
     return w, h
 
 
-def _line_of(path: str | Path, key: str) -> int | None:
+def _line_of(path: str | Path | None, key: str) -> int | None:
+    """Line of ``key:`` in ``path`` (read again only to word an error)."""
+    if path is None:
+        return None
     try:
         lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:

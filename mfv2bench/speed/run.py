@@ -1,10 +1,11 @@
 """``run_speed``: every measure for one tracker spec at one setting (device, threads, batch,
 precision), with the manifest, saved as JSON beside the raw results.
 
-A tracker with a network (kind ``mixformerv2``) gets model latency, optional breakdown and
-scaling tables, and end-to-end speed; a tracker without one (OpenCV) gets end-to-end speed only.
-Without its checkpoint a network is built with random weights (latency does not depend on weight
-values) and the result says "random weights"; accuracy never comes from such runs."""
+A tracker with a network (its kind's capabilities say so, e.g. MixFormerV2) gets model latency,
+optional breakdown and scaling tables, and end-to-end speed; a tracker without one (OpenCV) gets
+end-to-end speed only. Without its checkpoint a network is built as its kind's latency-only twin
+(random weights: latency does not depend on weight values) and the result says "random
+weights"; accuracy never comes from such runs."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from ..devices import check_device, is_cuda
 from ..errors import ConfigError
 from ..provenance import hardware_manifest
 from ..threads import available_cores, set_threads
-from ..trackers.specs import ResolvedSpec, SpecRegistry, build_tracker
+from ..trackers.kinds import kind_of
+from ..trackers.specs import ResolvedSpec, SpecRegistry
 from ..workspace import Workspace
 from .breakdown import component_breakdown
 from .model_latency import check_precision, measure_engine_latency, measure_model_latency
@@ -49,20 +51,17 @@ class SpeedOptions:
     save: bool = True
 
 
-def _checkpoint_present(spec: ResolvedSpec) -> bool:
-    ckpt = spec.model.get("checkpoint")
-    return bool(ckpt) and spec.resolve_path(ckpt).is_file()
-
-
 def resolve_for_speed(registry: SpecRegistry, name: str) -> tuple[ResolvedSpec, str]:
-    """The spec to time and its weights label: random weights when the checkpoint is absent
-    (or the spec asks for them), the checkpoint otherwise; OpenCV trackers have no network."""
+    """The spec to time and its weights label: the kind's random-weights twin when the
+    checkpoint is absent (or the spec asks for random weights), the checkpoint otherwise;
+    trackers without a network (OpenCV) have no weights label."""
     spec = registry.resolve(name)
-    if spec.kind != "mixformerv2":
+    kind = kind_of(spec)
+    if not kind.capabilities(spec).has_network:
         return spec, NO_NETWORK
-    if spec.model.get("random_weights") or not _checkpoint_present(spec):
-        spec = registry.resolve(name, overrides={"model": {"random_weights": True}})
-        return spec, RANDOM_WEIGHTS
+    weights = kind.weights(spec)
+    if weights.random or not weights.present:
+        return kind.random_weights_spec(spec), RANDOM_WEIGHTS
     return spec, CHECKPOINT
 
 
@@ -112,18 +111,6 @@ def _sequences(workspace: Workspace, opts: SpeedOptions) -> list:
     return seqs
 
 
-def precision_label(params: dict[str, Any], runtime: str | None, requested: str) -> str:
-    """The arithmetic a result was really timed in: a reduced-precision runtime or int8
-    quantisation in the spec overrides the requested (fp32) label, so it is never shown as fp32."""
-    from ..trackers.mixformerv2.runtimes import REDUCED_PRECISION_RUNTIMES
-
-    if params.get("quantize") == "int8":
-        return "int8"
-    if runtime in REDUCED_PRECISION_RUNTIMES:
-        return "bf16"
-    return requested
-
-
 def run_speed(tracker_name: str, workspace: Workspace, device: str = "cpu",
               threads: int | None = None, batch: int = 1, precision: str = "fp32",
               runtime: str | None = None, options: SpeedOptions | None = None) -> SpeedResult:
@@ -140,21 +127,19 @@ def run_speed(tracker_name: str, workspace: Workspace, device: str = "cpu",
     n_threads = set_threads(threads if threads is not None else available_cores())
     registry = SpecRegistry(workspace.trackers_dir, workspace.root)
     spec, weights = resolve_for_speed(registry, tracker_name)
-    if spec.kind == "mixformerv2":
-        params: dict[str, Any] = {"threads": n_threads}  # ONNX Runtime intra-op threads
-        if runtime is not None:
-            params["runtime"] = runtime
-        spec = registry.resolve(tracker_name, overrides={
-            **({"model": {"random_weights": True}} if weights == RANDOM_WEIGHTS else {}),
-            "params": params})
-    if spec.kind != "mixformerv2" and (is_cuda(device) or batch != 1 or precision != "fp32"):
+    kind = kind_of(spec)
+    caps = kind.capabilities(spec)
+    # the runtime override and its thread count (ONNX Runtime intra-op threads), where the kind
+    # has runtimes
+    spec = kind.run_settings(spec, runtime=runtime, threads=n_threads)
+    if not caps.has_network and (is_cuda(device) or batch != 1 or precision != "fp32"):
         raise ConfigError(f"{tracker_name} ({spec.kind}) has no network: it can be timed on "
                           "the CPU only, batch 1, fp32")
-    run_mode = runtime or spec.params.get("runtime") or ("eager" if weights != NO_NETWORK else None)
-    label = precision_label(spec.params, run_mode, precision)
+    run_mode = runtime or kind.runtime_of(spec)
+    label = kind.precision_of(spec, precision)
     manifest = hardware_manifest(device, n_threads if not is_cuda(device) else None,
                                  precision=label, weights=weights)
-    tracker = build_tracker(spec, device=device)
+    tracker = kind.build(spec, device=device)
     result = SpeedResult(tracker=tracker_name, device=device, threads=n_threads, batch=batch,
                          precision=label, weights=weights, runtime=run_mode,
                          spec=spec.to_dict(), conditions=ISOLATED)
