@@ -24,11 +24,11 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError, InputError
+from . import manifest as run_manifest
 from .atomic import TMP_PREFIX, atomic_write
 from .boxtext import format_boxes, format_column
 from .layout import (ERRORS_NAME, LOCK_NAME, MANIFEST_NAME, SCORES_SUFFIX, TIME_SUFFIX,
                      check_tracker_name, is_boxes_file, run_folder)
-from . import manifest as run_manifest
 
 
 def _count_lines(path: Path) -> int | None:
