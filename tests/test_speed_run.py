@@ -96,11 +96,3 @@ def test_speed_accuracy_table_from_store(ws):
     assert out.exit_code == 0, out.output
     assert "tiny" in out.output and "fps_cpu" in out.output
 
-
-def test_precision_label_never_calls_reduced_precision_fp32():
-    from mfv2bench.speed.run import precision_label
-
-    assert precision_label({}, "eager", "fp32") == "fp32"
-    assert precision_label({}, "bf16", "fp32") == "bf16"
-    assert precision_label({}, "compile-bf16", "fp32") == "bf16"
-    assert precision_label({"quantize": "int8"}, "onnxruntime", "fp32") == "int8"

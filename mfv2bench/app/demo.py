@@ -50,6 +50,7 @@ class DemoResult:
 
 def _availability(workspace: Workspace, name: str) -> str | None:
     """None when ``name`` can run here; otherwise why not (missing spec, checkpoint, ...)."""
+    from ..trackers.kinds import kind_of
     from ..trackers.specs import SpecRegistry
 
     registry = SpecRegistry(workspace.trackers_dir, workspace.root)
@@ -57,14 +58,7 @@ def _availability(workspace: Workspace, name: str) -> str | None:
         spec = registry.resolve(name, dataset=DEMO_DATASET)
     except Mfv2benchError as exc:
         return f"no usable tracker spec: {exc}"
-    checkpoint = spec.model.get("checkpoint") if spec.kind == "mixformerv2" else None
-    if spec.kind == "mixformerv2" and not spec.model.get("random_weights"):
-        if not checkpoint:
-            return "its spec names no checkpoint"
-        path = spec.resolve_path(checkpoint)
-        if not Path(path).is_file():
-            return f"checkpoint not found: {path} (see checkpoints/README.md)"
-    return None
+    return kind_of(spec).missing_weights(spec)
 
 
 def run_demo(workspace: Workspace, options: DemoOptions | None = None,

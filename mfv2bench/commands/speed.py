@@ -10,7 +10,7 @@ from ..errors import ConfigError
 from ..speed.eval_timings import eval_timings_of
 from ..speed.render import breakdown_text, eval_timings_text, scaling_text, summary_text
 from ..speed.run import SpeedOptions, run_speed
-from ..trackers.mixformerv2.runtimes import RUNTIMES
+from ..trackers.kinds import all_runtimes
 from ..speed.store import load_speed_results
 from ..speed.table import speed_accuracy_from_store, speed_accuracy_text
 from ..workspace import Workspace
@@ -31,7 +31,7 @@ def _names(tracker: str | None, trackers: str | None) -> list[str]:
 @click.option("--batch", type=int, default=1, show_default=True)
 @click.option("--precision", type=click.Choice(["fp32", "fp16", "bf16"]), default="fp32",
               show_default=True)
-@click.option("--runtime", type=click.Choice(list(RUNTIMES)),
+@click.option("--runtime", type=click.Choice(list(all_runtimes())),
               default=None, help="Override the spec's runtime (network trackers).")
 @click.option("--breakdown", is_flag=True, help="Component breakdown with params and FLOPs.")
 @click.option("--scaling", is_flag=True, help="Thread (CPU) and batch scaling tables.")

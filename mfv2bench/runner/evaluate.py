@@ -26,6 +26,7 @@ from ..errors import ConfigError, MissingDataError
 from ..results import manifest as mf
 from ..results.store import ResultsStore
 from ..threads import available_cores, set_threads
+from ..trackers.kinds import kind_of
 from ..trackers.specs import ResolvedSpec, SpecRegistry, build_tracker
 from ..workspace import Workspace, load_workspace
 from .manifest import checkpoint_of
@@ -100,12 +101,10 @@ def _preflight(spec: ResolvedSpec, devices: list[str]) -> Any:
     checkpoint's presence is checked, so the parent holds no GPU memory."""
     if devices[0] == "cpu":
         return build_tracker(spec, device="cpu")
-    ckpt = spec.model.get("checkpoint")
-    if spec.kind == "mixformerv2" and not spec.model.get("random_weights") and ckpt:
-        path = spec.resolve_path(ckpt)
-        if not Path(path).is_file():
-            raise MissingDataError(f"tracker '{spec.name}': checkpoint not found at {path} "
-                                   f"(spec {spec.path}); nothing was run")
+    problem = kind_of(spec).missing_weights(spec)
+    if problem is not None:
+        raise MissingDataError(f"tracker '{spec.name}': {problem} (spec {spec.path}); "
+                               "nothing was run")
     return None
 
 
