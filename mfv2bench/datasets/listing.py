@@ -41,16 +41,16 @@ def plain_component(part: str, what: str = "sequence name", source: str | Path |
     return part
 
 
+_UNSAFE = frozenset("/\\\x00")
+
+
 def _is_plain(part: str) -> bool:
+    """A single, ordinary path component (see ``plain_component``)."""
     return not (
-        not part
-        or part in (".", "..")
-        or "/" in part
-        or "\\" in part
-        or "\x00" in part
-        or part.startswith("~")
+        part in ("", ".", "..")
+        or not _UNSAFE.isdisjoint(part)
+        or part[0] == "~"
         or (len(part) > 1 and part[1] == ":")
-        or os.path.isabs(part)
     )
 
 
@@ -59,21 +59,19 @@ def contained_path(root: str | Path, parts: tuple[str, ...] | list[str],
     """``root/part/...`` after checking that no part can leave ``root`` (the one check every
     loader makes before touching a path derived from a sequence name).
 
-    Each part must be a plain component (``plain_component``), and the joined path, normalised
-    lexically, must still lie under ``root``. Symbolic links inside the root are followed as
-    usual: a data set split over disks is commonly linked in, and the root's owner put them
+    Each part must be a plain component (``plain_component``): such parts can only descend, so
+    the joined path lies under ``root`` (absolute names, ``..``, ``C:`` and ``~`` are refused as
+    parts). Symbolic links inside the root are followed as usual: a data set split over disks is commonly linked in, and the root's owner put them
     there; names read from list files are what is not trusted.
     """
     base = os.fspath(root)
-    joined = os.path.join(base, *parts)
-    norm_base = os.path.normpath(base)
-    norm = os.path.normpath(joined)
-    if (not all(_is_plain(p) for p in parts) or norm == norm_base
-            or os.path.commonpath([norm_base, norm]) != norm_base):
-        shown = "/".join(parts)
-        raise InputError(f"derived sequence path {shown!r} is not a plain path inside the data "
-                         f"root {base} (refused: '..', '.', empty parts, separators)", source, line)
-    return joined
+    # Plain components (no separator, not '.', '..' or empty) can only descend, so their join
+    # stays under ``root`` lexically; nothing else is needed, and this runs per sequence.
+    if parts and all(map(_is_plain, parts)):
+        return os.path.join(base, *parts)
+    shown = "/".join(parts)
+    raise InputError(f"derived sequence path {shown!r} is not a plain path inside the data "
+                     f"root {base} (refused: '..', '.', empty parts, separators)", source, line)
 
 
 def check_root(root: str | Path) -> Path:
