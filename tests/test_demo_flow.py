@@ -3,13 +3,13 @@ trackers run or are skipped (and why), failures reported, the report written."""
 
 from __future__ import annotations
 
-import sys
 import types
 from pathlib import Path
 
 from click.testing import CliRunner
 from report_samples import write_store_results
 
+from mfv2bench.app import demo
 from mfv2bench.cli import main
 from mfv2bench.errors import InputError
 
@@ -26,14 +26,12 @@ def _fake_runner(monkeypatch, calls):
                             manifest={"tracker": tracker, "complete": True, "workers": jobs})
         return types.SimpleNamespace(failed=[])
 
-    module = types.ModuleType("mfv2bench.runner.evaluate")
-    module.run_eval = run_eval
-    monkeypatch.setitem(sys.modules, "mfv2bench.runner.evaluate", module)
+    monkeypatch.setattr(demo, "run_eval", run_eval)
 
 
 def _specs(folder: Path):
-    for name in ("alpha", "beta", "broken"):
-        (folder / f"{name}.toml").write_text(f'kind = "opencv"\ndescription = "test"\n[params]\nalgorithm = "{name}"\n')
+    for name, algorithm in (("alpha", "kcf"), ("beta", "mil"), ("broken", "csrt")):
+        (folder / f"{name}.toml").write_text(f'kind = "opencv"\ndescription = "test"\n[params]\nalgorithm = "{algorithm}"\n')
     (folder / "mfv2-b.toml").write_text('kind = "mixformerv2"\n[model]\nvariant = "base"\n'
                                         'checkpoint = "checkpoints/mixformerv2_base.pth.tar"\n')
 

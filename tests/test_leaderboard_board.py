@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mfv2bench.app.leaderboard import render_board
 from mfv2bench.errors import ConfigError, InputError
 from mfv2bench.leaderboard.board import LocalEntry, build_leaderboard, pareto_mask
 from mfv2bench.leaderboard.published import COLUMNS, load_published, published_csv_path
@@ -105,9 +106,12 @@ def test_formats_and_escaping(published):
     md = render(board, "markdown")
     assert "**\\* mfv2-b**" in md
     assert "\\|x" in md  # a pipe in a name does not break the table
-    html = render(board, "html")
+    html = render_board(board, "html")
     assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert 'class="ours"' in html and "sortable" in html
     assert 'id="plot-pareto"' in html and 'src="data:image/png;base64,' in html and "Pareto front (GPU FPS" in html
     with pytest.raises(ConfigError):
         render(board, "xml")
+    with pytest.raises(ConfigError):
+        render(board, "html")  # the page is drawn by the report layer (render_board)
+    assert render_board(board, "table").endswith(front_text(board))

@@ -77,7 +77,7 @@ def test_cli_table_for_two_settings(ws):
 
 def test_speed_accuracy_table_from_store(ws):
     from mfv2bench.datasets.registry import load_split
-    from mfv2bench.speed.table import speed_accuracy_from_store
+    from mfv2bench.app.speed_accuracy import speed_accuracy_from_store
 
     run_speed("tiny", ws, threads=1, options=SpeedOptions(warmup=0, iters=1, max_frames=3,
                                                           warmup_frames=0))

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from mfv2bench.errors import InputError
+from mfv2bench.leaderboard.points import published_speed_points
 from mfv2bench.provenance import hardware_manifest
 from mfv2bench.speed.eval_timings import SEQUENTIAL, eval_timing_summary, run_conditions
 from mfv2bench.speed.render import summary_text
@@ -107,7 +108,7 @@ def test_speed_accuracy_table_ours_and_published():
         "csrt": [_result(tracker="csrt", e2e=30.0)],
     }
     table = speed_accuracy_table(speed, {"mfv2-s": 65.0, "mfv2-b": 70.0, "nospeed": 1.0},
-                                 "lasot", published=published)
+                                 "lasot", published_points=published_speed_points("lasot", published))
     ours = table[table["source"] == "ours"].set_index("tracker")
     assert list(ours.index) == ["mfv2-b", "mfv2-s"]
     assert ours.loc["mfv2-s", "fps_cpu"] == 40.0  # best isolated end-to-end, contended ignored
@@ -121,8 +122,7 @@ def test_speed_accuracy_table_ours_and_published():
 def test_scatter_points_split_cpu_and_gpu():
     from mfv2bench.speed.table import scatter_points
 
-    table = speed_accuracy_table({"mfv2-s": [_result(e2e=40.0)]}, {"mfv2-s": 65.0}, "lasot",
-                                 include_published=False)
+    table = speed_accuracy_table({"mfv2-s": [_result(e2e=40.0)]}, {"mfv2-s": 65.0}, "lasot")
     cpu = scatter_points(table, "cpu")
     assert list(cpu["label"]) == ["mfv2-s"] and cpu.iloc[0]["fps"] == 40.0 and cpu.iloc[0]["ours"]
     assert scatter_points(table, "gpu").empty

@@ -3,8 +3,8 @@
 Writes the synthetic LaSOT-format data set into the workspace's ``datasets/synthetic/lasot``,
 runs the OpenCV baselines and the MixFormerV2 trackers whose checkpoints are present (the others
 are skipped, with the reason), measures their speed, and writes the report
-(``reports/demo/index.html`` and ``report.pdf``). Progress goes through ``log`` (the CLI passes
-``click.echo``); nothing here prints.
+(``reports/demo/index.html`` and ``report.pdf``) and the metrics table the report opens with.
+Progress goes through ``log`` (the CLI passes ``click.echo``); nothing here prints.
 """
 
 from __future__ import annotations
@@ -13,7 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from ..datasets.registry import load_split
+from ..datasets.synthetic import ensure_synthetic
 from ..errors import Mfv2benchError
+from ..metrics.analysis import analyze_store
+from ..metrics.text import analysis_text
+from ..report.build import build_report
+from ..runner.evaluate import run_eval
+from ..speed.run import SpeedOptions, run_speed
+from ..trackers.kinds import kind_of
+from ..trackers.specs import SpecRegistry
 from ..workspace import Workspace
 
 DEMO_DATASET = "synthetic-lasot"
@@ -46,13 +55,11 @@ class DemoResult:
     speed: dict[str, float | None] = field(default_factory=dict)
     report_html: Path | None = None
     report_pdf: Path | None = None
+    metrics_text: str | None = None  # the table the report opens with
 
 
 def _availability(workspace: Workspace, name: str) -> str | None:
     """None when ``name`` can run here; otherwise why not (missing spec, checkpoint, ...)."""
-    from ..trackers.kinds import kind_of
-    from ..trackers.specs import SpecRegistry
-
     registry = SpecRegistry(workspace.trackers_dir, workspace.root)
     try:
         spec = registry.resolve(name, dataset=DEMO_DATASET)
@@ -64,9 +71,6 @@ def _availability(workspace: Workspace, name: str) -> str | None:
 def run_demo(workspace: Workspace, options: DemoOptions | None = None,
              log: Callable[[str], None] = lambda _msg: None) -> DemoResult:
     """Data set -> runs -> speed -> report. Tracker failures are reported, the rest goes on."""
-    from ..datasets.synthetic import ensure_synthetic
-    from .build import build_report
-
     opts = options or DemoOptions()
     root = workspace.data_root(DEMO_DATASET)
     wrote = ensure_synthetic("lasot", root, n_sequences=opts.sequences, n_frames=opts.frames, seed=opts.seed)
@@ -81,10 +85,6 @@ def run_demo(workspace: Workspace, options: DemoOptions | None = None,
             continue
         log(f"run {name} on {DEMO_DATASET} ...")
         try:
-            from ..runner.evaluate import run_eval
-        except ImportError as exc:
-            raise Mfv2benchError(f"the runner (mfv2bench.runner.evaluate) is not available: {exc}") from None
-        try:
             run = run_eval(name, DEMO_DATASET, workspace=workspace, jobs=opts.jobs, progress=False)
         except Mfv2benchError as exc:
             result.failed[name] = str(exc)
@@ -98,8 +98,6 @@ def run_demo(workspace: Workspace, options: DemoOptions | None = None,
         result.ran.append(name)
 
     if opts.speed:
-        from ..speed.run import SpeedOptions, run_speed
-
         for name in result.ran:
             log(f"measure speed of {name} (CPU, 1 thread) ...")
             try:
@@ -122,4 +120,11 @@ def run_demo(workspace: Workspace, options: DemoOptions | None = None,
                          title="mfv2bench demo: synthetic LaSOT-format data", notes=notes)
     result.report_html, result.report_pdf = files.html, files.pdf
     log(f"report: {files.html}" + (f" and {files.pdf}" if files.pdf else ""))
+    result.metrics_text = metrics_text(workspace, result.ran)
     return result
+
+
+def metrics_text(workspace: Workspace, trackers: list[str]) -> str:
+    """The table the report opens with (scores are cached beside the results: no recompute)."""
+    split = load_split(DEMO_DATASET, workspace=workspace)
+    return analysis_text(analyze_store(split, trackers, workspace.results_dir, pairwise=False))

@@ -7,7 +7,6 @@ runner and results store as a spec, in this process.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,9 +17,6 @@ from ..metrics.analysis import Analysis, analyze_store
 from ..metrics.text import analysis_text
 from ..runner.evaluate import EvalRun, run_eval
 from ..workspace import Workspace
-
-log = logging.getLogger(__name__)
-
 
 def finished_split(run: EvalRun) -> DatasetSplit | None:
     """The split restricted to sequences with complete results (None when none or when the split
@@ -96,9 +92,6 @@ def evaluate_spec(tracker: str, dataset: str, *, metrics: bool = True,
     finished sequences."""
     run = run_eval(tracker, dataset, **run_options)
     analysis = eval_analysis(run, protocol=protocol) if metrics else None
-    if analysis is not None and Evaluation(run, None).random_weights:
-        log.warning("%s ran with RANDOM WEIGHTS (a latency-only spec): these accuracy numbers "
-                    "are meaningless", tracker)
     return Evaluation(run=run, analysis=analysis)
 
 

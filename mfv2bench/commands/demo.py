@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-from ..app.demo import DEMO_DATASET, DemoOptions, run_demo
+from ..app.demo import DemoOptions, run_demo
 
 
 @click.command("demo")
@@ -23,8 +25,6 @@ from ..app.demo import DEMO_DATASET, DemoOptions, run_demo
 @click.pass_obj
 def command(workspace, sequences, frames, trackers, jobs, no_speed, no_pdf, out):
     """Run the whole pipeline on the embedded synthetic data set and write the report."""
-    from pathlib import Path
-
     opts = DemoOptions(sequences=sequences, jobs=jobs, speed=not no_speed, pdf=not no_pdf,
                        trackers=[t.strip() for t in trackers.split(",") if t.strip()] if trackers else None,
                        out=Path(out) if out else None)
@@ -32,9 +32,9 @@ def command(workspace, sequences, frames, trackers, jobs, no_speed, no_pdf, out)
         opts.frames = frames
         opts.speed_frames = min(opts.speed_frames, frames)
     result = run_demo(workspace, opts, log=click.echo)
-    if result.ran:
+    if result.metrics_text:
         click.echo("")
-        click.echo(_metrics_text(workspace, result.ran))
+        click.echo(result.metrics_text)
     click.echo("")
     click.echo(f"ran: {', '.join(result.ran)}")
     for name, reason in result.skipped.items():
@@ -43,12 +43,3 @@ def command(workspace, sequences, frames, trackers, jobs, no_speed, no_pdf, out)
         click.echo(f"failed {name}: {reason}")
     click.echo(f"open {result.report_html}")
 
-
-def _metrics_text(workspace, trackers: list[str]) -> str:
-    """The table the report opens with (scores are cached beside the results: no recompute)."""
-    from ..datasets.registry import load_split
-    from ..metrics.analysis import analyze_store
-    from ..metrics.text import analysis_text
-
-    split = load_split(DEMO_DATASET, workspace=workspace)
-    return analysis_text(analyze_store(split, trackers, workspace.results_dir, pairwise=False))

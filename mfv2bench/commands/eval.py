@@ -7,26 +7,11 @@ import sys
 
 import click
 
+from ..app.evaluation import evaluate_spec
 from ..errors import ConfigError
-from ..runner.evaluate import BACKENDS, eval_analysis, run_eval
+from ..runner.evaluate import BACKENDS
 from ..workspace import Workspace
 from .options import results_option, root_option, trust_checkpoint_option
-
-
-def _summary_lines(run) -> list[str]:
-    s = run.summary()
-    lines = [f"{s['tracker']} on {s['dataset']}: ran {s['ran']}, already complete {s['skipped']}, "
-             f"failed {len(s['failed'])}" + (", interrupted" if s["interrupted"] else "")
-             + f" ({s['backend']}, {s['workers']} worker(s), timing: {s['timing']})",
-             f"results: {s['results']}"]
-    if s["failed"]:
-        few = ", ".join(s["failed"][:5]) + (" ..." if len(s["failed"]) > 5 else "")
-        lines.append(f"failed sequences: {few}; tracebacks in {s['errors_log']}")
-    if s["missing_on_disk"]:
-        lines.append(f"{len(s['missing_on_disk'])} sequence(s) of the split were not on disk")
-    lines.append("run is COMPLETE" if s["complete"] else
-                 "run is PARTIAL (metrics below cover the finished sequences only; rerun to resume)")
-    return lines
 
 
 @click.command("eval")
@@ -67,34 +52,27 @@ def command(ws: Workspace, tracker, dataset, split, jobs, device, threads, backe
     if sequences is not None and not subset:
         raise ConfigError("--sequences is empty")
     try:
-        run = run_eval(tracker, dataset, split=split, workspace=ws, jobs=jobs, device=device,
-                       backend=backend, scheduler=scheduler, force=force,
-                       allow_partial=allow_partial, trust_checkpoint=trust_checkpoint,
-                       sequences=subset, progress=not as_json,
-                       results_dir=results_dir, root=root, threads=threads)
+        result = evaluate_spec(tracker, dataset, metrics=not no_metrics, split=split, workspace=ws,
+                               jobs=jobs, device=device, backend=backend, scheduler=scheduler,
+                               force=force, allow_partial=allow_partial,
+                               trust_checkpoint=trust_checkpoint, sequences=subset,
+                               progress=not as_json, results_dir=results_dir, root=root,
+                               threads=threads)
     except KeyboardInterrupt:
         click.echo("interrupted: finished sequences are saved; run the same command to resume",
                    err=True)
         sys.exit(130)
-    analysis = None if no_metrics else eval_analysis(run)
     if as_json:
-        out = run.summary()
-        out["metrics"] = analysis.to_json() if analysis is not None else None
-        click.echo(json.dumps(out, indent=1, default=str))
+        click.echo(json.dumps(result.to_json(), indent=1, default=str))
     else:
-        for line in _summary_lines(run):
+        for line in result.summary_lines():
             click.echo(line)
-        if analysis is not None:
-            from ..metrics.text import analysis_text
-
+        if result.analysis is not None:
             click.echo("")
-            click.echo(analysis_text(analysis))
-            if (run.manifest.get("checkpoint") or {}).get("random_weights"):
-                click.echo(f"warning: {tracker} ran with RANDOM WEIGHTS (a latency-only spec): "
-                           "these accuracy numbers are meaningless", err=True)
-        elif not no_metrics:
-            click.echo("no metrics: this split has first-frame ground truth only (server-scored); "
-                       "see `mfv2bench submit`" if run.finished_sequences else
-                       "no metrics: no sequence finished")
-    if not run.ok:
+        if result.analysis is not None or not no_metrics:
+            click.echo(result.metrics_text())
+        if result.analysis is not None and result.random_weights:
+            click.echo(f"warning: {tracker} ran with RANDOM WEIGHTS (a latency-only spec): "
+                       "these accuracy numbers are meaningless", err=True)
+    if not result.ok:
         sys.exit(1)

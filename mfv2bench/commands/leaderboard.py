@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-from ..leaderboard.board import build_leaderboard
-from ..leaderboard.local import local_scores
-from ..leaderboard.published import load_published
-from ..leaderboard.render import FORMATS, front_text, render
+from ..app.leaderboard import FORMATS, leaderboard, render_board
 from .options import results_option, root_option
 
 
@@ -28,18 +27,11 @@ from .options import results_option, root_option
 def command(workspace, dataset, metric, fmt, trackers, speed, protocol, root, results_dir, published_path, out):
     """Rank published results (with sources) and ours; mark ours, show the reproduction delta
     (e.g. our mfv2-b vs the paper's 70.6 AUC on LaSOT) and the speed-accuracy Pareto front."""
-    published = load_published(published_path)
     names = [t.strip() for t in trackers.split(",") if t.strip()] if trackers else None
-    local = local_scores(workspace, dataset, metric, trackers=names, protocol=protocol, root=root,
-                         results_dir=results_dir)
-    board = build_leaderboard(published, dataset, metric, local.entries, speed=speed)
-    board.notes = local.notes + ([f"local results scored with protocol {local.protocol}"] if local.protocol else []) + board.notes
-    text = render(board, fmt)
-    if fmt == "table":
-        text += "\n" + front_text(board)
+    board = leaderboard(workspace, dataset, metric, trackers=names, speed=speed, protocol=protocol,
+                        root=root, results_dir=results_dir, published_path=published_path)
+    text = render_board(board, fmt)
     if out:
-        from pathlib import Path
-
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         Path(out).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
         click.echo(f"wrote {out}")

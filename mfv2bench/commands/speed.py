@@ -12,7 +12,8 @@ from ..speed.render import breakdown_text, eval_timings_text, scaling_text, summ
 from ..speed.run import SpeedOptions, run_speed
 from ..trackers.kinds import all_runtimes
 from ..speed.store import load_speed_results
-from ..speed.table import speed_accuracy_from_store, speed_accuracy_text
+from ..app.speed_accuracy import speed_accuracy_from_store
+from ..speed.table import speed_accuracy_text
 from ..workspace import Workspace
 
 

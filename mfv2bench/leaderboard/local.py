@@ -6,15 +6,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from ..datasets.registry import load_split
 from ..errors import ConfigError, Mfv2benchError
+from ..metrics.analysis import Analysis, analyze_store
 from ..results.store import ResultsStore
+from ..speed.store import load_speed_results
+from ..speed.table import best_fps
 from ..workspace import Workspace
 from .board import LocalEntry
-
-if TYPE_CHECKING:
-    from ..metrics.analysis import Analysis
 
 # Command-line metric -> the analysis' headline metric key.
 ANALYSIS_METRIC = {"auc": "auc", "ao": "ao", "p": "precision", "precision": "precision",
@@ -30,7 +30,7 @@ class LocalScores:
     protocol: str | None = None
 
 
-def analysis_metric(metric: str, analysis: "Analysis") -> str:
+def analysis_metric(metric: str, analysis: Analysis) -> str:
     """The analysis key for a command-line metric (``auc`` is ``ao`` under GOT-10k protocols)."""
     key = ANALYSIS_METRIC.get(metric.strip().lower())
     if key is None:
@@ -40,11 +40,8 @@ def analysis_metric(metric: str, analysis: "Analysis") -> str:
     return key
 
 
-def entries_from_analysis(analysis: "Analysis", metric: str, results_dir: str | Path) -> list[LocalEntry]:
+def entries_from_analysis(analysis: Analysis, metric: str, results_dir: str | Path) -> list[LocalEntry]:
     """One LocalEntry per analysed tracker: value and CI in percent, best isolated FPS."""
-    from ..speed.store import load_speed_results
-    from ..speed.table import best_fps
-
     key = analysis_metric(metric, analysis)
     if key not in analysis.metrics:
         raise ConfigError(f"protocol {analysis.protocol} does not report {metric!r} "
@@ -68,7 +65,10 @@ def entries_from_analysis(analysis: "Analysis", metric: str, results_dir: str | 
 
 def trackers_with_results(results_dir: str | Path, split_key: str) -> list[str]:
     """Tracker folders of the store holding results for ``split_key``."""
-    return ResultsStore(results_dir).trackers(split_key)
+    root = Path(results_dir)
+    if not root.is_dir():
+        return []
+    return sorted(p.parent.name for p in root.glob(f"*/{split_key}") if p.is_dir())
 
 
 def local_scores(workspace: Workspace, dataset: str, metric: str = "auc",
@@ -76,9 +76,6 @@ def local_scores(workspace: Workspace, dataset: str, metric: str = "auc",
                  root: str | Path | None = None, results_dir: str | Path | None = None) -> LocalScores:
     """Local entries for the board. Without ``trackers``, every tracker with results for the split;
     then a split that cannot be loaded (data not on disk, server-scored) yields notes, not errors."""
-    from ..datasets.registry import load_split
-    from ..metrics.analysis import analyze_store
-
     results = Path(results_dir) if results_dir else workspace.results_dir
     explicit = trackers is not None
     try:

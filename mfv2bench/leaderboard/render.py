@@ -1,4 +1,6 @@
-"""The leaderboard as a terminal table, CSV, Markdown or a self-contained HTML page."""
+"""The leaderboard as a terminal table, CSV or Markdown, and the rows and points its HTML page
+shows (the page itself is drawn by ``report.render.leaderboard_page``, with the report's
+templates and plots)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import pandas as pd
 from ..errors import ConfigError
 from .board import Leaderboard
 
-FORMATS = ("table", "csv", "markdown", "html")
+TEXT_FORMATS = ("table", "csv", "markdown")
 
 # Columns shown in the human-readable formats (CSV keeps every column).
 SHOWN = ("rank", "tracker", "variant", "value", "ci", "fps_gpu", "fps_cpu", "delta", "pareto", "source")
@@ -56,7 +58,8 @@ def headers_for(board: Leaderboard) -> dict[str, str]:
             "pareto": f"Pareto ({board.speed.upper()})", "source": "source"}
 
 
-def _title(board: Leaderboard) -> str:
+def board_title(board: Leaderboard) -> str:
+    """The board's heading (every format uses it)."""
     return f"{board.dataset} leaderboard by {board.metric} (* = ours, local results)"
 
 
@@ -72,7 +75,7 @@ def to_text(board: Leaderboard, source_width: int = 48, variant_width: int = 30)
         r["source"] = _cut(r["source"], source_width)
         r["variant"] = _cut(r["variant"], variant_width)
     widths = {c: max([len(headers[c])] + [len(r[c]) for r in rows]) for c in SHOWN}
-    lines = [_title(board)]
+    lines = [board_title(board)]
     lines.append("  ".join(headers[c].ljust(widths[c]) for c in SHOWN).rstrip())
     lines.append("  ".join("-" * widths[c] for c in SHOWN))
     for r in rows:
@@ -98,7 +101,7 @@ def _md_cell(text: str) -> str:
 def to_markdown(board: Leaderboard) -> str:
     """A GitHub-flavoured Markdown table, ours in bold."""
     headers = headers_for(board)
-    lines = [f"**{_md_cell(_title(board))}**", ""]
+    lines = [f"**{_md_cell(board_title(board))}**", ""]
     lines.append("| " + " | ".join(_md_cell(headers[c]) for c in SHOWN) + " |")
     lines.append("|" + "|".join("---" for _ in SHOWN) + "|")
     for r in display_rows(board):
@@ -120,32 +123,15 @@ def scatter_points(board: Leaderboard) -> pd.DataFrame:
                          "ours": rows["ours"].to_numpy(bool), "pareto": rows["pareto"].to_numpy(bool)})
 
 
-def to_html(board: Leaderboard) -> str:
-    """A self-contained HTML page: the table (names escaped) and the speed-accuracy scatter
-    with its Pareto front as an embedded PNG."""
-    from ..report.html import render_template
-    from ..report.plots import figure_data_uri, speed_accuracy_figure
-
-    points = scatter_points(board)
-    plot = None
-    if not points.empty:
-        fig = speed_accuracy_figure(points, board.dataset, board.metric)
-        plot = {"uri": figure_data_uri(fig), "caption": front_text(board)}
-    return render_template("leaderboard_page.html.j2", board=board, headers=headers_for(board),
-                           columns=SHOWN, rows=display_rows(board), title=_title(board), plot=plot)
-
-
 def render(board: Leaderboard, fmt: str) -> str:
-    """Dispatch on ``fmt`` in FORMATS."""
+    """Dispatch on ``fmt`` in TEXT_FORMATS (HTML: ``app.leaderboard.render_board``)."""
     if fmt == "table":
         return to_text(board)
     if fmt == "csv":
         return to_csv(board)
     if fmt == "markdown":
         return to_markdown(board)
-    if fmt == "html":
-        return to_html(board)
-    raise ConfigError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    raise ConfigError(f"unknown text format {fmt!r}; choose one of {', '.join(TEXT_FORMATS)}")
 
 
 def front_text(board: Leaderboard) -> str:

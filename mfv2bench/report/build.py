@@ -7,27 +7,33 @@ import math
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
+from ..datasets.base import DatasetSplit
+from ..datasets.registry import get_info, load_split
 from ..errors import MissingDataError
-from ..results.layout import run_folder
+from ..leaderboard.board import build_leaderboard, pareto_mask
+from ..leaderboard.local import entries_from_analysis
+from ..leaderboard.points import published_speed_points
+from ..leaderboard.published import load_published
+from ..metrics.analysis import Analysis, analyze_store
+from ..metrics.protocols import get_protocol
+from ..results.store import ResultsStore
+from ..speed.store import load_speed_results
+from ..speed.table import scatter_points, speed_accuracy_table
 from ..workspace import Workspace
 from .model import ReportModel
 from .plots import CurveSeries
 from .render import ReportFiles, write_report
-
-if TYPE_CHECKING:
-    from ..datasets.base import DatasetSplit
-    from ..metrics.analysis import Analysis
 
 # per-sequence score columns shown in percent
 _PERCENT_COLUMNS = ("auc", "precision", "norm_precision", "op50", "op75", "p20", "np20", "ao", "sr50", "sr75")
 _LABELS = {"auc": "AUC", "precision": "P", "norm_precision": "NP", "ao": "AO", "sr50": "SR0.5", "sr75": "SR0.75"}
 
 
-def curves_from_analysis(a: "Analysis") -> dict[str, list[CurveSeries]]:
+def curves_from_analysis(a: Analysis) -> dict[str, list[CurveSeries]]:
     """Overall success / precision / normalized precision curves, scored for the legend."""
     out: dict[str, list[CurveSeries]] = {"success": [], "precision": [], "norm_precision": []}
     use_ao = "auc" not in a.metrics and "ao" in a.metrics  # GOT-10k protocols report AO
@@ -48,7 +54,7 @@ def curves_from_analysis(a: "Analysis") -> dict[str, list[CurveSeries]]:
     return {k: v for k, v in out.items() if v}
 
 
-def overall_from_analysis(a: "Analysis") -> tuple[pd.DataFrame, list[str]]:
+def overall_from_analysis(a: Analysis) -> tuple[pd.DataFrame, list[str]]:
     """Tracker rows with each headline metric in percent and its CI as ``<label>_lo/_hi``."""
     labels = [_LABELS[m] for m in a.metrics]
     rows = []
@@ -63,7 +69,7 @@ def overall_from_analysis(a: "Analysis") -> tuple[pd.DataFrame, list[str]]:
     return pd.DataFrame(rows), labels
 
 
-def per_sequence_wide(a: "Analysis") -> pd.DataFrame:
+def per_sequence_wide(a: Analysis) -> pd.DataFrame:
     """One row per sequence: frames, then each headline metric per tracker (percent)."""
     ps = a.per_sequence
     if ps.empty:
@@ -79,7 +85,7 @@ def per_sequence_wide(a: "Analysis") -> pd.DataFrame:
     return wide.reindex(sequences).reset_index()
 
 
-def attributes_from_analysis(a: "Analysis") -> pd.DataFrame | None:
+def attributes_from_analysis(a: Analysis) -> pd.DataFrame | None:
     """Attribute x tracker AUC (fractions) where the split's sequences carry attributes."""
     at = a.attributes
     metric = "auc" if "auc" in at.columns else ("ao" if "ao" in at.columns else None)
@@ -93,13 +99,13 @@ def attributes_from_analysis(a: "Analysis") -> pd.DataFrame | None:
     return table if not table.empty else None
 
 
-def paired_from_analysis(a: "Analysis") -> pd.DataFrame:
+def paired_from_analysis(a: Analysis) -> pd.DataFrame:
     frame = a.pairwise_table(percent=True)
     return frame.rename(columns={"a": "tracker A", "b": "tracker B", "diff": "A - B",
                                  "CI low": "diff CI low", "CI high": "diff CI high", "p": "p-value"})
 
 
-def degenerate_warnings(a: "Analysis") -> list[str]:
+def degenerate_warnings(a: Analysis) -> list[str]:
     out = []
     for t in a.trackers:
         report = a.degenerate.get(t)
@@ -116,17 +122,14 @@ def manifest_partial(manifest: dict[str, Any]) -> bool:
     return bool(manifest.get("partial")) or manifest.get("complete") is False
 
 
-def speed_section(a: "Analysis", results_dir: Path, real_dataset: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+def speed_section(a: Analysis, results_dir: Path, real_dataset: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(scatter points with Pareto flags, table of our speeds) from saved speed results."""
-    from ..leaderboard.board import pareto_mask
-    from ..speed.store import load_speed_results
-    from ..speed.table import scatter_points, speed_accuracy_table
-
     speed = {t: load_speed_results(results_dir, t) for t in a.trackers}
     key = "auc" if "auc" in a.metrics else a.metrics[0]
     accuracy = {t: 100.0 * a.score(t, key) for t in a.trackers if a.score(t, key) is not None}
+    published = published_speed_points(a.dataset) if real_dataset else []
     table = speed_accuracy_table({t: r for t, r in speed.items() if r}, accuracy, dataset=a.dataset,
-                                 include_published=real_dataset)
+                                 published_points=published)
     ours = table[table["source"] == "ours"]
     device = "cpu" if ours["fps_cpu"].notna().any() or not ours["fps_gpu"].notna().any() else "gpu"
     points = scatter_points(table, device=device)
@@ -136,16 +139,16 @@ def speed_section(a: "Analysis", results_dir: Path, real_dataset: bool) -> tuple
     return points, shown.dropna(axis=1, how="all")
 
 
-def restrict_to_common(split: "DatasetSplit", trackers: list[str], results_dir: Path
-                       ) -> tuple["DatasetSplit", list[str]]:
+def restrict_to_common(split: DatasetSplit, trackers: list[str], results_dir: Path
+                       ) -> tuple[DatasetSplit, list[str]]:
     """The split cut down to the sequences every tracker has a result file for in the store,
     and one line per tracker saying what was left out (for the partial banner)."""
     keep = []
     lacking: dict[str, list[str]] = {t: [] for t in trackers}
     for seq in split.sequences:
         absent = [t for t in trackers
-                  if run_folder(results_dir, t, split.key).is_dir()
-                  and not (run_folder(results_dir, t, split.key) / f"{seq.name}.txt").is_file()]
+                  if results_dir / t / split.key.is_dir()
+                  and not (results_dir / t / split.key / f"{seq.name}.txt").is_file()]
         for t in absent:
             lacking[t].append(seq.name)
         if not absent:
@@ -165,14 +168,6 @@ def report_model(workspace: Workspace, dataset: str, trackers: list[str], protoc
     """Everything the report shows, read from disk. The split may be partial on disk; with
     ``allow_partial``, trackers may also lack some sequences (all are then scored on the common
     ones, and the report says so in its partial banner)."""
-    from ..datasets.registry import get_info, load_split
-    from ..leaderboard.board import build_leaderboard
-    from ..leaderboard.local import entries_from_analysis
-    from ..leaderboard.published import load_published
-    from ..metrics.analysis import analyze_store
-    from ..metrics.protocols import get_protocol
-    from ..results.store import ResultsStore
-
     results = Path(results_dir) if results_dir else workspace.results_dir
     split = load_split(dataset, root=root, workspace=workspace, allow_partial=True)
     partial_details = []

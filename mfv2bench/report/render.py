@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +10,10 @@ from pathlib import Path
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
-from ..leaderboard.render import SHOWN, display_rows, headers_for
+from ..leaderboard.board import Leaderboard
+from ..leaderboard.render import (SHOWN, board_title, display_rows, front_text, headers_for,
+                                  scatter_points)
+from ..results.atomic import atomic_write
 from . import plots
 from .html import render_template
 from .model import ReportModel
@@ -39,19 +40,6 @@ def _views(m: ReportModel) -> dict[str, TableView]:
     if m.attributes is not None and not m.attributes.empty:
         views["attributes"] = attribute_view(m)
     return views
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def render_html(m: ReportModel) -> str:
@@ -173,8 +161,9 @@ def pdf_pages(m: ReportModel) -> list[Figure]:
 def write_report(m: ReportModel, out_dir: str | Path, pdf: bool = True) -> ReportFiles:
     """``<out_dir>/index.html`` and, with ``pdf``, ``<out_dir>/report.pdf`` (written atomically)."""
     out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     html_path = out_dir / "index.html"
-    _atomic_write(html_path, render_html(m).encode("utf-8"))
+    atomic_write(html_path, render_html(m), mode=0o644)
     pdf_path = None
     if pdf:
         pdf_path = out_dir / "report.pdf"
@@ -182,5 +171,17 @@ def write_report(m: ReportModel, out_dir: str | Path, pdf: bool = True) -> Repor
         with PdfPages(buf, metadata={"Title": m.title, "Subject": f"{m.dataset} {m.protocol}"}) as doc:
             for page in pdf_pages(m):
                 doc.savefig(page)
-        _atomic_write(pdf_path, buf.getvalue())
+        atomic_write(pdf_path, buf.getvalue(), mode=0o644)
     return ReportFiles(html=html_path, pdf=pdf_path)
+
+
+def leaderboard_page(board: Leaderboard) -> str:
+    """The leaderboard as a self-contained HTML page: the table (names escaped) and the
+    speed-accuracy scatter with its Pareto front as an embedded PNG."""
+    points = scatter_points(board)
+    plot = None
+    if not points.empty:
+        fig = plots.speed_accuracy_figure(points, board.dataset, board.metric)
+        plot = {"uri": plots.figure_data_uri(fig), "caption": front_text(board)}
+    return render_template("leaderboard_page.html.j2", board=board, headers=headers_for(board),
+                           columns=SHOWN, rows=display_rows(board), title=board_title(board), plot=plot)

@@ -1,5 +1,6 @@
 """Speed-accuracy table: for every tracker with both an accuracy (AUC) and an isolated speed
-result, AUC vs FPS on the CPU and on the GPU separately, plus published points.
+result, AUC vs FPS on the CPU and on the GPU separately, plus published points given as rows
+(``leaderboard.points``; this module reads neither metrics nor the leaderboard).
 
 FPS is the end-to-end tracking speed where it was measured (``fps_measure`` = "end-to-end"),
 else the model-only latency FPS (``fps_measure`` = "model"); contended timings are never used.
@@ -33,36 +34,12 @@ def best_fps(results: Iterable[SpeedResult], gpu: bool) -> tuple[float | None, s
     return None, None, None
 
 
-def _published_points(published: pd.DataFrame, dataset: str) -> list[dict[str, Any]]:
-    from ..leaderboard.published import published_dataset_name, published_metric_name
-
-    name = published_dataset_name(dataset)
-    metric = published_metric_name("auc", name)
-    rows = published[(published["dataset"] == name) & (published["metric"] == metric)]
-    out = []
-    for _, row in rows.iterrows():
-        fps_gpu = None if pd.isna(row["fps_gpu"]) else float(row["fps_gpu"])
-        fps_cpu = None if pd.isna(row["fps_cpu"]) else float(row["fps_cpu"])
-        if fps_gpu is None and fps_cpu is None:
-            continue
-        hardware = row["hardware"] or None
-        out.append({
-            "tracker": row["tracker"], "variant": row["variant"] or None, "dataset": name,
-            "auc": float(row["value"]), "fps_cpu": fps_cpu, "fps_gpu": fps_gpu,
-            "fps_measure": "published", "source": "published",
-            "hardware_cpu": hardware if fps_cpu is not None else None,
-            "hardware_gpu": hardware if fps_gpu is not None else None,
-            "weights": None,
-        })
-    return out
-
-
 def speed_accuracy_table(speed: Mapping[str, list[SpeedResult]],
                          accuracy: Mapping[str, float], dataset: str = "lasot", *,
-                         published: pd.DataFrame | None = None,
-                         include_published: bool = True) -> pd.DataFrame:
+                         published_points: Iterable[Mapping[str, Any]] = ()) -> pd.DataFrame:
     """Rows for our trackers (``source`` = "ours") that have an AUC in ``accuracy`` and at
-    least one isolated FPS in ``speed``, then published points (``source`` = "published").
+    least one isolated FPS in ``speed``, then ``published_points`` (``source`` = "published",
+    from ``leaderboard.points.published_speed_points``).
 
     ``accuracy`` maps tracker name -> AUC in percent; ``speed`` maps tracker name -> its speed
     results (``load_speed_results``). Random-weight timings are valid speeds (latency does not
@@ -86,12 +63,7 @@ def speed_accuracy_table(speed: Mapping[str, list[SpeedResult]],
             "source": "ours", "hardware_cpu": hw_cpu, "hardware_gpu": hw_gpu,
             "weights": ", ".join(weights) or None,
         })
-    if include_published:
-        if published is None:
-            from ..leaderboard.published import load_published
-
-            published = load_published()
-        rows.extend(_published_points(published, dataset))
+    rows.extend(dict(p) for p in published_points)
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
@@ -113,35 +85,6 @@ def scatter_points(table: pd.DataFrame, device: str = "cpu") -> pd.DataFrame:
                      "hardware": row[f"hardware_{device}"], "fps_measure": row["fps_measure"]})
     return pd.DataFrame(rows, columns=["label", "fps", "accuracy", "ours", "hardware",
                                        "fps_measure"])
-
-
-def speed_accuracy_from_store(workspace: Any, dataset: str, trackers: list[str] | None = None,
-                              protocol: str | None = None,
-                              include_published: bool = True) -> pd.DataFrame:
-    """``speed_accuracy_table`` for the trackers of the workspace store that have both eval
-    results on ``dataset`` (AUC by the data set's default protocol, in percent) and saved
-    isolated speed results. With no ``trackers``, every tracker with saved speed results."""
-    from ..datasets.registry import get_info, load_split, parse_dataset_arg
-    from ..metrics.analysis import analyze_store
-    from .store import load_speed_results
-
-    results_dir = workspace.results_dir
-    speed_all = load_speed_results(results_dir)
-    names = trackers or sorted({r.tracker for r in speed_all})
-    split = load_split(dataset, workspace=workspace, allow_partial=True)
-    have = [t for t in names if (results_dir / t / split.key).is_dir()]
-    accuracy: dict[str, float] = {}
-    if have:
-        analysis = analyze_store(split, have, results_dir, protocol=protocol)
-        key = "auc" if "auc" in analysis.metrics else analysis.metrics[0]
-        for t in have:
-            value = analysis.score(t, key)
-            if value is not None:
-                accuracy[t] = 100.0 * value
-    speed = {t: [r for r in speed_all if r.tracker == t] for t in names}
-    synthetic = get_info(parse_dataset_arg(dataset)[0]).synthetic
-    return speed_accuracy_table(speed, accuracy, dataset=split.dataset,
-                                include_published=include_published and not synthetic)
 
 
 def speed_accuracy_text(table: pd.DataFrame) -> str:

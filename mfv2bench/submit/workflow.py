@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..results.layout import run_folder
+from ..datasets.registry import load_split, parse_dataset_arg
 from ..workspace import Workspace
 from .pack import SubmissionReport, format_for_dataset, pack_submission, validate_submission
 
@@ -16,8 +17,6 @@ def default_zip_path(workspace: Workspace, tracker: str, split_key: str) -> Path
 
 def _load_split(dataset: str, workspace: Workspace, root: str | Path | None):
     """The split, after checking (before touching the disk) that a server takes its family."""
-    from ..datasets.registry import load_split, parse_dataset_arg
-
     format_for_dataset(parse_dataset_arg(dataset)[0])
     return load_split(dataset, root=root, workspace=workspace)
 
