@@ -105,8 +105,8 @@ def test_unknown_policy_is_refused():
 def test_atomic_write_text_and_bytes(tmp_path):
     p = tmp_path / "a.txt"
     assert atomic_write(p, "héllo\n") == p and p.read_bytes() == "héllo\n".encode("utf-8")
-    atomic_write(p, b"\x00\x01", fsync=False)
-    assert p.read_bytes() == b"\x00\x01"
+    atomic_write(p, b"\x00\x01", fsync=False, mode=0o644)
+    assert p.read_bytes() == b"\x00\x01" and p.stat().st_mode & 0o777 == 0o644
     assert sorted(x.name for x in tmp_path.iterdir()) == ["a.txt"]
 
 

@@ -26,6 +26,8 @@ import cv2
 import numpy as np
 
 from ..errors import ConfigError, InputError
+from ..results.atomic import atomic_write
+from ..results.boxtext import format_boxes
 from .splits import LASOT_ATTRIBUTES, official_list
 
 FORMATS = ("lasot", "got10k", "trackingnet")
@@ -298,13 +300,6 @@ def _write_jpgs(folder: Path, frames: list[np.ndarray], names: list[str]) -> Non
         (folder / name).write_bytes(buf.tobytes())
 
 
-def _fmt_boxes(gt: np.ndarray, decimals: int) -> str:
-    if decimals == 0:
-        return "".join(f"{int(x)},{int(y)},{int(w)},{int(h)}\n" for x, y, w, h in gt)
-    f = f"{{:.{decimals}f}}"
-    return "".join(",".join(f.format(v) for v in row) + "\n" for row in gt)
-
-
 def _n_frames_for(rng: np.random.Generator, n_frames: int | tuple[int, int]) -> int:
     if isinstance(n_frames, (tuple, list)):
         lo, hi = int(n_frames[0]), int(n_frames[1])
@@ -551,9 +546,7 @@ def _check_target(root: Path, force: bool) -> dict[str, Any]:
 
 
 def _write_marker(root: Path, marker: dict[str, Any]) -> None:
-    tmp = root / (MARKER + ".tmp")
-    tmp.write_text(json.dumps(marker, indent=1, sort_keys=True) + "\n")
-    os.replace(tmp, root / MARKER)
+    atomic_write(root / MARKER, json.dumps(marker, indent=1, sort_keys=True) + "\n", mode=0o644)
 
 
 def _remove(path: Path) -> None:
@@ -593,7 +586,7 @@ def _write_lasot(root: Path, splits, n_sequences, n_frames, size, seed) -> list[
             cls = name.split("-", 1)[0]
             seq_dir = root / cls / name
             _write_jpgs(seq_dir / "img", frames, [f"{t:08d}.jpg" for t in range(1, track.n + 1)])
-            (seq_dir / "groundtruth.txt").write_text(_fmt_boxes(track.gt(), 0))
+            (seq_dir / "groundtruth.txt").write_text(format_boxes(track.gt(), 0))
             (seq_dir / "full_occlusion.txt").write_text(
                 ",".join(str(int(v)) for v in track.full_occlusion()) + "\n")
             (seq_dir / "out_of_view.txt").write_text(
@@ -620,9 +613,9 @@ def _write_got10k(root: Path, splits, n_sequences, n_frames, size, seed) -> list
             _write_jpgs(seq_dir, frames, [f"{t:08d}.jpg" for t in range(1, track.n + 1)])
             gt = track.gt()
             if split == "test":
-                (seq_dir / "groundtruth.txt").write_text(_fmt_boxes(gt[:1], 4))
+                (seq_dir / "groundtruth.txt").write_text(format_boxes(gt[:1], 4))
             else:
-                (seq_dir / "groundtruth.txt").write_text(_fmt_boxes(gt, 4))
+                (seq_dir / "groundtruth.txt").write_text(format_boxes(gt, 4))
                 ratio = track.visible_ratio()
                 absent = ratio <= 0
                 for label, values in (("absence", absent.astype(int)),
@@ -667,7 +660,7 @@ def _write_trackingnet(root: Path, splits, n_sequences, n_frames, size, seed) ->
                         [f"{t}.jpg" for t in range(track.n)])
             gt = track.gt()
             (root / chunk / "anno" / f"{name}.txt").write_text(
-                _fmt_boxes(gt[:1] if split == "test" else gt, 2))
+                format_boxes(gt[:1] if split == "test" else gt, 2))
             written.append(name)
     return written
 
