@@ -7,16 +7,21 @@ runner and results store as a spec, in this process.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from ..datasets.base import DatasetSplit
 from ..errors import ConfigError
 from ..metrics.analysis import Analysis, analyze_store
 from ..metrics.text import analysis_text
 from ..runner.evaluate import EvalRun, run_eval
+from ..trackers.base import TrackOutput
+from ..trackers.specs import ResolvedSpec, SpecRegistry
 from ..workspace import Workspace
+
 
 def finished_split(run: EvalRun) -> DatasetSplit | None:
     """The split restricted to sequences with complete results (None when none or when the split
@@ -95,22 +100,62 @@ def evaluate_spec(tracker: str, dataset: str, *, metrics: bool = True,
     return Evaluation(run=run, analysis=analysis)
 
 
+class ObjectTracker:
+    """Adapts a user's tracker object to the runner's contract: ``track`` may return a plain
+    box (x, y, w, h) instead of a ``TrackOutput``."""
+
+    def __init__(self, obj: Any, name: str):
+        self.obj = obj
+        self.name = name
+
+    def initialize(self, image: np.ndarray, box: np.ndarray) -> None:
+        self.obj.initialize(image, box)
+
+    def track(self, image: np.ndarray) -> TrackOutput:
+        out = self.obj.track(image)
+        if hasattr(out, "box"):
+            return out
+        return TrackOutput(box=np.asarray(out, dtype=np.float64).reshape(4))
+
+
+class _ObjectRegistry(SpecRegistry):
+    """The workspace's specs plus tracker objects' specs, which have no file."""
+
+    def resolve(self, name: str, dataset: str | None = None,
+                overrides: dict[str, Any] | None = None) -> ResolvedSpec:
+        return replace(super().resolve(name, dataset=dataset, overrides=overrides), path=None)
+
+
+def object_spec(obj: Any, config: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The spec (kind "python") that describes a tracker object in the run manifest: its class
+    as the factory and ``config`` as its parameters, so the spec hash changes with either."""
+    cls = type(obj)
+    return {"kind": "python", "description": f"Python object {cls.__module__}.{cls.__qualname__}",
+            "model": {"factory": f"{cls.__module__}:{cls.__qualname__}"},
+            "params": dict(config or {})}
+
+
 def evaluate_object(obj: Any, name: str, dataset: str, *, workspace: Workspace,
                     split: str | None = None, metrics: bool = True, protocol: str | None = None,
                     force: bool = False, sequences: list[str] | None = None,
                     root: str | Path | None = None, results_dir: str | Path | None = None,
-                    allow_partial: bool = False, progress: bool = False) -> Evaluation:
+                    allow_partial: bool = False, progress: bool = False,
+                    config: dict[str, Any] | None = None) -> Evaluation:
     """Run a Python tracker object over a split in this process and store its results as
-    ``name`` (same store, manifest and resume rules as a spec run).
+    ``name`` (same runner, store, manifest and resume rules as a spec run).
 
-    The object is described in the manifest by its class (kind "python"); results of another
-    class under the same name are refused like a changed spec (``force`` replaces them)."""
+    The manifest describes the object by its class and ``config`` (kind "python"); results of
+    another class or config under the same name are refused like a changed spec (``force``
+    replaces them). A spec file of the same name in the workspace is not consulted."""
     for method in ("initialize", "track"):
         if not callable(getattr(obj, method, None)):
             raise ConfigError(f"{type(obj).__qualname__} has no {method}(): a tracker object needs "
                               "initialize(image, box) and track(image)")
+    registry = _ObjectRegistry(workspace.trackers_dir, workspace.root)
+    registry.add(name, object_spec(obj, config))
     run = run_eval(name, dataset, split=split, workspace=workspace, jobs=1, device="cpu",
                    force=force, allow_partial=allow_partial, sequences=sequences,
-                   progress=progress, results_dir=results_dir, root=root, tracker_object=obj)
+                   progress=progress, results_dir=results_dir, root=root, registry=registry,
+                   tracker_object=ObjectTracker(obj, name))
     analysis = eval_analysis(run, protocol=protocol) if metrics else None
     return Evaluation(run=run, analysis=analysis)

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 
-from ..datasets.registry import load_split
+from .. import app
 from ..errors import ConfigError
-from ..metrics.analysis import analyze_store
 from ..metrics.protocols import PROTOCOLS
 from ..metrics.text import analysis_text
-from ..threads import available_cores
 from ..workspace import Workspace
 from .options import results_option, root_option
 
@@ -55,13 +52,10 @@ def command(ws: Workspace, dataset, split, trackers, protocol, results_dir, root
     if resamples < 100:
         raise ConfigError("--resamples must be at least 100")
     subset = [s.strip() for s in sequences.split(",")] if sequences else None
-    data = load_split(dataset, split=split, root=root, sequences=subset,
-                      allow_partial=allow_partial, workspace=ws)
-    res_dir = Path(results_dir) if results_dir else ws.results_dir
-    analysis = analyze_store(data, names, res_dir, protocol=protocol,
-                             on_reject="skip" if skip_refused else "raise",
-                             cache=not no_cache, n_resamples=resamples,
-                             workers=workers if workers else min(2, available_cores()))
+    analysis = app.analyze(dataset, names, protocol, split=split, workspace=ws, root=root,
+                           results_dir=results_dir, sequences=subset,
+                           allow_partial=allow_partial, skip_refused=skip_refused,
+                           cache=not no_cache, resamples=resamples, workers=workers)
     if as_json:
         click.echo(json.dumps(analysis.to_json(), indent=1))
     else:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..report.build import build_report
+from .. import app
 from .options import results_option, root_option
 
 
@@ -33,9 +33,9 @@ def command(workspace, dataset, trackers, out, pdf, protocol, root, results_dir,
     names = [t.strip() for t in trackers.split(",") if t.strip()]
     if not names:
         raise click.UsageError("--trackers needs at least one name")
-    files = build_report(workspace, dataset, names, out=Path(out) if out else None, pdf=pdf,
-                         protocol=protocol, root=root, results_dir=results_dir, title=title,
-                         allow_partial=allow_partial)
+    files = app.report(dataset, names, out=Path(out) if out else None, workspace=workspace,
+                       pdf=pdf, protocol=protocol, root=root, results_dir=results_dir,
+                       title=title, allow_partial=allow_partial)
     click.echo(f"wrote {files.html}")
     if files.pdf:
         click.echo(f"wrote {files.pdf}")
