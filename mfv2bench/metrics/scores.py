@@ -7,7 +7,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from mfv2bench.metrics.engine import BatchScores, SequenceInput, score_batch
+from mfv2bench.metrics.engine import BatchScores, SequenceInput, _speed_fps, score_batch
 from mfv2bench.metrics.protocols import MetricProtocol, get_protocol
 
 
@@ -254,7 +254,6 @@ def aggregate(results: Iterable[SequenceScores] | BatchScores,
         inv, cnt = b.time_stats.sum(axis=0)
         speed = float(inv / cnt) if cnt > 0 else -1.0
     if times is not None:
-        from mfv2bench.metrics.engine import _speed_fps
         parts = [np.asarray(t, float).reshape(-1) for t in times if t is not None]
         speed = _speed_fps(np.concatenate(parts)) if parts else -1.0
     return OverallScores(

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..datasets.registry import get_info, load_split, parse_dataset_arg
+from ..datasets.synthetic import write_synthetic
 from ..devices import check_device, is_cuda
 from ..errors import ConfigError
 from ..provenance import hardware_manifest
@@ -93,14 +95,10 @@ def _engine_of(tracker: Any) -> Any | None:
 
 
 def _sequences(workspace: Workspace, opts: SpeedOptions) -> list:
-    from ..datasets.registry import get_info, load_split, parse_dataset_arg
-
     name, _ = parse_dataset_arg(opts.dataset)
     info = get_info(name)
     root = workspace.data_root(info.name)
     if info.synthetic and not root.is_dir():
-        from ..datasets.synthetic import write_synthetic
-
         write_synthetic(info.layout, root)
     split = load_split(opts.dataset, opts.split, workspace=workspace, allow_partial=True)
     seqs = list(split.sequences)

@@ -12,6 +12,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from ..datasets.base import Sequence
+from ..datasets.images import read_rgb
 from ..devices import synchronize
 from ..errors import ConfigError
 from ..trackers.base import Tracker
@@ -73,8 +74,6 @@ class TrackingSpeed:
 
 def default_reader() -> ImageReader:
     """The data sets' own RGB reader (same decoding as evaluation runs)."""
-    from ..datasets.images import read_rgb
-
     return read_rgb
 
 
