@@ -72,6 +72,7 @@ def test_bf16_specs_are_opt_in_and_not_reproductions(name):
 
 
 @pytest.mark.slow
+@pytest.mark.compile
 def test_compiled_bf16_step_close_to_fp32():
     """``compile-bf16`` (torch.compile, frozen weights, bf16 autocast) builds and stays near fp32."""
     data = load_golden_model("small")

@@ -17,12 +17,14 @@ def frames():
     return read_sequence()
 
 
+@pytest.mark.onnx
 @pytest.mark.parametrize("cached", [True, False], ids=["cached", "full"])
 def test_onnxruntime_matches_official_run(cached, frames):
     tracker, run = golden_tracker("small", runtime="onnxruntime", cached=cached)
     replay(tracker, run, frames)
 
 
+@pytest.mark.onnx
 def test_onnxruntime_base_cached(frames):
     tracker, run = golden_tracker("base", runtime="onnxruntime")
     replay(tracker, run, frames)
@@ -40,6 +42,8 @@ def _golden_engine_outputs(runtime: str) -> tuple[torch.Tensor, float, dict]:
     return box, logit, data["outputs"]
 
 
+@pytest.mark.slow
+@pytest.mark.compile
 def test_compiled_step_matches_eager():
     box, logit, ref = _golden_engine_outputs("compile")
     torch.testing.assert_close(box, ref["pred_boxes"][0], atol=2e-6, rtol=0)
@@ -47,12 +51,14 @@ def test_compiled_step_matches_eager():
 
 
 @pytest.mark.slow
+@pytest.mark.compile
 @pytest.mark.parametrize("style", ["base", "small"])
 def test_compiled_tracker_matches_official_run(style, frames):
     tracker, run = golden_tracker(style, runtime="compile")
     replay(tracker, run, frames)
 
 
+@pytest.mark.onnx
 def test_int8_onnxruntime_is_opt_in_and_close():
     """Reduced precision: only with runtime onnxruntime; the step stays near the fp32 output."""
     from mfv2bench.errors import ConfigError

@@ -13,7 +13,7 @@ from report_samples import sample_model
 from mfv2bench.report.render import write_report
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (Debian package 'chromium')")
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # conftest skips without chromium
 
 # Appended to a copy of the report: after load, record what a reader would see into the DOM.
 PROBE = """

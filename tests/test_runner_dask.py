@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("distributed")
+pytestmark = pytest.mark.slow  # local clusters start worker processes (~2-10 s each)
 
 from mfv2bench.runner.evaluate import run_eval  # noqa: E402
 from mfv2bench.workspace import load_workspace  # noqa: E402

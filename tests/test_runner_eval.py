@@ -111,6 +111,7 @@ def test_raising_tracker_is_logged_others_finish_exit_nonzero(ws):
     assert m["workers"] == 2 and m["timing"] == "contended"
 
 
+@pytest.mark.slow  # a worker process is killed and the pool recovers (~7 s)
 def test_killed_worker_loses_only_its_sequence(ws, tmp_path):
     make_synthetic(ws, "lasot", n_sequences=4, n_frames=6)
     boxes = _init_boxes(ws)

@@ -28,6 +28,7 @@ def _eval(ws: Path, jobs: int, **kw) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
 
 
+@pytest.mark.slow  # subprocesses interrupted mid-run (~5-15 s)
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_sigint_leaves_only_complete_files_and_resumes(workspace, jobs):
     make_synthetic(workspace, "lasot", n_sequences=5, n_frames=12)

@@ -20,6 +20,7 @@ def _bench():
     return module
 
 
+@pytest.mark.onnx  # the onnxruntime row
 def test_benchmark_compares_runtimes_with_eager(tmp_path, capsys):
     bench = _bench()
     out = tmp_path / "bench.json"

@@ -230,6 +230,8 @@ def test_model_latency_of_mixformerv2_cached_and_full():
     assert model._cache is None  # measured on a copy
 
 
+@pytest.mark.slow
+@pytest.mark.compile
 def test_compiled_model_latency_step_runs():
     res = measure_model_latency(StandIn(), T_SIZE, S_SIZE, threads=1, warmup=0, iters=2,
                                 compile=True, runtime="compile")
