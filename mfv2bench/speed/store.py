@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..devices import is_cuda
 from ..errors import InputError
 from ..results.atomic import atomic_write
 from ..results.layout import SPEED_DIR, speed_file_name, speed_folder
@@ -58,7 +59,7 @@ class SpeedResult:
 
     @property
     def is_gpu(self) -> bool:
-        return self.device.startswith("cuda")
+        return is_cuda(self.device)
 
     def hardware(self) -> str:
         """One-line hardware label: GPU name on CUDA, CPU model and threads on the CPU."""
