@@ -67,10 +67,19 @@ class Workspace:
         """Root folder of ``dataset`` (a registry name such as ``lasot`` or ``synthetic-lasot``)."""
         env = os.environ.get(ENV_DATA_PREFIX + dataset.upper().replace("-", "_"))
         if env:
-            return Path(env).expanduser().resolve()
+            return _resolve(Path(env).expanduser())
         if dataset in self.data_roots:
             return self.data_roots[dataset]
-        return (self.root / "datasets" / dataset).resolve()
+        return _resolve(self.root / "datasets" / dataset)
+
+
+def _resolve(p: Path) -> Path:
+    """``p.resolve()``, or the absolute path when resolving fails (a symlink loop): the loader
+    that opens the folder then reports the loop in one line, naming it."""
+    try:
+        return p.resolve()
+    except (RuntimeError, OSError):
+        return Path(os.path.abspath(p))
 
 
 def _read_config(path: Path) -> dict[str, Any]:
@@ -87,18 +96,34 @@ def load_workspace(root: str | Path | None = None) -> Workspace:
     cfg_path = ws_root / CONFIG_NAME
     cfg = _read_config(cfg_path) if cfg_path.is_file() else {}
 
-    def place(key: str, default: str) -> Path:
-        env = os.environ.get(f"MFV2BENCH_{key.upper()}")
-        value = env or cfg.get("paths", {}).get(key, default)
-        p = Path(value).expanduser()
-        return (p if p.is_absolute() else ws_root / p).resolve()
+    paths = cfg.get("paths", {})
+    if not isinstance(paths, dict):
+        raise ConfigError(f"{cfg_path}: 'paths' must be a table ([paths] with trackers, results, "
+                          f"reports, checkpoints = \"folder\"), not {type(paths).__name__}")
+    datasets = cfg.get("datasets") or {}
+    if not isinstance(datasets, dict):
+        raise ConfigError(f"{cfg_path}: 'datasets' must be a table ([datasets] with "
+                          f"<data set> = \"folder\"), not {type(datasets).__name__}")
 
-    roots = {name: (ws_root / rel).resolve() for name, rel in DEFAULT_DATA_ROOTS.items()}
-    for name, value in (cfg.get("datasets") or {}).items():
+    def place(key: str, default: str) -> Path:
+        env_name = f"MFV2BENCH_{key.upper()}"
+        env = os.environ.get(env_name)
+        value = env or paths.get(key, default)
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"{cfg_path}: [paths].{key} must be a folder path string")
+        p = Path(value).expanduser()
+        p = _resolve(p if p.is_absolute() else ws_root / p)
+        if p.exists() and not p.is_dir():
+            where = f"environment variable {env_name}" if env else f"{cfg_path}: [paths].{key}"
+            raise ConfigError(f"{where} names {p}, which is a file, not a folder")
+        return p
+
+    roots = {name: _resolve(ws_root / rel) for name, rel in DEFAULT_DATA_ROOTS.items()}
+    for name, value in datasets.items():
         if not isinstance(value, str):
             raise ConfigError(f"{cfg_path}: [datasets].{name} must be a path string")
         p = Path(value).expanduser()
-        roots[name] = (p if p.is_absolute() else ws_root / p).resolve()
+        roots[name] = _resolve(p if p.is_absolute() else ws_root / p)
     return Workspace(
         root=ws_root,
         data_roots=roots,
