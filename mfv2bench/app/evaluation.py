@@ -17,6 +17,7 @@ from ..datasets.base import DatasetSplit
 from ..errors import ConfigError
 from ..metrics.analysis import Analysis, analyze_store
 from ..metrics.text import analysis_text
+from ..results.manifest import random_weights
 from ..runner.evaluate import EvalRun, run_eval
 from ..trackers.base import TrackOutput
 from ..trackers.specs import ResolvedSpec, SpecRegistry
@@ -58,7 +59,7 @@ class Evaluation:
     @property
     def random_weights(self) -> bool:
         """The run used random weights (a latency-only spec): its accuracy is meaningless."""
-        return bool((self.run.manifest.get("checkpoint") or {}).get("random_weights"))
+        return random_weights(self.run.manifest)
 
     def to_json(self) -> dict[str, Any]:
         out = self.run.summary()
