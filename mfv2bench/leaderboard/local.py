@@ -65,10 +65,7 @@ def entries_from_analysis(analysis: Analysis, metric: str, results_dir: str | Pa
 
 def trackers_with_results(results_dir: str | Path, split_key: str) -> list[str]:
     """Tracker folders of the store holding results for ``split_key``."""
-    root = Path(results_dir)
-    if not root.is_dir():
-        return []
-    return sorted(p.parent.name for p in root.glob(f"*/{split_key}") if p.is_dir())
+    return ResultsStore(results_dir).trackers(split_key)
 
 
 def local_scores(workspace: Workspace, dataset: str, metric: str = "auc",

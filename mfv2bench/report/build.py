@@ -20,6 +20,7 @@ from ..leaderboard.points import published_speed_points
 from ..leaderboard.published import load_published
 from ..metrics.analysis import Analysis, analyze_store
 from ..metrics.protocols import get_protocol
+from ..results.layout import run_folder
 from ..results.store import ResultsStore
 from ..speed.store import load_speed_results
 from ..speed.table import scatter_points, speed_accuracy_table
@@ -147,8 +148,8 @@ def restrict_to_common(split: DatasetSplit, trackers: list[str], results_dir: Pa
     lacking: dict[str, list[str]] = {t: [] for t in trackers}
     for seq in split.sequences:
         absent = [t for t in trackers
-                  if results_dir / t / split.key.is_dir()
-                  and not (results_dir / t / split.key / f"{seq.name}.txt").is_file()]
+                  if run_folder(results_dir, t, split.key).is_dir()
+                  and not (run_folder(results_dir, t, split.key) / f"{seq.name}.txt").is_file()]
         for t in absent:
             lacking[t].append(seq.name)
         if not absent:

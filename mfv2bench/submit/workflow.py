@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..results.layout import run_folder
 from ..datasets.registry import load_split, parse_dataset_arg
+from ..results.layout import run_folder
 from ..workspace import Workspace
 from .pack import SubmissionReport, format_for_dataset, pack_submission, validate_submission
 
