@@ -79,10 +79,10 @@ WEIGHTS: dict[str, VariantWeights] = {
     "small": VariantWeights("small", "mixformerv2_small.pth.tar", None, MEAN, STD, 112, 224),
 }
 
-# keys of the golden parity records' model configs that describe, not configure (derived sizes
-# are recomputed; the rest documents the official code path)
-_DERIVED = ("head_dim", "template_feat_size", "search_feat_size", "num_template_tokens",
-            "num_search_tokens")
+for _name, _record in WEIGHTS.items():  # a record must describe the variant it is filed under
+    if _record.variant != _name or (_record.template_size, _record.search_size) != (
+            VARIANTS[_name]["template_size"], VARIANTS[_name]["search_size"]):
+        raise ConfigError(f"weights record {_name!r} does not match VARIANTS[{_name!r}]")
 
 
 @dataclass(frozen=True)
