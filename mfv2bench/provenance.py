@@ -3,7 +3,8 @@ software (library versions, the package's git commit). A latency means nothing w
 model, cores and threads used, GPU and driver, library versions, precision and runtime; a run
 manifest records the same so that results can be traced to what produced them.
 
-A core module: it imports nothing of the package but threads (torch and cv2 only when asked).
+A core module: it imports nothing of the package but threads and devices (torch and cv2 only
+when asked).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .devices import is_cuda
 from .threads import available_cores
 
 _PACKAGES = ("torch", "numpy", "opencv-contrib-python-headless", "onnxruntime", "onnx")
@@ -51,7 +53,7 @@ def package_versions() -> dict[str, str | None]:
 
 def gpu_info(device: str) -> dict[str, Any] | None:
     """Name, memory, capability and driver of the GPU behind ``device`` (None on the CPU)."""
-    if not str(device).startswith("cuda"):  # cuda or cuda:N (devices.is_cuda, a sibling module)
+    if not is_cuda(device):
         return None
     import torch
 
@@ -153,4 +155,4 @@ def hardware(devices: list[str]) -> dict[str, Any]:
     """CPU model and cores of this machine, and each CUDA device's GPU (name, memory, driver)."""
     return {"host": platform.node(), "os": platform.platform(), "cpu": cpu_model(),
             "logical_cores": os.cpu_count(), "cores_available": available_cores(),
-            "gpus": {d: gpu_info(d) for d in devices if d.startswith("cuda")}}
+            "gpus": {d: gpu_info(d) for d in devices if is_cuda(d)}}

@@ -43,6 +43,12 @@ def run_folder(results_dir: str | Path, tracker: str, split_key: str) -> Path:
     return tracker_folder(results_dir, tracker) / split_key
 
 
+def parse_run_folder(folder: str | Path) -> tuple[Path, str, str]:
+    """The inverse of ``run_folder``: ``(results_dir, tracker, split_key)`` of a run folder."""
+    p = Path(folder)
+    return p.parent.parent, p.parent.name, p.name
+
+
 def speed_folder(results_dir: str | Path, tracker: str) -> Path:
     """``<results>/<tracker>/speed``: the tracker's speed results."""
     return tracker_folder(results_dir, tracker) / SPEED_DIR

@@ -5,14 +5,16 @@ proper speed measurement (no warm-up, other jobs may run), so ``speed`` results 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..errors import InputError
-from .store import CONTENDED
+from ..results.layout import TIME_SUFFIX, parse_run_folder
+from ..results.manifest import CONTENDED
+from ..results.readers import read_times
+from ..results.store import ResultsStore
 from .timing import summarize_ms
 
 SEQUENTIAL = "eval (sequential)"
@@ -51,40 +53,19 @@ def run_conditions(manifest: dict[str, Any]) -> str:
     return SEQUENTIAL
 
 
-def read_times(path: Path) -> np.ndarray:
-    """Seconds per frame, one per line; a bad line is an ``InputError`` with file:line."""
-    values: list[float] = []
-    with open(path, encoding="utf-8") as f:
-        for i, line in enumerate(f, start=1):
-            text = line.strip()
-            if not text:
-                continue
-            try:
-                values.append(float(text))
-            except ValueError:
-                raise InputError(f"not a number: {text!r}", path=path, line=i) from None
-    return np.asarray(values, dtype=np.float64)
-
-
 def eval_timing_summary(run_dir: str | Path) -> dict[str, Any]:
     """FPS of one eval run folder (``results/<tracker>/<dataset>-<split>``) from its
     ``*_time.txt`` files: frame 0 excluded, frames / total time, with the run's conditions."""
     run_dir = Path(run_dir)
-    manifest_path = run_dir / "run.json"
-    manifest: dict[str, Any] = {}
-    if manifest_path.is_file():
-        try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise InputError(f"not valid JSON: {exc.msg}", path=manifest_path,
-                             line=exc.lineno) from None
+    results_dir, tracker, split_key = parse_run_folder(run_dir)
+    manifest = ResultsStore(results_dir).read_manifest(tracker, split_key) or {}
     per_frame: list[np.ndarray] = []
-    for path in sorted(run_dir.glob("*_time.txt")):
+    for path in sorted(run_dir.glob(f"*{TIME_SUFFIX}")):
         times = read_times(path)
-        if times.size > 1:
+        if times is not None and times.ndim == 1 and times.size > 1:
             per_frame.append(times[1:])
     if not per_frame:
-        raise InputError("no timing files with tracked frames (*_time.txt)", path=run_dir)
+        raise InputError(f"no timing files with tracked frames (*{TIME_SUFFIX})", path=run_dir)
     allt = np.concatenate(per_frame)
     total = float(allt.sum())
     stats = summarize_ms(np.clip(allt, 0.0, None) * 1e3)
@@ -103,12 +84,11 @@ def eval_timing_summary(run_dir: str | Path) -> dict[str, Any]:
 def eval_timings_of(results_dir: str | Path, tracker: str | None = None) -> list[dict[str, Any]]:
     """``eval_timing_summary`` of every eval run folder of ``tracker`` (or of every tracker)
     holding ``*_time.txt`` files, with the tracker name."""
-    root = Path(results_dir)
-    trackers = [root / tracker] if tracker else sorted(p for p in root.iterdir() if p.is_dir()) \
-        if root.is_dir() else []
     out: list[dict[str, Any]] = []
-    for folder in trackers:
-        for run in sorted(p for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []:
-            if any(run.glob("*_time.txt")):
-                out.append({"tracker": folder.name, **eval_timing_summary(run)})
+    for row in ResultsStore(results_dir).runs():
+        if tracker is not None and row["tracker"] != tracker:
+            continue
+        run = Path(row["path"])
+        if any(run.glob(f"*{TIME_SUFFIX}")):
+            out.append({"tracker": row["tracker"], **eval_timing_summary(run)})
     return out
