@@ -25,6 +25,7 @@ from ..results.store import ResultsStore
 from ..speed.store import load_speed_results
 from ..speed.table import scatter_points, speed_accuracy_table
 from ..workspace import Workspace
+from .failures import optional_sections
 from .model import ReportModel
 from .plots import CurveSeries
 from .render import ReportFiles, write_report
@@ -165,7 +166,8 @@ def restrict_to_common(split: DatasetSplit, trackers: list[str], results_dir: Pa
 def report_model(workspace: Workspace, dataset: str, trackers: list[str], protocol: str | None = None,
                  root: str | Path | None = None, results_dir: str | Path | None = None,
                  title: str | None = None, notes: list[str] | None = None,
-                 allow_partial: bool = False) -> ReportModel:
+                 allow_partial: bool = False, failures: bool | None = None,
+                 attention: list[str | Path] | None = None) -> ReportModel:
     """Everything the report shows, read from disk. The split may be partial on disk; with
     ``allow_partial``, trackers may also lack some sequences (all are then scored on the common
     ones, and the report says so in its partial banner)."""
@@ -207,6 +209,7 @@ def report_model(workspace: Workspace, dataset: str, trackers: list[str], protoc
     if not real:
         all_notes.append(f"{split.dataset} is not a published benchmark: no published results are "
                          "compared here")
+    failure_part, attention_part = optional_sections(split, trackers, results, a.protocol, failures, attention)
     return ReportModel(
         title=title or f"{split.key}: {', '.join(trackers)}",
         dataset=split.dataset, split_key=split.key, trackers=list(trackers),
@@ -220,16 +223,21 @@ def report_model(workspace: Workspace, dataset: str, trackers: list[str], protoc
         per_sequence=per_sequence_wide(a), curves=curves_from_analysis(a),
         attributes=attributes_from_analysis(a), speed_points=points, speed_table=speed_table,
         manifests=manifests, warnings=random_weights + degenerate_warnings(a), notes=all_notes, leaderboard=board,
+        failures=failure_part, attention=attention_part,
     )
 
 
 def build_report(workspace: Workspace, dataset: str, trackers: list[str], out: str | Path | None = None,
                  pdf: bool = True, protocol: str | None = None, root: str | Path | None = None,
                  results_dir: str | Path | None = None, title: str | None = None,
-                 notes: list[str] | None = None, allow_partial: bool = False) -> ReportFiles:
-    """Write ``<out>/index.html`` (and ``report.pdf``); ``out`` defaults to ``reports/<split key>``."""
+                 notes: list[str] | None = None, allow_partial: bool = False,
+                 failures: bool | None = None, attention: list[str | Path] | None = None) -> ReportFiles:
+    """Write ``<out>/index.html`` (and ``report.pdf``); ``out`` defaults to ``reports/<split key>``.
+    ``failures``: the failure section (None: when the frames are on disk); ``attention``: output
+    folders of ``mfv2bench explain`` whose figures the page shows."""
     model = report_model(workspace, dataset, trackers, protocol=protocol, root=root,
-                         results_dir=results_dir, title=title, notes=notes, allow_partial=allow_partial)
+                         results_dir=results_dir, title=title, notes=notes, allow_partial=allow_partial,
+                         failures=failures, attention=attention)
     folder = Path(out) if out else workspace.reports_dir / model.split_key
     return write_report(model, folder, pdf=pdf)
 

@@ -47,3 +47,5 @@ class ReportModel:
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     leaderboard: Any = None  # a leaderboard.board.Leaderboard, when the data set has published rows
+    failures: Any = None  # a report.failures.FailureSection: IoU strips and failure galleries
+    attention: list[Any] = field(default_factory=list)  # AttentionImage: explain figures shown
