@@ -119,22 +119,23 @@ def test_store_layout(tmp_path: Path) -> None:
         read_store(tmp_path, "other", "lasot-test", ["airplane-1"])
 
 
-def test_parse_cache_is_used_and_invalidated(tmp_path: Path) -> None:
+def test_parse_cache_is_used_and_invalidated(tmp_path: Path, monkeypatch) -> None:
+    from mfv2bench.results import readers
     a = _write(tmp_path / "a.txt", np.trunc(BOXES), fmt="%d")
     b = _write(tmp_path / "b.txt", BOXES)
     first = read_box_files([a, b])
     assert (tmp_path / CACHE_NAME).is_file()
-    # the cache answers without reading the text: prove it by making the text unreadable
-    # while keeping size and mtime
-    st = os.stat(a)
-    a.write_text("x" * st.st_size)
-    os.utime(a, ns=(st.st_atime_ns, st.st_mtime_ns))
-    again = read_box_files([a, b])
+    # the cache answers without parsing the text again (same bytes: same digest)
+    with monkeypatch.context() as m:
+        m.setattr(readers, "parse_many", lambda *a, **k: pytest.fail("parsed again"))
+        again = read_box_files([a, b])
     for x, y in zip(first, again):
         np.testing.assert_array_equal(x, y)
-    # a real change (new mtime) invalidates that file's entry
+    # a real change invalidates that file's entry, even when size and mtime are kept
+    st = os.stat(a)
     _write(a, np.trunc(BOXES) + 1, fmt="%d")
-    os.utime(a, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    assert os.stat(a).st_size == st.st_size
+    os.utime(a, ns=(st.st_atime_ns, st.st_mtime_ns))
     np.testing.assert_array_equal(read_box_files([a, b])[0], np.trunc(BOXES) + 1)
     # a damaged cache is rebuilt, not trusted
     (tmp_path / CACHE_NAME).write_bytes(b"garbage")

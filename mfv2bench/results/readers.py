@@ -16,16 +16,19 @@ values, fewer rows than the sequence has frames: never padded).
 Parsing is batched: all files of a folder are concatenated and parsed at once (plain integer
 files by the vectorized ``fastparse``, others by one ``np.loadtxt`` call, then file by file
 where that fails), and the parsed boxes are cached beside the raw files in
-``.mfv2bench-cache.npz``, invalidated per file by size and modification time. The strict
+``.mfv2bench-cache.npz``, keyed per file on a digest of its bytes (hashing skipped only where
+size, mtime, ctime and inode prove the bytes unchanged; see ``content_digest``). The strict
 per-line parser is ``boxtext.parse_boxes`` (``RESULTS`` syntax).
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
 import re
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +44,7 @@ from .layout import TIME_SUFFIX, run_folder
 
 CACHE_NAME = ".mfv2bench-cache.npz"
 LABEL_CACHE_NAME = ".mfv2bench-cache-labels.npz"
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: entries keyed on a content digest
 _SPLIT = re.compile(r"[,\t ;]+")
 _RUN_FILE = re.compile(r"^(?P<seq>.+)_(?P<run>\d{3})\.txt$")
 
@@ -167,12 +170,42 @@ def parse_many(datas: list[bytes], paths: list[Path], nan: str = "error") -> lis
 
 
 # ---------------------------------------------------------------------------------------------
-# cache beside the raw files
+# cache beside the raw files, keyed on content
+#
+# Each file's entry records the blake2b digest of its bytes, the stat record seen just before
+# they were read (size, mtime, ctime, inode) and when that was (``checked_ns``). The digest is the
+# key: a file whose bytes hash to the recorded digest reuses the parsed array, whatever its times.
+# Hashing is skipped only where the stat record proves the bytes unchanged: every write moves
+# ctime (no call sets it back, unlike mtime), so a file whose size, mtime, ctime and inode equal
+# the record and whose ctime lies well before the check (``RACY_NS``: a write in the same clock
+# tick as the check would keep ctime) still holds the bytes that were hashed. An edit that keeps
+# size and mtime therefore never serves old numbers. Where ctime is not a change time (Windows:
+# creation time), every file is hashed.
+
+RACY_NS = 2_000_000_000
+_HASH_ALWAYS = os.name == "nt"
+
+
+def content_digest(data: bytes) -> str:
+    """The cache key of a file's bytes (blake2b-128: ~1.4 GB/s, no extra dependency)."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _stat_record(st: os.stat_result) -> list[int]:
+    return [int(st.st_size), int(st.st_mtime_ns), int(st.st_ctime_ns), int(st.st_ino)]
+
+
+def _proven_unchanged(entry: dict | None, record: list[int]) -> bool:
+    """True when ``entry``'s digest is that of the file's current bytes without reading them
+    (see the section comment)."""
+    if entry is None or _HASH_ALWAYS or entry.get("stat") != record:
+        return False
+    checked = entry.get("checked_ns")
+    return isinstance(checked, int) and record[2] < checked - RACY_NS
 
 
 def _stat_key(path: Path) -> list[int]:
-    st = path.stat()
-    return [int(st.st_size), int(st.st_mtime_ns)]
+    return _stat_record(path.stat())
 
 
 def _compact(parts: list[np.ndarray]) -> np.ndarray:
@@ -198,20 +231,22 @@ def _load_cache(folder: Path, cache_name: str = CACHE_NAME) -> tuple[dict, np.nd
     try:
         with np.load(f, allow_pickle=False) as z:
             index = json.loads(bytes(z["index"]).decode("utf-8"))
-            if index.get("version") != CACHE_VERSION:
+            if index.get("version") != CACHE_VERSION or not isinstance(index.get("files"), dict):
                 return None
             return index, z["data"]
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
         return None  # a damaged cache is simply rebuilt
 
 
 def _save_cache(folder: Path, entries: dict[str, dict], arrays: dict[str, np.ndarray],
                 cache_name: str = CACHE_NAME) -> None:
+    """Write the folder's cache: every entry's fingerprint, the arrays of those that have one
+    (entries without an array only carry a digest: time files, files not parsed yet)."""
     names = sorted(arrays)
     parts = [arrays[n] for n in names]
     data = _compact(parts)
     offset = 0
-    files = {}
+    files = {n: dict(e, offset=None, rows=None) for n, e in entries.items()}
     for n, a in zip(names, parts):
         files[n] = dict(entries[n], offset=offset, rows=len(a))
         offset += len(a)
@@ -280,6 +315,27 @@ def parse_many_labels(datas: list[bytes], paths: list[Path]) -> list[np.ndarray]
     return out
 
 
+def _cached_array(entry: dict | None, data: np.ndarray | None) -> np.ndarray | None:
+    if entry is None or data is None or entry.get("rows") is None:
+        return None
+    off, rows = entry["offset"], entry["rows"]
+    return data[off:off + rows].astype(np.float64)
+
+
+def _folder_stats(folder: str, names: Iterable[str], missing_ok: bool = False
+                  ) -> dict[str, list[int] | None]:
+    out: dict[str, list[int] | None] = {}
+    for name in names:
+        full = os.path.join(folder, name)
+        try:
+            out[name] = _stat_record(os.stat(full))
+        except FileNotFoundError:
+            if not missing_ok:
+                raise MissingDataError(f"file not found: {full}") from None
+            out[name] = None
+    return out
+
+
 def _read_cached(paths: list[Path], parse, cache_name: str, cache: bool, usable
                  ) -> list[np.ndarray]:
     out: list[np.ndarray | None] = [None] * len(paths)
@@ -288,68 +344,117 @@ def _read_cached(paths: list[Path], parse, cache_name: str, cache: bool, usable
         folder, name = os.path.split(os.fspath(p))
         by_folder.setdefault(folder, []).append((i, name))
     for folder, entries in by_folder.items():
-        stats = {}
-        for _, name in entries:
-            full = os.path.join(folder, name)
-            try:
-                st = os.stat(full)
-            except FileNotFoundError:
-                raise MissingDataError(f"file not found: {full}") from None
-            stats[name] = [int(st.st_size), int(st.st_mtime_ns)]
+        now = time.time_ns()  # before the stat: a write after it moves ctime past the record
+        stats = _folder_stats(folder, [name for _, name in entries])
         cached = _load_cache(Path(folder), cache_name) if cache else None
-        fresh: dict[str, np.ndarray] = {}
+        files, data = (cached[0]["files"], cached[1]) if cached is not None else ({}, None)
         todo = []
-        if cached is not None:
-            index, data = cached
-            files = index["files"]
-            for i, name in entries:
-                e = files.get(name)
-                if e is not None and [e["size"], e["mtime_ns"]] == stats[name]:
-                    arr = data[e["offset"]:e["offset"] + e["rows"]].astype(np.float64)
-                    if usable(arr):
-                        out[i] = arr
-                        continue
-                todo.append((i, name))
-        else:
-            todo = list(entries)
-        if todo:
-            datas = []
-            for _, name in todo:
-                with open(os.path.join(folder, name), "rb") as fh:
-                    datas.append(fh.read())
-            parsed = parse(datas, [Path(folder, name) for _, name in todo])
-            for (i, name), arr in zip(todo, parsed):
+        for i, name in entries:
+            e = files.get(name)
+            arr = _cached_array(e, data) if _proven_unchanged(e, stats[name]) else None
+            if arr is not None and usable(arr):
                 out[i] = arr
-                fresh[name] = arr
-            if cache:
-                _refresh_cache(Path(folder), cached, fresh, stats, cache_name)
+            else:
+                todo.append((i, name))
+        if not todo:
+            continue
+        fresh: dict[str, tuple[dict, np.ndarray]] = {}
+        to_parse, datas = [], []
+        for i, name in todo:
+            with open(os.path.join(folder, name), "rb") as fh:
+                raw = fh.read()
+            e = files.get(name)
+            if _proven_unchanged(e, stats[name]):  # digest known (e.g. kept by file_digests)
+                digest, record = e["digest"], {k: e[k] for k in ("digest", "stat", "checked_ns")}
+            else:
+                digest = content_digest(raw)
+                record = {"digest": digest, "stat": stats[name], "checked_ns": now}
+            arr = _cached_array(e, data) if e is not None and e.get("digest") == digest else None
+            if arr is not None and usable(arr):  # same bytes, new times (copy, touch, chmod)
+                out[i] = arr
+                fresh[name] = (record, arr)
+            else:
+                to_parse.append((i, name, record))
+                datas.append(raw)
+        if to_parse:
+            parsed = parse(datas, [Path(folder, name) for _, name, _ in to_parse])
+            for (i, name, record), arr in zip(to_parse, parsed):
+                out[i] = arr
+                fresh[name] = (record, arr)
+        if cache:
+            _refresh_cache(Path(folder), cached, fresh, {}, cache_name)
     return out  # type: ignore[return-value]
 
 
 def _refresh_cache(folder: Path, cached: tuple[dict, np.ndarray] | None,
-                   fresh: dict[str, np.ndarray], stats: dict[str, list[int]],
+                   fresh: dict[str, tuple[dict, np.ndarray]], digests: dict[str, dict],
                    cache_name: str) -> None:
+    """Rewrite the cache with ``fresh`` entries (record and array), ``digests`` (records
+    without an array) and the old entries still proven unchanged; others are dropped."""
+    if not fresh and not digests:
+        return
     entries: dict[str, dict] = {}
     arrays: dict[str, np.ndarray] = {}
     if cached is not None:
         index, data = cached
         for name, e in index["files"].items():
-            if name in fresh:
+            if name in fresh or name in digests:
                 continue
-            p = folder / name
             try:
-                if _stat_key(p) != [e["size"], e["mtime_ns"]]:
+                if not _proven_unchanged(e, _stat_key(folder / name)):
                     continue
-            except FileNotFoundError:
+            except OSError:
                 continue
-            entries[name] = {"size": e["size"], "mtime_ns": e["mtime_ns"]}
-            arrays[name] = data[e["offset"]:e["offset"] + e["rows"]].astype(np.float64)
-    for name, arr in fresh.items():
-        size, mtime = stats[name]
-        entries[name] = {"size": size, "mtime_ns": mtime}
+            entries[name] = {k: e[k] for k in ("digest", "stat", "checked_ns")}
+            arr = _cached_array(e, data)
+            if arr is not None:
+                arrays[name] = arr
+    for name, record in digests.items():
+        entries[name] = record
+        old = (cached[0]["files"].get(name) if cached is not None else None)
+        arr = _cached_array(old, cached[1] if cached is not None else None) \
+            if old is not None and old.get("digest") == record["digest"] else None
+        if arr is not None:
+            arrays[name] = arr
+    for name, (record, arr) in fresh.items():
+        entries[name] = record
         arrays[name] = arr
     if os.access(folder, os.W_OK):
         _save_cache(folder, entries, arrays, cache_name)
+
+
+def file_digests(paths: list[Path], cache: bool = True) -> list[str | None]:
+    """Content digest of each file (None for an absent one), from the folder's cache where its
+    stat record proves the bytes unchanged, else by hashing them (and keeping the digest)."""
+    out: list[str | None] = [None] * len(paths)
+    by_folder: dict[str, list[tuple[int, str]]] = {}
+    for i, p in enumerate(paths):
+        folder, name = os.path.split(os.fspath(p))
+        by_folder.setdefault(folder, []).append((i, name))
+    for folder, entries in by_folder.items():
+        now = time.time_ns()
+        stats = _folder_stats(folder, [name for _, name in entries], missing_ok=True)
+        cached = _load_cache(Path(folder), CACHE_NAME) if cache else None
+        files = cached[0]["files"] if cached is not None else {}
+        fresh: dict[str, dict] = {}
+        for i, name in entries:
+            record = stats[name]
+            if record is None:
+                continue
+            e = files.get(name)
+            if _proven_unchanged(e, record):
+                out[i] = e["digest"]
+                continue
+            try:
+                with open(os.path.join(folder, name), "rb") as fh:
+                    digest = content_digest(fh.read())
+            except FileNotFoundError:
+                continue
+            out[i] = digest
+            fresh[name] = {"digest": digest, "stat": record, "checked_ns": now}
+        if cache and fresh:
+            _refresh_cache(Path(folder), cached, {}, fresh, CACHE_NAME)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -418,25 +523,21 @@ class ResultFiles:
     def run_paths(self, seq: str) -> list[Path]:
         return [self.source.path(r) for r in self.runs[seq]]
 
-    def signature(self) -> list:
-        """Size and mtime of every file (time files included) for cache keys; None for zips
-        (whose members are keyed by the zip file itself)."""
+    def signature(self, cache: bool = True) -> list:
+        """Content digest of every file (time files included) for cache keys: any change to
+        the bytes changes it, whatever the file times say. A zip is one file."""
         if self.source.zip is not None:
-            return [str(self.source.root), _stat_key(self.source.root)]
+            return [str(self.source.root), file_digests([self.source.root], cache=False)[0]]
         root = str(self.source.root)
-        out = []
         listing = self.listing
-        for seq, rels in self.runs.items():
-            for r in rels + [self.times[seq]]:
-                if listing is not None and "/" not in r and r not in listing:
-                    out.append([r, None, None])
-                    continue
-                try:
-                    st = os.stat(os.path.join(root, r))
-                    out.append([r, st.st_size, st.st_mtime_ns])
-                except FileNotFoundError:
-                    out.append([r, None, None])
-        return out
+        rels: list[str] = []
+        for seq, run_rels in self.runs.items():
+            rels.extend(run_rels)
+            rels.append(self.times[seq])
+        present = [r for r in rels if listing is None or "/" in r or r in listing]
+        digests = dict(zip(present, file_digests([os.path.join(root, r) for r in present],
+                                                 cache=cache)))
+        return [[r, digests.get(r)] for r in rels]
 
     def has_time_file(self, seq: str) -> bool:
         rel = self.times[seq]
