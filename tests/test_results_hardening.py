@@ -142,3 +142,146 @@ def test_zip_results_signature_follows_content(tmp_path: Path) -> None:
     os.utime(z, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert readers.locate_results(z, ["s1"]).signature() != sig1
     np.testing.assert_array_equal(read_results(z, ["s1"])["s1"].boxes, [[1, 2, 3, 5]])
+
+
+# -- archives: duplicates refused, size and member caps, errors name archive:member:line ----------
+
+import io  # noqa: E402
+import tarfile  # noqa: E402
+import warnings  # noqa: E402
+import zipfile  # noqa: E402
+
+from click.testing import CliRunner  # noqa: E402
+
+from mfv2bench.cli import main  # noqa: E402
+from mfv2bench.datasets.registry import load_split  # noqa: E402
+from mfv2bench.errors import ConfigError, InputError  # noqa: E402
+from mfv2bench.results.importer import SplitSequences, extract_archive, import_results  # noqa: E402
+from mfv2bench.submit import FORMATS, validate_submission  # noqa: E402
+from mfv2bench.workspace import load_workspace  # noqa: E402
+from runner_helpers import make_synthetic  # noqa: E402
+
+
+def _shape(ws: Path) -> SplitSequences:
+    data = load_split("synthetic-lasot", workspace=load_workspace(ws), allow_partial=True)
+    return SplitSequences(data.dataset, data.split, data.key,
+                          {s.name: s.n_frames for s in data.sequences}, data.expected,
+                          tuple(data.missing))
+
+
+def _good_lines(n: int) -> str:
+    return "".join(f"{10 + i},20,30,40\n" for i in range(n))
+
+
+def _zip(path: Path, members: list[tuple[str, str]]) -> Path:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "Duplicate name" is what we build on purpose
+        with zipfile.ZipFile(path, "w") as zf:
+            for name, text in members:
+                zf.writestr(name, text)
+    return path
+
+
+def test_zip_with_a_member_twice_is_refused_on_import(workspace, tmp_path):
+    make_synthetic(workspace, "lasot", n_sequences=2, n_frames=5)
+    shape = _shape(workspace)
+    seqs = list(shape.lengths)
+    z = _zip(tmp_path / "dup.zip", [(f"{s}.txt", _good_lines(5)) for s in seqs]
+             + [(f"{seqs[0]}.txt", _good_lines(5).replace("10,", "99,"))])
+    with pytest.raises(InputError, match=r"dup\.zip.*appears more than once"):
+        import_results(z, "t", shape, workspace / "results")
+    assert not (workspace / "results" / "t").exists()
+
+
+def test_tar_with_a_member_twice_is_refused(tmp_path):
+    t = tmp_path / "dup.tar"
+    with tarfile.open(t, "w") as tf:
+        for text in ("1,2,3,4\n", "5,6,7,8\n"):
+            info = tarfile.TarInfo("a/s.txt")
+            info.size = len(text)
+            tf.addfile(info, io.BytesIO(text.encode()))
+    with pytest.raises(InputError, match="appears more than once"):
+        extract_archive(t, tmp_path / "out")
+
+
+def test_results_zip_with_a_member_twice_is_refused_by_the_reader(tmp_path):
+    z = _zip(tmp_path / "r.zip", [("s1.txt", "1,2,3,4\n"), ("s1.txt", "5,6,7,8\n")])
+    with pytest.raises(InputError, match=r"r\.zip.*'s1\.txt' appears more than once"):
+        read_results(z, ["s1"])
+
+
+def test_submission_zip_with_a_member_twice_is_refused(tmp_path):
+    z = _zip(tmp_path / "sub.zip", [("s1.txt", "1,2,3,4\n"), ("s1.txt", "1,2,3,4\n")])
+    with pytest.raises(InputError, match="appears more than once"):
+        validate_submission(z, {"s1": 1}, FORMATS["trackingnet"])
+
+
+def test_submission_member_far_too_big_is_refused_unread(tmp_path):
+    z = tmp_path / "big.zip"
+    with zipfile.ZipFile(z, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("s1.txt", "1,2,3,4\n" * 200_000)
+    with pytest.raises(InputError, match=r"big\.zip!s1\.txt: 1,600,000 bytes for 2 frames"):
+        validate_submission(z, {"s1": 2}, FORMATS["trackingnet"])
+
+
+def test_archive_over_the_byte_cap_is_refused_naming_it(tmp_path):
+    z = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(z, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("s1.txt", "0" * 2_000_000)  # compresses to a few KB
+    with pytest.raises(InputError, match=r"bomb\.zip: archive would extract to 2,000,000 bytes"):
+        extract_archive(z, tmp_path / "out", max_bytes=1_000_000)
+    assert not (tmp_path / "out" / "s1.txt").exists()
+
+
+def test_archive_over_the_member_cap_is_refused(tmp_path):
+    z = _zip(tmp_path / "many.zip", [(f"f{i}.txt", "") for i in range(30)])
+    with pytest.raises(InputError, match=r"many\.zip: archive has more than 10 members"):
+        extract_archive(z, tmp_path / "out", max_members=10)
+    t = tmp_path / "many.tar"
+    with tarfile.open(t, "w") as tf:
+        for i in range(30):
+            tf.addfile(tarfile.TarInfo(f"f{i}.txt"), io.BytesIO(b""))
+    with pytest.raises(InputError, match="more than 10 members"):
+        extract_archive(t, tmp_path / "out2", max_members=10)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--max-bytes", "lots"], "--max-bytes 'lots': expected a size"),
+    (["--max-bytes", "0"], "--max-bytes '0': expected a size"),
+    (["--max-bytes", "-5MB"], "expected a size"),
+    (["--max-bytes", "nan"], "expected a size"),
+    (["--max-members", "0"], "--max-members must be at least 1"),
+    (["--max-bytes", "1KB"], "archive would extract to"),
+    (["--as", ""], "a tracker name is one folder name"),
+    (["--as", "../escape"], "a tracker name is one folder name"),
+])
+def test_import_cli_caps_and_names_are_checked(workspace, tmp_path, args, message):
+    make_synthetic(workspace, "lasot", n_sequences=2, n_frames=5)
+    seqs = list(_shape(workspace).lengths)
+    z = _zip(tmp_path / "ok.zip", [(f"{s}.txt", _good_lines(5) * 10) for s in seqs])
+    base = ["results", "import", str(z), "-d", "synthetic-lasot"]
+    if "--as" not in args:
+        base += ["--as", "t"]
+    res = CliRunner().invoke(main, base + args)
+    assert res.exit_code == 2, res.output
+    assert message in res.output and "Traceback" not in res.output
+    assert len(res.output.strip().splitlines()) == 1
+
+
+def test_import_error_in_a_zip_member_names_archive_member_and_line(workspace, tmp_path):
+    make_synthetic(workspace, "lasot", n_sequences=2, n_frames=5)
+    shape = _shape(workspace)
+    seqs = list(shape.lengths)
+    bad = "1,2,3,4\n1,2,3,4\n1,2,x,4\n1,2,3,4\n1,2,3,4\n"
+    z = _zip(tmp_path / "pub.zip", [(f"TransT/lasot/{seqs[0]}.txt", _good_lines(5)),
+                                    (f"TransT/lasot/{seqs[1]}.txt", bad)])
+    with pytest.raises(InputError) as err:
+        import_results(z, "t", shape, workspace / "results")
+    text = str(err.value)
+    assert text.startswith(f"{z}:TransT/lasot/{seqs[1]}.txt:3: "), text
+    assert "mfv2bench-import-" not in text
+    short = _zip(tmp_path / "short.zip", [(f"{seqs[0]}.txt", _good_lines(5)),
+                                          (f"{seqs[1]}.txt", _good_lines(3))])
+    with pytest.raises(InputError) as err:
+        import_results(short, "t", shape, workspace / "results")
+    assert f"{short}:{seqs[1]}.txt:4: result has 3 rows" in str(err.value)

@@ -7,7 +7,8 @@ import json
 import click
 
 from ..datasets.registry import load_split
-from ..results.importer import FORMATS, SplitSequences, import_results
+from ..errors import ConfigError
+from ..results.importer import DEFAULT_MAX_MEMBERS, FORMATS, SplitSequences, import_results
 from ..results.store import ResultsStore
 from ..workspace import Workspace
 from .options import results_option, root_option
@@ -27,19 +28,31 @@ def command() -> None:
               help="Layout of the raw results.")
 @click.option("--force", is_flag=True, help="Replace results already stored under that name.")
 @click.option("--allow-partial", is_flag=True, help="Import when some sequences have no result.")
+@click.option("--max-bytes", default="4GiB", show_default=True,
+              help="Refuse an archive that would extract to more (e.g. 500MB, 8GiB, 1000000).")
+@click.option("--max-members", type=int, default=DEFAULT_MAX_MEMBERS, show_default=True,
+              help="Refuse an archive with more entries.")
 @root_option
 @results_option
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def import_command(ws: Workspace, path, as_name, dataset, split, fmt, force, allow_partial,
-                   root, results_dir, as_json) -> None:
+                   max_bytes, max_members, root, results_dir, as_json) -> None:
     """Import raw results at PATH (folder, zip or tar) as tracker --as on a split."""
+    cap = parse_size(max_bytes, "--max-bytes")
+    if max_members < 1:
+        raise ConfigError(f"--max-members must be at least 1, not {max_members}")
+    if not as_name.strip() or as_name != as_name.strip() or "/" in as_name or "\\" in as_name \
+            or as_name in (".", ".."):
+        raise ConfigError(f"--as {as_name!r}: a tracker name is one folder name (no slashes, "
+                          "not empty, no surrounding spaces)")
     data = load_split(dataset, split=split, root=root, workspace=ws, allow_partial=True)
     shape = SplitSequences(dataset=data.dataset, split=data.split, key=data.key,
                            lengths={s.name: s.n_frames for s in data.sequences},
                            expected=data.expected, missing=tuple(data.missing))
     res = import_results(path, as_name, shape, results_dir or ws.results_dir, fmt=fmt,
-                         force=force, allow_partial=allow_partial)
+                         force=force, allow_partial=allow_partial, max_bytes=cap,
+                         max_members=max_members)
     if as_json:
         click.echo(json.dumps({"tracker": res.tracker, "dataset": res.split_key,
                                "folder": str(res.folder), "sequences": len(res.sequences),
@@ -49,6 +62,26 @@ def import_command(ws: Workspace, path, as_name, dataset, split, fmt, force, all
                f"-> {res.folder}" + (f" ({res.with_times} with times)" if res.with_times else ""))
     if res.missing:
         click.echo(f"PARTIAL: {len(res.missing)} sequence(s) without results")
+
+
+_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "m": 1000**2, "mb": 1000**2, "g": 1000**3,
+          "gb": 1000**3, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40,
+          "t": 1000**4, "tb": 1000**4}
+
+
+def parse_size(text: str, option: str) -> int:
+    """``4GiB``, ``500MB``, ``1000000`` -> bytes (at least 1); anything else is one error line."""
+    t = str(text).strip().lower().replace(" ", "")
+    num = t.rstrip("abcdefghijklmnopqrstuvwxyz")
+    unit = t[len(num):]
+    try:
+        value = float(num)
+    except ValueError:
+        value = float("nan")
+    if unit not in _UNITS or not value == value or value < 1 or value == float("inf"):
+        raise ConfigError(f"{option} {text!r}: expected a size such as 4GiB, 500MB or 1000000 "
+                          f"(units: {', '.join(u for u in _UNITS if u)})")
+    return int(value * _UNITS[unit])
 
 
 @command.command("list")

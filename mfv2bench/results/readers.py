@@ -470,7 +470,13 @@ class _Source:
         self.names: dict[str, str] = {}
         if self.root.is_file() and zipfile.is_zipfile(self.root):
             self.zip = zipfile.ZipFile(self.root)
-            for n in self.zip.namelist():
+            names = self.zip.namelist()
+            if len(set(names)) != len(names):
+                seen: set[str] = set()
+                twice = next(n for n in names if n in seen or seen.add(n))
+                raise InputError(f"zip member {twice!r} appears more than once (which copy is "
+                                 "the result?); refusing the whole zip", self.root)
+            for n in names:
                 if n.endswith(".txt") and "__MACOSX" not in n:
                     # basename match (as the TrackingNet server does), keeping sub-folders
                     self.names.setdefault(n.rsplit("/", 1)[-1], n)

@@ -126,6 +126,9 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+_MAX_BYTES_PER_LINE = 256  # a box line of 4 numbers is ~40 bytes; 256 leaves room for any spelling
+
+
 def validate_submission(zip_path: str | Path, expected: dict[str, int], fmt: SubmissionFormat,
                         dataset: str = "", tracker: str | None = None) -> SubmissionReport:
     """Re-read a zip: every expected sequence present with its files, no stray entries, one line
@@ -140,6 +143,11 @@ def validate_submission(zip_path: str | Path, expected: dict[str, int], fmt: Sub
         names = [n for n in archive.namelist() if not n.endswith("/") and not n.startswith("__MACOSX/")
                  and not n.endswith(".DS_Store")]
         present = set(names)
+        if len(present) != len(names):
+            seen: set[str] = set()
+            twice = next(n for n in names if n in seen or seen.add(n))
+            raise InputError(f"member {twice!r} appears more than once (the server would read one "
+                             "copy, which is undefined); rebuild the zip", zip_path)
         required: dict[str, tuple[str, str]] = {}
         allowed: set[str] = set()
         for seq in expected:
@@ -161,6 +169,10 @@ def validate_submission(zip_path: str | Path, expected: dict[str, int], fmt: Sub
             if seq is None:  # optional repetition file
                 seq = member.split("/", 1)[0]
             source = f"{zip_path}!{member}"
+            size = archive.getinfo(member).file_size
+            if size > _MAX_BYTES_PER_LINE * expected[seq] + 4096:  # read nothing that big
+                raise InputError(f"{size:,} bytes for {expected[seq]} frames (a zip bomb or not a "
+                                 "result file); refusing it", source)
             text = archive.read(member).decode("utf-8", errors="replace")
             values = parse_box_lines(text, source) if kind == "boxes" else parse_time_lines(text, source)
             if len(values) != expected[seq]:
