@@ -15,24 +15,25 @@ from mfv2bench.metrics.protocols import PROTOCOLS, default_protocol
 from mfv2bench.submit.pack import FORMATS, format_for_dataset
 from mfv2bench.trackers.specs import dataset_family
 
-REAL = ("lasot", "lasot_ext", "got10k", "trackingnet")
+REAL = ("lasot", "lasot_ext", "got10k", "trackingnet", "otb100", "uav123", "nfs", "tnl2k")
+SYNTHETIC = ("lasot", "got10k", "trackingnet", "otb100", "uav123", "nfs", "tnl2k", "custom")
 ALL_LOADABLE = sorted(DATASETS)
 ALL_DESCRIBED = sorted(DATASETS) + sorted(REFERENCE)
 
 
 def test_registered_real_and_synthetic_sets():
-    assert set(DATASETS) == set(REAL) | {f"synthetic-{r}" for r in ("lasot", "got10k", "trackingnet")}
+    assert set(DATASETS) == set(REAL) | {"custom"} | {f"synthetic-{r}" for r in SYNTHETIC}
     for name in REAL:
         d = DATASETS[name]
         assert not d.synthetic and d.imitates is None and d.official is not None
         assert d.loadable and d.published_name is not None
 
 
-@pytest.mark.parametrize("name", ["lasot", "got10k", "trackingnet"])
+@pytest.mark.parametrize("name", SYNTHETIC)
 def test_synthetic_imitates_its_real_set(name):
     real, synth = DATASETS[name], DATASETS[f"synthetic-{name}"]
     assert synth.synthetic and synth.imitates == name and synth.official is None
-    assert synth.family == real.family == name
+    assert synth.family == real.family == ("otb" if name == "otb100" else name)
     for attr in ("layout", "splits", "default_split", "default_protocol", "submission_format",
                  "first_frame_only"):
         assert getattr(synth, attr) == getattr(real, attr), attr
@@ -66,8 +67,8 @@ def test_unknown_names_and_splits_list_what_is_known():
         assert name in str(exc.value)
     with pytest.raises(ConfigError, match=r"unknown split 'val' of lasot \(splits: test, train, all\)"):
         describe("lasot-val")
-    with pytest.raises(ConfigError, match="unknown data set 'otb100'"):
-        parse_dataset_arg("otb100")  # described, but no loader
+    with pytest.raises(ConfigError, match="unknown data set 'tc128'"):
+        parse_dataset_arg("tc128")  # described, but no loader
 
 
 def test_ground_truth_per_split():
@@ -127,8 +128,9 @@ def test_former_parsers_agree_with_the_description(name):
 
 def test_former_parsers_on_reference_and_unknown_names():
     published = load_published()
-    assert default_protocol("otb100") == "otb" and default_protocol("uav123") == "otb"
-    assert default_protocol("nfs") == "otb" and default_protocol("tc128") == "otb"
+    assert default_protocol("otb100") == "mixformerv2-nolabels"
+    assert default_protocol("uav123") == "mixformerv2-uav"
+    assert default_protocol("nfs") == "mixformerv2-nolabels" and default_protocol("tc128") == "otb"
     assert default_protocol("something") == "mixformerv2-nolabels"
     assert published_dataset_name("uav123", published) == "UAV123"
     assert published_dataset_name("VOT2020", published) == "VOT2020"  # table lookup

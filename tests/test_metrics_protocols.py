@@ -58,7 +58,8 @@ def test_get_and_default_protocol() -> None:
     assert default_protocol("got10k") == "got10k-val"
     assert default_protocol("synthetic-got10k") == "got10k-val"
     assert default_protocol("trackingnet") == "trackingnet"
-    assert default_protocol("otb100") == "otb"
+    assert default_protocol("otb100") == "mixformerv2-nolabels"
+    assert default_protocol("uav123") == "mixformerv2-uav"
     assert default_protocol("something") in PROTOCOLS
 
 

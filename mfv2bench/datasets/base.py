@@ -58,6 +58,10 @@ class DatasetSplit:
     sequences: list[Sequence]
     expected: int
     missing: list[str] = field(default_factory=list)
+    # Where the sequence list came from (a list file, "package:<table>") and which variant of the
+    # layout was found (NfS: "release" or "pytracking"; OTB-100: "release" or "pysot-json").
+    source: str = ""
+    layout: str = ""
 
     @property
     def partial(self) -> bool:

@@ -8,9 +8,20 @@ datasets layer sits below metrics, submit and leaderboard and must not import th
 
 Two kinds of entries:
 
-- ``DATASETS``: data sets with a loader (real ones and their synthetic imitations).
+- ``DATASETS``: data sets with a loader (real ones, the generic ``custom`` layout for your own
+  sequences, and their synthetic imitations).
 - ``REFERENCE``: benchmarks we know only by their published numbers and metric conventions
-  (OTB100, NFS, UAV123, ...): they have a default protocol and a published name, but no loader.
+  (TC128, AVisT): they have a default protocol and a published name, but no loader.
+
+Default protocols of the OPE benchmarks (OTB-100, NfS, TNL2K, UAV123): the numbers the papers
+publish come from pytracking's analysis (``pytracking/analysis/extract_results.py``) as the
+trackers' own repositories carry it (MixFormerV2, OSTrack, STARK; pytracking itself before Aug
+2022): GT valid when w, h > 0, frame 1 = GT, zero-size predictions carried over, 21-point '>'
+success curve averaged, P@20 px, NP@0.20, float32 curves, no visibility labels. That is
+``mixformerv2-nolabels`` (the same code LaSOT's default ``mixformerv2`` runs, without labels).
+UAV123 has its own branch in that code (dataset ``uav``): NaN GT rows are accepted and invalid
+GT is a precision success too: ``mixformerv2-uav``. Not ``otb`` (the got10k toolkit's
+ExperimentOTB: no validity rule, got10k IoU) nor ``pysot-otb`` (frame 1 not replaced by GT).
 """
 
 from __future__ import annotations
@@ -95,14 +106,15 @@ class DatasetDescription:
 
 
 def _real(name: str, description: str, splits: tuple[str, ...], default_split: str,
-          protocol: str, published: str, eval_splits: tuple[str, ...], *,
+          protocol: str, published: str | None, eval_splits: tuple[str, ...], *,
           layout: str | None = None, submission: str | None = None,
-          first_frame_only: tuple[str, ...] = ()) -> DatasetDescription:
+          first_frame_only: tuple[str, ...] = (), family: str | None = None,
+          official: bool = True) -> DatasetDescription:
     return DatasetDescription(
-        name=name, family=name, description=description, splits=splits,
+        name=name, family=family or name, description=description, splits=splits,
         default_split=default_split, default_protocol=protocol, layout=layout or name,
-        official=name, submission_format=submission, published_name=published,
-        eval_splits=eval_splits, first_frame_only=first_frame_only)
+        official=name if official else None, submission_format=submission,
+        published_name=published, eval_splits=eval_splits, first_frame_only=first_frame_only)
 
 
 def _synthetic(real: DatasetDescription) -> DatasetDescription:
@@ -117,7 +129,9 @@ def _synthetic(real: DatasetDescription) -> DatasetDescription:
         eval_splits=real.eval_splits, first_frame_only=real.first_frame_only)
 
 
-_LAYOUT_TITLES = {"lasot": "LaSOT", "got10k": "GOT-10k", "trackingnet": "TrackingNet"}
+_LAYOUT_TITLES = {"lasot": "LaSOT", "got10k": "GOT-10k", "trackingnet": "TrackingNet",
+                  "otb100": "OTB-100", "uav123": "UAV123", "nfs": "NfS (30 fps)",
+                  "tnl2k": "TNL2K", "custom": "generic (your own data)"}
 
 _LASOT = _real("lasot", "LaSOT (test = protocol II, 280 videos; train 1120; all 1400)",
                ("test", "train", "all"), "test", "mixformerv2", "LaSOT", ("test", "all"))
@@ -133,11 +147,26 @@ _TRACKINGNET = _real("trackingnet",
                      _TRACKINGNET_SPLITS, "test", "trackingnet", "TrackingNet", ("test",),
                      submission="trackingnet", first_frame_only=("test",))
 
+_OTB100 = _real("otb100", "OTB-100 / OTB-2015 (100 sequences, pytracking's table)", ("test",),
+                "test", "mixformerv2-nolabels", "OTB100", ("test",), family="otb")
+_UAV123 = _real("uav123", "UAV123 (123 aerial sequences, NaN rows where the target is absent)",
+                ("test",), "test", "mixformerv2-uav", "UAV123", ("test",))
+_NFS = _real("nfs", "Need for Speed, 30 fps (100 sequences; release or pytracking layout)",
+             ("test",), "test", "mixformerv2-nolabels", "NFS", ("test",))
+_TNL2K = _real("tnl2k", "TNL2K test (700 sequences with a sentence each)", ("test",), "test",
+               "mixformerv2-nolabels", "TNL2K", ("test",))
+# Your own sequences: no official list, no published numbers; visibility used when given.
+_CUSTOM = _real("custom", "your own sequences (generic layout, see datasets/README.md)",
+                ("test",), "test", "mixformerv2", None, ("test",), official=False)
+
+_OPE = (_OTB100, _UAV123, _NFS, _TNL2K)
+
 # Data sets with a loader, in the order ``datasets list`` shows them.
 DATASETS: dict[str, DatasetDescription] = {
     d.name: d
-    for d in (_LASOT, _LASOT_EXT, _GOT10K, _TRACKINGNET,
-              _synthetic(_LASOT), _synthetic(_GOT10K), _synthetic(_TRACKINGNET))
+    for d in (_LASOT, _LASOT_EXT, _GOT10K, _TRACKINGNET, *_OPE, _CUSTOM,
+              _synthetic(_LASOT), _synthetic(_GOT10K), _synthetic(_TRACKINGNET),
+              *(_synthetic(d) for d in _OPE), _synthetic(_CUSTOM))
 }
 
 
@@ -148,16 +177,11 @@ def _reference(name: str, description: str, protocol: str, published: str | None
                               published_name=published)
 
 
-# Benchmarks known by their published numbers and metric conventions only (no loader). OTB-style
-# sets carry no visibility labels and are scored by the got10k toolkit's OTB experiment.
+# Benchmarks known by their published numbers and metric conventions only (no loader).
 REFERENCE: dict[str, DatasetDescription] = {
     d.name: d
     for d in (
-        _reference("otb100", "OTB-2015 (100 videos)", "otb", "OTB100", family="otb"),
-        _reference("nfs", "Need for Speed (30 fps, 100 videos)", "otb", "NFS"),
-        _reference("uav123", "UAV123 (123 aerial videos)", "otb", "UAV123"),
         _reference("tc128", "Temple Color 128", "otb", None),
-        _reference("tnl2k", "TNL2K (700 test videos)", "mixformerv2-nolabels", "TNL2K"),
         _reference("avist", "AVisT (120 videos, adverse visibility)", "mixformerv2-nolabels",
                    "AVisT"),
     )
@@ -174,6 +198,10 @@ ALIASES: dict[str, str] = {
     "otb50": "otb100",
     "otb2013": "otb100",
     "uav": "uav123",
+    "nfs30": "nfs",
+    "need_for_speed": "nfs",
+    "tnl2k_test": "tnl2k",
+    "own": "custom",
 }
 
 # The fallback protocol of a name nobody described: a data set without visibility labels.

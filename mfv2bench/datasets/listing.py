@@ -1,4 +1,4 @@
-"""What the three layout modules share: the split listing they return and directory helpers."""
+"""What the layout modules share: the split listing they return and directory helpers."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import errno
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..errors import InputError
 
@@ -25,6 +26,10 @@ class SplitListing:
     missing_parts: list[str] = field(default_factory=list)
     # (list file, 1-based line) that named each name, so errors can point at it.
     lines: dict[str, tuple[str, int]] = field(default_factory=dict)
+    # Per-name table rows of table-driven layouts (OTB-100, UAV123, NfS: folder, frame range).
+    entries: dict[str, Any] = field(default_factory=dict)
+    # Which variant of a layout was found (NfS: "release" or "pytracking"); "" when only one.
+    layout: str = ""
 
     def origin(self, name: str) -> tuple[str, int | None]:
         """(file, line) that named ``name`` for error messages; (source, None) when unknown."""

@@ -12,15 +12,35 @@ from typing import Any
 
 from ..errors import ConfigError, MissingDataError
 from ..workspace import Workspace, load_workspace
-from . import got10k, lasot, trackingnet
+from . import custom, got10k, lasot, nfs, otb, tnl2k, trackingnet, uav
 from .base import DatasetSplit, Sequence
 from .description import DATASETS, DatasetDescription, known_names, parse_name
 from .listing import SplitListing, check_root
+from .splits import official_list
 
 _LAYOUTS = {
     "lasot": (lasot.split_listing, lasot.LasotLoader),
     "got10k": (got10k.split_listing, got10k.Got10kLoader),
     "trackingnet": (trackingnet.split_listing, trackingnet.TrackingNetLoader),
+    "otb100": (otb.split_listing, otb.OtbLoader),
+    "uav123": (uav.split_listing, uav.UavLoader),
+    "nfs": (nfs.split_listing, nfs.NfsLoader),
+    "tnl2k": (tnl2k.split_listing, tnl2k.Tnl2kLoader),
+    "custom": (custom.split_listing, custom.CustomLoader),
+}
+# What each layout's root must hold (``datasets list`` checks it without indexing a split).
+_EXPECTED = {
+    "lasot": ("<class>/<class>-<k>/img/%08d.jpg + groundtruth.txt",
+              lambda r: any(r.glob("*/*-*/groundtruth.txt")) or (r / "testing_set.txt").is_file()),
+    "got10k": ("{train,val,test}/list.txt + GOT-10k_*_NNNNNN/",
+               lambda r: any((r / s / "list.txt").is_file() for s in ("val", "test", "train"))),
+    "trackingnet": ("TEST/anno + TEST/frames (and TRAIN_<k>/)",
+                    lambda r: any(r.glob("T*/anno"))),
+    "otb100": (otb.EXPECTED, otb.probe),
+    "uav123": (uav.EXPECTED, uav.probe),
+    "nfs": (nfs.EXPECTED, nfs.probe),
+    "tnl2k": (tnl2k.EXPECTED, tnl2k.probe),
+    "custom": ("<seq>/groundtruth.txt + frames (optional list.txt)", custom.probe),
 }
 
 
@@ -126,7 +146,37 @@ def load_split(
         sequences=loaded,
         expected=len(names) + len(missing_parts),
         missing=missing_all,
+        source=listing.source,
+        layout=listing.layout,
     )
+
+
+def _official_files(info: DatasetDescription, split: str) -> list[str] | None:
+    """The package split-list files that define ``split`` of ``info`` (None: none shipped)."""
+    if info.official is None:
+        return None
+    if info.layout == "lasot":
+        lists = lasot.OFFICIAL_LISTS.get(info.official, {})
+        parts = ("test", "train") if split == "all" else (split,)
+        files = [lists.get(p) for p in parts]
+        return None if None in files else files  # type: ignore[return-value]
+    if info.layout == "got10k" and info.official == "got10k" and split in got10k.OFFICIAL_LISTS:
+        return [got10k.OFFICIAL_LISTS[split]]
+    if info.layout == "trackingnet" and info.official == "trackingnet" and split == "test":
+        return [trackingnet.OFFICIAL_TEST_LIST]
+    return None
+
+
+def official_names(dataset: str, split: str | None = None) -> list[str] | None:
+    """The sequences of the OFFICIAL split, from the lists shipped in the package: what a run
+    must cover to be complete, whatever list the data root carries. None where no list is
+    shipped (synthetic trees, GOT-10k train, TrackingNet train chunks): the root's own list is
+    then the only authority."""
+    info, split_name = _resolve(dataset, split)
+    files = _official_files(info, split_name)
+    if files is None:
+        return None
+    return [name for f in files for name in official_list(f)]
 
 
 def _few(names: list[str], k: int = 5) -> str:
@@ -135,11 +185,18 @@ def _few(names: list[str], k: int = 5) -> str:
 
 
 def list_datasets(workspace: Workspace | None = None) -> list[dict[str, Any]]:
-    """Every registry entry with its root and whether that root is on disk."""
+    """Every registry entry with its root, whether that root is on disk and, when it is, whether
+    it holds the expected layout (``status``: found, missing, or "wrong layout")."""
     ws = workspace if workspace is not None else load_workspace()
     out: list[dict[str, Any]] = []
     for info in DATASETS.values():
         root = ws.data_root(info.name)
+        expected, probe = _EXPECTED[info.layout or ""]
+        found = root.is_dir()
+        try:
+            holds = found and bool(probe(root))
+        except OSError:
+            holds = False
         out.append(
             {
                 "name": info.name,
@@ -147,9 +204,13 @@ def list_datasets(workspace: Workspace | None = None) -> list[dict[str, Any]]:
                 "splits": list(info.splits),
                 "default_split": info.default_split,
                 "root": str(root),
-                "found": root.is_dir(),
-                "status": "found" if root.is_dir() else "missing",
+                "found": found,
+                "status": ("missing" if not found else "found" if holds
+                           else "wrong layout"),
+                "expected": expected,
                 "synthetic": info.synthetic,
+                "default_protocol": info.default_protocol,
+                "published_name": info.published_name,
                 "description": info.description,
             }
         )
@@ -161,6 +222,7 @@ __all__ = [
     "get_info",
     "list_datasets",
     "load_split",
+    "official_names",
     "parse_dataset_arg",
     "resolve_root",
 ]

@@ -344,6 +344,30 @@ _register(replace(
     source=_PYTRACKING_SRC + ", dataset other than 'lasot'/'uav'",
     absent="ignore",
 ))
+# UAV123 (pytracking's dataset 'uav' branch of calc_seq_err_robust): NaN GT rows (absent target)
+# are accepted and, like every invalid GT row, fail the success curve but count as precision and
+# normalized-precision successes; the denominator stays the full length.
+_register(replace(
+    _MIXFORMERV2,
+    name="mixformerv2-uav",
+    description=("MixFormerV2/OSTrack code on UAV123 (dataset 'uav'): no visibility labels; NaN GT "
+                 "rows accepted; GT rows that are NaN or have w or h <= 0 fail the success curve "
+                 "but are precision and normalized-precision successes (error -1)."),
+    source=_MFV2_SRC + ", dataset='uav'",
+    absent="ignore",
+    nan_gt="invalid",
+    invalid_gt_center="success",
+))
+_register(replace(
+    _PYTRACKING,
+    name="pytracking-uav",
+    description="pytracking HEAD on UAV123 (dataset 'uav'): as mixformerv2-uav with the "
+                "all-four-> 0 GT rule.",
+    source=_PYTRACKING_SRC + ", dataset='uav'",
+    absent="ignore",
+    nan_gt="invalid",
+    invalid_gt_center="success",
+))
 _register(MetricProtocol(
     name="lasot-toolkit",
     description=("Official LaSOT MATLAB toolkit (eval_tracker.m, as run in Octave 7.3): invalid "
@@ -511,7 +535,8 @@ def default_protocol(dataset_name: str) -> str:
     LaSOT: ``mixformerv2`` (the paper's own analysis code). LaSOT_ext: ``mixformerv2`` too: we
     deliberately do NOT reproduce the OSTrack/pytracking NP quirk on LaSOT_ext (invisible frames
     as NP successes); ``mixformerv2-lasotext`` reproduces it when comparing with published
-    LaSOT_ext NP. GOT-10k: ``got10k-val``; TrackingNet: ``trackingnet``; OTB-style sets: ``otb``.
+    LaSOT_ext NP. GOT-10k: ``got10k-val``; TrackingNet: ``trackingnet``; OTB-100, NfS and TNL2K:
+    ``mixformerv2-nolabels``; UAV123: ``mixformerv2-uav`` (see datasets/description.py).
     A name no description knows gets ``mixformerv2-nolabels`` (no visibility labels assumed).
     """
     try:
