@@ -31,14 +31,19 @@ def command() -> None:
 @click.pass_obj
 def list_cmd(ws: Workspace, as_json: bool) -> None:
     """Known data sets, their roots (mfv2bench.toml [datasets] / MFV2BENCH_DATA_<NAME>) and
-    whether each root is on disk."""
+    whether each root is on disk and holds the expected layout."""
     rows = list_datasets(ws)
     if as_json:
         click.echo(json.dumps(rows, indent=1))
         return
     for r in rows:
         r["splits"] = ",".join(r["splits"])
-    click.echo(_table(rows, ["name", "status", "root", "default_split", "splits"]))
+    click.echo(_table(rows, ["name", "status", "root", "default_split", "splits",
+                             "default_protocol"]))
+    for r in rows:
+        if r["status"] == "wrong layout":
+            click.echo(f"{r['name']}: {r['root']} does not hold the expected layout "
+                       f"({r['expected']}); `mfv2bench datasets inspect {r['name']}` says more")
 
 
 @command.command("inspect")
@@ -63,13 +68,18 @@ def inspect_cmd(ws: Workspace, dataset: str, root: str | None, split: str | None
         return
     click.echo(f"{loaded.key}: {len(loaded)} of {loaded.expected} sequences under {loaded.root}"
                + (f" (PARTIAL: {len(loaded.missing)} missing)" if loaded.partial else ""))
+    if loaded.layout or loaded.source:
+        click.echo(f"layout: {loaded.layout or get_info(loaded.dataset).layout}; sequence list: "
+                   f"{loaded.source}")
     click.echo(_table(summary_rows(loaded),
                       ["name", "n_frames", "gt_rows", "visible", "image_size", "attributes"]))
 
 
 # Beside the default split, the server-scored test split with first-frame-only GT (and, for
 # TrackingNet, a training chunk with full GT to score locally).
-CLI_DEFAULT_SPLITS = {"lasot": "test", "got10k": "val,test", "trackingnet": "test,train_0"}
+CLI_DEFAULT_SPLITS = {"lasot": "test", "got10k": "val,test", "trackingnet": "test,train_0",
+                      "otb100": "test", "uav123": "test", "nfs": "test", "tnl2k": "test",
+                      "custom": "test"}
 
 
 def _frames_arg(text: str) -> int | tuple[int, int]:
@@ -103,7 +113,7 @@ def _size_arg(text: str) -> tuple[int, int]:
 @click.option("--size", default="320x240", show_default=True, help="Frame size WxH.")
 @click.option("--splits", default=None,
               help="Comma-separated splits (default lasot: test; got10k: val,test; "
-                   "trackingnet: test,train_0).")
+                   "trackingnet: test,train_0; the others: test).")
 @click.option("--force", is_flag=True,
               help="Write into a non-empty folder that synth did not write (same-named entries "
                    "are replaced, others kept). A folder holding a real data set is refused "

@@ -153,14 +153,15 @@ def first_dir(root: Path, limit: int = 6) -> list[str]:
 def layout_error(title: str, root: Path, expected: str,
                  probe: Callable[[Path], bool] | None = None) -> MissingDataError:
     """The error of a root that does not hold ``title``'s layout: what was expected, what the
-    root holds, and, when ``probe`` recognises the layout one or two levels down, the folder to
-    point the root at instead."""
+    root holds, and, when ``probe`` recognises the layout one or two levels down or up, the
+    folder to point the root at instead."""
     found = first_dir(root)
     hint = ""
     if probe is not None:
-        for depth_root in _children(root, 2):
-            if probe(depth_root):
-                hint = f"; the layout is found at {depth_root}: point the root there"
+        # one or two levels down (the root points too high), then up (it points too low)
+        for other in [*_children(root, 2), root.parent, root.parent.parent]:
+            if other != root and probe(other):
+                hint = f"; the layout is found at {other}: point the root there"
                 break
     what = ", ".join(found) if found else "nothing (empty folder)"
     return MissingDataError(f"{root} does not hold the {title} layout: expected {expected}; "

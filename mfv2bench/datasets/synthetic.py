@@ -30,9 +30,11 @@ from ..results.atomic import atomic_write
 from ..results.boxtext import format_boxes
 from .splits import LASOT_ATTRIBUTES, official_list
 
-FORMATS = ("lasot", "got10k", "trackingnet")
+FORMATS = ("lasot", "got10k", "trackingnet", "otb100", "uav123", "nfs", "tnl2k", "custom")
 # The registry's default split of each layout: what ``load_split("synthetic-<fmt>")`` reads.
-DEFAULT_SPLITS = {"lasot": ("test",), "got10k": ("val",), "trackingnet": ("test",)}
+DEFAULT_SPLITS = {"lasot": ("test",), "got10k": ("val",), "trackingnet": ("test",),
+                  "otb100": ("test",), "uav123": ("test",), "nfs": ("test",), "tnl2k": ("test",),
+                  "custom": ("test",)}
 _JPEG = [int(cv2.IMWRITE_JPEG_QUALITY), 90]
 _GOT10K_PREFIX = {"train": "GOT-10k_Train_", "val": "GOT-10k_Val_", "test": "GOT-10k_Test_"}
 log = logging.getLogger(__name__)
@@ -403,13 +405,16 @@ def write_synthetic(
         raise ConfigError(f"image size {size} is too small (at least 32 x 32)")
     chosen = tuple(splits) if splits else DEFAULT_SPLITS[fmt]
     allowed = {"lasot": ("test", "train"), "got10k": ("train", "val", "test"),
-               "trackingnet": ("test",) + tuple(f"train_{k}" for k in range(12))}[fmt]
+               "trackingnet": ("test",) + tuple(f"train_{k}" for k in range(12))}.get(
+                   fmt, ("test",))
     for s in chosen:
         if s not in allowed:
             raise ConfigError(f"split {s!r} is not one of {', '.join(allowed)} for {fmt}")
     root = _target_root(out)
     old_entries = _check_target(root, force)
-    writers = {"lasot": _write_lasot, "got10k": _write_got10k, "trackingnet": _write_trackingnet}
+    writers = {"lasot": _write_lasot, "got10k": _write_got10k, "trackingnet": _write_trackingnet,
+               "otb100": _write_otb, "uav123": _write_uav, "nfs": _write_nfs,
+               "tnl2k": _write_tnl2k, "custom": _write_custom}
     params = {"format": fmt, "splits": list(chosen), "n_sequences": int(n_sequences),
               "n_frames": list(n_frames) if isinstance(n_frames, (tuple, list)) else int(n_frames),
               "size": [W, H], "seed": int(seed)}
@@ -665,12 +670,185 @@ def _write_trackingnet(root: Path, splits, n_sequences, n_frames, size, seed) ->
     return written
 
 
+# ------------------------------------------------------ OPE benchmarks and the generic layout
+# Each writes the real layout with the benchmark's quirks (frame ranges, shared folders, NaN
+# rows, separators, frame-name digits) and a root table or list naming what it wrote, since the
+# official tables name sequences the tree does not hold.
+
+
+def _write_frames(folder: Path, frames: list[np.ndarray], names: list[str]) -> None:
+    """Frames as JPEG or PNG by each name's extension."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for frame, name in zip(frames, names):
+        ext = os.path.splitext(name)[1]
+        ok, buf = cv2.imencode(ext, frame, _JPEG if ext == ".jpg" else [])
+        if not ok:  # pragma: no cover - OpenCV always encodes uint8 BGR
+            raise RuntimeError(f"{ext} encoding failed")
+        (folder / name).write_bytes(buf.tobytes())
+
+
+def _boxes_text(gt: np.ndarray, sep: str) -> str:
+    """Integer boxes joined by ``sep`` (NaN rows spelled NaN as UAV123 does)."""
+    return format_boxes(gt, 0).replace(",", sep)
+
+
+# OTB-100 quirks by sequence index: plain; first image numbered 5 (BlurCar1/3/4); two targets in
+# one folder (Jogging); annotated range inside a longer folder (David, Freeman3); 5-digit names
+# (Board); first frames omitted (Tiger1). Separators cycle comma, tab, whitespace.
+_OTB_KINDS = ("two-targets", "late-start", "range", "digits5", "omit", "plain")
+_OTB_HEADER = "name,folder,img_dir,start,end,digits,ext,anno,init_omit,object_class,aliases\n"
+
+
+def _write_otb(root: Path, splits, n_sequences, n_frames, size, seed) -> list[str]:
+    rows: list[str] = []
+    written: list[str] = []
+    i = 0
+    while len(written) < n_sequences:
+        kind = _OTB_KINDS[i % len(_OTB_KINDS)]
+        if kind == "two-targets" and n_sequences - len(written) < 2:
+            kind = "plain"
+        track, frames = _sequence(seed, 30, i, n_frames, size)
+        folder = f"Synth{i + 1}"
+        sep = (",", "\t", " ")[i % 3]
+        gt = track.gt()
+        n = track.n
+        digits, start, omit, extra = 4, 1, 0, 0
+        if kind == "late-start":
+            start = 5  # the image folder starts at 0005, as BlurCar1's starts at 0247
+        elif kind == "range" and n >= 4:
+            start, extra = 2, 2  # images 1 and the last two are not annotated (David, Diving)
+        elif kind == "digits5":
+            digits = 5
+        elif kind == "omit" and n >= 3:
+            omit = 2
+        end = start + n - 1
+        numbers = list(range(1 if kind == "range" else start, end + extra + 1))
+        imgs = [frames[min(max(k - start, 0), n - 1)] for k in numbers]
+        _write_frames(root / folder / "img", imgs, [f"{k:0{digits}d}.jpg" for k in numbers])
+        if kind == "two-targets":
+            for t in (1, 2):
+                (root / folder / f"groundtruth_rect.{t}.txt").write_text(_boxes_text(gt, sep))
+                name = f"{folder}_{t}"
+                rows.append(f"{name},{folder},img,{start},{end},{digits},jpg,"
+                            f"groundtruth_rect.{t}.txt,0,object,{folder}-{t}")
+                written.append(name)
+        else:
+            (root / folder / "groundtruth_rect.txt").write_text(_boxes_text(gt, sep))
+            rows.append(f"{folder},{folder},img,{start},{end},{digits},jpg,groundtruth_rect.txt,"
+                        f"{omit},object,")
+            written.append(folder)
+        i += 1
+    (root / "sequences.csv").write_text(_OTB_HEADER + "".join(r + "\n" for r in rows))
+    return written
+
+
+def _write_uav(root: Path, splits, n_sequences, n_frames, size, seed) -> list[str]:
+    """``data_seq/UAV123/<folder>/%06d.jpg`` and ``anno/UAV123/<name>.txt``; every other folder
+    is cut into two sub-sequences (``<folder>_1``, ``<folder>_2``) at a visible frame; boxes of
+    frames where the object is out of view are written NaN."""
+    rows: list[str] = []
+    written: list[str] = []
+    i = 0
+    (root / "anno" / "UAV123").mkdir(parents=True, exist_ok=True)
+    while len(written) < n_sequences:
+        track, frames = _sequence(seed, 31, i, n_frames, size)
+        folder = f"synth{i + 1}"
+        _write_frames(root / "data_seq" / "UAV123" / folder, frames,
+                      [f"{k:06d}.jpg" for k in range(1, track.n + 1)])
+        gt = track.gt()
+        gt[track.out_of_view()] = np.nan
+        visible = ~np.isnan(gt).any(axis=1)
+        cut = None
+        if i % 2 == 1 and n_sequences - len(written) >= 2 and track.n >= 4:
+            later = [k for k in range(max(2, track.n // 2), track.n) if visible[k]]
+            cut = later[0] if later else None
+        parts = [(f"{folder}_1", 0, cut), (f"{folder}_2", cut, track.n)] if cut else [
+            (folder, 0, track.n)]
+        for anno, a, b in parts:
+            (root / "anno" / "UAV123" / f"{anno}.txt").write_text(
+                format_boxes(gt[a:b], 0).replace("nan", "NaN"))
+            rows.append(f"uav_{anno},{folder},{a + 1},{b},{anno},object")
+            written.append(f"uav_{anno}")
+        i += 1
+    (root / "sequences.csv").write_text("name,folder,start,end,anno,object_class\n"
+                                        + "".join(r + "\n" for r in rows))
+    return written
+
+
+def _write_nfs(root: Path, splits, n_sequences, n_frames, size, seed) -> list[str]:
+    """The release layout ``<Seq>/30/<Seq>/%05d.jpg`` + ``<Seq>/30/<Seq>.txt`` (``id xmin ymin
+    xmax ymax frame lost occluded generated "label"``); sequence 2 carries 240 fps annotation
+    rows (8 per frame) and sequence 3 one image more than annotations, as some real ones do."""
+    rows: list[str] = []
+    written: list[str] = []
+    for i in range(n_sequences):
+        track, frames = _sequence(seed, 32, i, n_frames, size)
+        folder = f"synth_{i + 1}"
+        gt = track.gt()
+        extra = [frames[-1]] if i % 4 == 3 else []
+        _write_frames(root / folder / "30" / folder, frames + extra,
+                      [f"{k:05d}.jpg" for k in range(1, track.n + 1 + len(extra))])
+        repeat = 8 if i % 4 == 2 else 1
+        lines = []
+        for k, (x, y, w, h) in enumerate(gt):
+            for r in range(repeat):
+                f = k * repeat + r + 1
+                lines.append(f'1 {int(x)} {int(y)} {int(x + w)} {int(y + h)} {f} 0 0 0 "object"\n')
+        (root / folder / "30" / f"{folder}.txt").write_text("".join(lines))
+        rows.append(f"nfs_{folder},{folder},{track.n},object,0")
+        written.append(f"nfs_{folder}")
+    (root / "sequences.csv").write_text("name,folder,end,object_class,occlusion\n"
+                                        + "".join(r + "\n" for r in rows))
+    return written
+
+
+def _write_tnl2k(root: Path, splits, n_sequences, n_frames, size, seed) -> list[str]:
+    """``<seq>/imgs/`` (png for even sequences, jpg for odd ones, as TNL2K mixes them),
+    ``groundtruth.txt`` and ``language.txt``; the root's ``testing_set.txt`` lists them."""
+    names: list[str] = []
+    for i in range(n_sequences):
+        track, frames = _sequence(seed, 33, i, n_frames, size)
+        name = f"Synth_video_{i + 1:02d}-Done"
+        ext = "png" if i % 2 == 0 else "jpg"
+        _write_frames(root / name / "imgs", frames,
+                      [f"{k:05d}.{ext}" for k in range(1, track.n + 1)])
+        (root / name / "groundtruth.txt").write_text(format_boxes(track.gt(), 0))
+        (root / name / "language.txt").write_text("the textured object moving over clutter\n")
+        names.append(name)
+    (root / "testing_set.txt").write_text("".join(n + "\n" for n in names))
+    return names
+
+
+def _write_custom(root: Path, splits, n_sequences, n_frames, size, seed) -> list[str]:
+    """The generic layout: frames in ``img/`` (jpg) or directly in the sequence folder (png,
+    numbers without padding), ``groundtruth.txt``, ``visible.txt`` for every other sequence;
+    ``list.txt`` at the root."""
+    names: list[str] = []
+    for i in range(n_sequences):
+        track, frames = _sequence(seed, 34, i, n_frames, size)
+        name = f"clip{i + 1:02d}"
+        if i % 2 == 0:
+            _write_frames(root / name / "img", frames,
+                          [f"{k:06d}.jpg" for k in range(1, track.n + 1)])
+        else:
+            _write_frames(root / name, frames, [f"{k}.png" for k in range(track.n)])
+        (root / name / "groundtruth.txt").write_text(format_boxes(track.gt(), 0))
+        if i % 2 == 0:
+            visible = ~track.out_of_view() & ~track.full_occlusion()
+            (root / name / "visible.txt").write_text("".join(f"{int(v)}\n" for v in visible))
+        names.append(name)
+    (root / "list.txt").write_text("".join(n + "\n" for n in names))
+    return names
+
+
 def ensure_synthetic(fmt: str, root: str | Path, **kwargs) -> bool:
     """Write the synthetic tree of ``fmt`` at ``root`` unless one is already there (its split
     list exists). Returns True when it wrote. ``kwargs`` go to ``write_synthetic``."""
     root = Path(root)
     listed = {"lasot": root / "testing_set.txt", "got10k": root / "val" / "list.txt",
-              "trackingnet": root / "TEST" / "anno"}.get(fmt)
+              "trackingnet": root / "TEST" / "anno", "otb100": root / "sequences.csv",
+              "uav123": root / "sequences.csv", "nfs": root / "sequences.csv",
+              "tnl2k": root / "testing_set.txt", "custom": root / "list.txt"}.get(fmt)
     if listed is None:
         raise ConfigError(f"unknown synthetic format {fmt!r} (choose from {', '.join(FORMATS)})")
     if listed.exists():
