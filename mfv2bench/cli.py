@@ -26,6 +26,8 @@ COMMAND_MODULES = (
     "datasets",
     "trackers",
     "results",
+    "show",
+    "explain",
 )
 
 

@@ -17,7 +17,9 @@ from __future__ import annotations
 import errno
 import fcntl
 import json
+import logging
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,24 @@ from .atomic import TMP_PREFIX, atomic_write
 from .boxtext import format_boxes, format_column
 from .layout import (ERRORS_NAME, LOCK_NAME, MANIFEST_NAME, SCORES_SUFFIX, TIME_SUFFIX,
                      check_tracker_name, is_boxes_file, run_folder)
+
+
+log = logging.getLogger(__name__)
+LOCK_WAIT_S = 1.0  # a reader may hold a run's lock for a moment (settling a stale manifest)
+
+
+def make_folder(folder: Path) -> Path:
+    """``mkdir -p`` that says in one line why it cannot (a file in the way, no permission)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocker = next((p for p in [folder, *folder.parents] if p.exists() and not p.is_dir()),
+                       folder)
+        raise ConfigError(f"{blocker} is a file, not a folder: results cannot be written under "
+                          "it (move it away or choose another results folder)") from None
+    except PermissionError:
+        raise ConfigError(f"cannot create the results folder {folder}: permission denied") from None
+    return folder
 
 
 def _count_lines(path: Path) -> int | None:
@@ -49,21 +69,28 @@ class StoreLock:
         self._fd: int | None = None
 
     def acquire(self) -> "StoreLock":
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(self.path.parent)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            holder = ""
+        deadline = time.monotonic() + LOCK_WAIT_S
+        while True:
             try:
-                holder = os.read(fd, 200).decode("utf-8", "replace").strip()
-            finally:
-                os.close(fd)
-            if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                raise ConfigError(
-                    f"another eval is writing {self.path.parent} ({holder or 'holder unknown'}); "
-                    "wait for it to finish or write elsewhere (--results)") from None
-            raise
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                busy = exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK)
+                if busy and time.monotonic() < deadline:
+                    time.sleep(0.05)  # a reader settling a stale manifest holds it briefly
+                    continue
+                holder = ""
+                try:
+                    holder = os.read(fd, 200).decode("utf-8", "replace").strip()
+                finally:
+                    os.close(fd)
+                if busy:
+                    raise ConfigError(
+                        f"another eval is writing {self.path.parent} ({holder or 'holder unknown'}); "
+                        "wait for it to finish or write elsewhere (--results)") from None
+                raise
         os.ftruncate(fd, 0)
         os.write(fd, f"pid {os.getpid()} on {os.uname().nodename}".encode())
         self._fd = fd
@@ -111,14 +138,23 @@ class ResultsStore:
     def lock(self, tracker: str, split_key: str) -> StoreLock:
         return StoreLock(self.sequence_dir(tracker, split_key))
 
+    def check_folder(self, tracker: str, split_key: str) -> Path:
+        """The run folder, if it (or a folder above it) is not a file in the way: a one-line
+        ConfigError before anything runs instead of a traceback at the first write."""
+        folder = self.sequence_dir(tracker, split_key)
+        for path in (self.root, folder.parent, folder):
+            if path.exists() and not path.is_dir():
+                raise ConfigError(f"{path} is a file, not a folder: results cannot be written "
+                                  "under it (move it away or choose another results folder)")
+        return folder
+
     # -- writing ------------------------------------------------------------------------------
     def write_sequence(self, tracker: str, split_key: str, seq: str, boxes: np.ndarray,
                        times: np.ndarray | list[float] | None,
                        scores: np.ndarray | list[float | None] | None = None) -> Path:
         """Write one sequence's results atomically; the boxes file goes last (it marks done)."""
         arr = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-        folder = self.sequence_dir(tracker, split_key)
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = make_folder(self.sequence_dir(tracker, split_key))
         if times is not None:
             t = np.asarray(times, dtype=np.float64).reshape(-1)
             if len(t) != len(arr):
@@ -173,13 +209,13 @@ class ResultsStore:
 
     def write_manifest(self, tracker: str, split_key: str, manifest: dict[str, Any]) -> Path:
         path = self.manifest_path(tracker, split_key)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(path.parent)
         atomic_write(path, json.dumps(manifest, indent=1, sort_keys=False, default=str) + "\n")
         return path
 
     def append_error(self, tracker: str, split_key: str, text: str) -> Path:
         path = self.errors_path(tracker, split_key)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(path.parent)
         with open(path, "a", encoding="utf-8") as f:
             f.write(text if text.endswith("\n") else text + "\n")
         return path
@@ -196,7 +232,45 @@ class ResultsStore:
             raise InputError(f"not valid JSON: {exc.msg}", path, exc.lineno) from None
         if not isinstance(data, dict):
             raise InputError("a run manifest must be a JSON object", path)
+        if data.get("status") == run_manifest.RUNNING:
+            data = self._settle_if_stale(path, data)
         return data
+
+    def _settle_if_stale(self, path: Path, data: dict[str, Any]) -> dict[str, Any]:
+        """A manifest still "running" whose eval is gone (killed: SIGKILL, power loss) is marked
+        interrupted, on disk where possible. The eval holds the run's lock while it runs and the
+        OS drops it when the process dies, so a lock nobody holds means a stale manifest."""
+        lock_path = path.parent / LOCK_NAME
+        fd: int | None = None
+        try:
+            fd = os.open(lock_path, os.O_RDONLY)
+        except FileNotFoundError:
+            fd = None
+        except OSError:
+            return data  # cannot tell
+        try:
+            if fd is not None:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    return data  # an eval holds it: really running
+            try:  # re-read under the lock: the eval may have finished meanwhile
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                return data
+            if not isinstance(data, dict) or data.get("status") != run_manifest.RUNNING:
+                return data
+            data = run_manifest.mark_interrupted(data, "the eval that wrote it ended without "
+                                                 "finishing (killed)")
+            try:
+                atomic_write(path, json.dumps(data, indent=1, sort_keys=False, default=str) + "\n")
+                log.info("%s: marked interrupted (its eval is no longer running)", path)
+            except OSError as exc:  # a read-only store: the caller still sees it interrupted
+                log.debug("could not mark %s interrupted: %s", path, exc)
+            return data
+        finally:
+            if fd is not None:
+                os.close(fd)
 
     def random_weights(self, tracker: str, split_key: str) -> bool:
         """True when the run's network had random weights (a latency-only spec): such results

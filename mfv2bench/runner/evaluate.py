@@ -8,6 +8,8 @@ rest on the chosen backend, write each result atomically as it arrives, keep ``r
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
 import shutil
 import sys
@@ -20,9 +22,9 @@ from typing import Any
 
 from .. import __version__, provenance
 from ..datasets.base import DatasetSplit
-from ..datasets.registry import load_split
+from ..datasets.registry import load_split, official_names
 from ..devices import parse_devices
-from ..errors import ConfigError, MissingDataError
+from ..errors import ConfigError, Mfv2benchError, MissingDataError
 from ..results import manifest as mf
 from ..results.store import ResultsStore
 from ..threads import available_cores, set_threads
@@ -30,11 +32,28 @@ from ..trackers.kinds import kind_of
 from ..trackers.specs import ResolvedSpec, SpecRegistry, build_tracker
 from ..workspace import Workspace, load_workspace
 from .manifest import checkpoint_of
-from .backends import BackendInfo, run_dask, run_inprocess, run_joblib
+from .backends import (SCHEDULER_TIMEOUT_S, BackendInfo, parse_scheduler, run_dask,
+                       run_inprocess, run_joblib)
 from .worker import Task, use_tracker
 
+log = logging.getLogger(__name__)
 BACKENDS = ("joblib", "dask")
 MANIFEST_EVERY_S = 5.0  # the manifest is rewritten at most this often during a run (and at the end)
+
+
+class DiskWriteError(Mfv2benchError):
+    """Writing results failed (disk full, quota, permissions): the run stops; every sequence
+    written before stays (each file is complete or absent); rerun to resume."""
+
+    def __init__(self, folder: Path, what: str, exc: OSError, kept: int):
+        self.errno = exc.errno
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            cause = "the disk is full" if exc.errno == errno.ENOSPC else "the disk quota is exceeded"
+        else:
+            cause = exc.strerror or str(exc)
+        super().__init__(f"cannot write the results of {what} to {folder}: {cause}. The "
+                         f"{kept} finished sequence(s) are kept; free space and run the same "
+                         "command to resume")
 
 
 @dataclass
@@ -93,6 +112,60 @@ class EvalRun:
             "workers": self.workers, "timing": self.manifest.get("timing"),
             "errors_log": str(self.errors_log) if self.errors_log else None,
         }
+
+
+@dataclass
+class Coverage:
+    """Which part of the OFFICIAL split the folder's results cover (``results.manifest``)."""
+
+    state: str  # mf.FULL, mf.SUBSET or mf.PARTIAL
+    expected: int  # sequences of the official split (the root's list where none is shipped)
+    done: int  # of those, finished in the folder with unchanged ground truth
+    reasons: list[str]
+
+
+def judge_coverage(reference: list[str], official: bool, root_names: list[str],
+                   intended: list[str], done: set[str], *, subset_option: bool,
+                   failed: list[str], interrupted: bool, missing_on_disk: list[str],
+                   stale: list[str]) -> Coverage:
+    """``full`` only when every reference sequence is done; ``subset`` when the run was
+    restricted on purpose (``--sequences``, a root list naming fewer or other sequences than the
+    official one) and all of it finished; ``partial`` otherwise (failed, interrupted, missing
+    on disk, ground truth changed since the results were made, still running)."""
+    ref = set(reference)
+    n_done = len(done & ref)
+    reasons: list[str] = []
+    restricted = False
+    if official:
+        not_listed = [n for n in reference if n not in set(root_names)]
+        extra = [n for n in root_names if n not in ref]
+        if not_listed:
+            restricted = True
+            reasons.append(f"root list names {len(root_names) - len(extra)} of the "
+                           f"{len(reference)} official sequences")
+        if extra:
+            restricted = True
+            reasons.append(f"root list names {len(extra)} sequence(s) outside the official list")
+    if subset_option and not ref <= done:
+        restricted = True
+        reasons.append(f"--sequences: {len(intended)} of {len(reference)} sequences")
+    behind: list[str] = []
+    if failed:
+        behind.append(f"{len(failed)} failed")
+    if interrupted:
+        behind.append("interrupted")
+    if missing_on_disk:
+        behind.append(f"{len(missing_on_disk)} missing on disk (--allow-partial)")
+    if stale:
+        behind.append(f"{len(stale)} with ground truth changed since they ran: {', '.join(stale[:3])}"
+                      + (" ..." if len(stale) > 3 else ""))
+    unfinished = [n for n in intended if n not in done]
+    if unfinished and not (failed or interrupted or stale):
+        behind.append(f"{len(unfinished)} not run yet")
+    if n_done == len(ref) and not restricted and not missing_on_disk:
+        return Coverage(mf.FULL, len(ref), n_done, [])
+    state = mf.SUBSET if restricted and not behind else mf.PARTIAL
+    return Coverage(state, len(ref), n_done, reasons + behind)
 
 
 def _preflight(spec: ResolvedSpec, devices: list[str]) -> Any:
@@ -245,6 +318,29 @@ def pin_threads(n: int):
     return restore
 
 
+MAX_THREADS_REMOTE = 1024  # --threads bound where this machine's cores say nothing (a cluster)
+
+
+def _check_limits(jobs: int | None, threads: int | None, local: bool,
+                  timeout_frame: float | None, timeout_sequence: float | None,
+                  scheduler_timeout: float) -> None:
+    """Option values refused before anything runs (one line each, exit 2 from the CLI)."""
+    if jobs is not None and jobs < 1:
+        raise ConfigError(f"--jobs must be at least 1, got {jobs}")
+    if threads is not None and threads < 1:
+        raise ConfigError(f"--threads must be at least 1, got {threads}")
+    cores = available_cores()
+    bound = cores if local else MAX_THREADS_REMOTE
+    if threads is not None and threads > bound:
+        where = f"this machine has {cores} core(s)" if local else f"at most {bound} on a cluster"
+        raise ConfigError(f"--threads {threads} is more than a worker can use ({where}); "
+                          "leave it out to share the cores between the workers")
+    for name, value in (("--timeout-frame", timeout_frame), ("--timeout-sequence", timeout_sequence),
+                        ("--scheduler-timeout", scheduler_timeout)):
+        if value is not None and not (value > 0 and value != float("inf")):
+            raise ConfigError(f"{name} must be a positive number of seconds, got {value}")
+
+
 def run_eval(tracker: str, dataset: str, split: str | None = None,
              workspace: Workspace | None = None, jobs: int | None = None, device: str = "cpu",
              backend: str = "joblib", scheduler: str | None = None, force: bool = False,
@@ -252,34 +348,47 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
              progress: bool = True, results_dir: str | Path | None = None,
              root: str | Path | None = None, prefetch: int = 4,
              threads: int | None = None, trust_checkpoint: bool = False,
-             registry: SpecRegistry | None = None, tracker_object: Any = None) -> EvalRun:
+             registry: SpecRegistry | None = None, tracker_object: Any = None,
+             timeout_frame: float | None = None, timeout_sequence: float | None = None,
+             scheduler_timeout: float = SCHEDULER_TIMEOUT_S) -> EvalRun:
     """Run ``tracker`` (a spec name) on a split and write its raw results to the store.
 
     ``jobs``: worker processes (default: all cores; with several CUDA devices, one per device).
-    ``backend``: "joblib" (loky processes on this machine) or "dask" (``scheduler`` address of
-    an existing cluster, else a LocalCluster of ``jobs`` workers). ``threads``: torch/OpenCV/BLAS
-    threads per worker (default: cores // workers, so workers never oversubscribe the cores).
+    Every spec runs in worker processes, ``jobs=1`` included, so a crash in native code or a
+    hung tracker costs one sequence, never the run. ``backend``: "joblib" (loky processes on
+    this machine) or "dask" (``scheduler`` address of an existing cluster, reached within
+    ``scheduler_timeout`` seconds, else a LocalCluster of ``jobs`` workers). ``threads``:
+    torch/OpenCV/BLAS threads per worker (default: cores // workers; at most the cores).
+    ``timeout_frame`` / ``timeout_sequence``: seconds a frame / a whole sequence may take
+    before that sequence is failed (off by default; the first frame includes warm-up).
     A sequence whose tracker raises is logged to ``errors.log`` and listed in
     ``EvalRun.failed``; the others finish. A missing checkpoint fails before anything is
     touched, ``--force`` included. ``trust_checkpoint`` allows a checkpoint holding pickled
     objects to load (not hashed: it changes how the file is read, not what runs).
     ``registry``: where ``tracker`` is resolved (default: the workspace's ``trackers/``).
     ``tracker_object``: an already built tracker to run in this process instead of building the
-    spec's (the spec then only describes it in the manifest); one worker on the CPU.
+    spec's (the spec then only describes it in the manifest); one worker on the CPU, no timeouts.
+
+    The manifest records which part of the OFFICIAL split (the list shipped in the package) the
+    folder covers (``results.manifest.coverage``) and a fingerprint of each sequence's ground
+    truth; a sequence whose ground truth changed since it ran is run again.
     """
     if backend not in BACKENDS:
         raise ConfigError(f"unknown backend {backend!r} (one of {', '.join(BACKENDS)})")
     if scheduler and backend != "dask":
         raise ConfigError("--scheduler needs --backend dask")
-    if jobs is not None and jobs < 1:
-        raise ConfigError(f"--jobs must be at least 1, got {jobs}")
-    if threads is not None and threads < 1:
-        raise ConfigError(f"--threads must be at least 1, got {threads}")
-    ws = workspace if workspace is not None else load_workspace()
+    if scheduler:
+        parse_scheduler(scheduler)
     devices = parse_devices(device)
+    _check_limits(jobs, threads, devices[0] == "cpu" and not scheduler, timeout_frame,
+                  timeout_sequence, scheduler_timeout)
+    ws = workspace if workspace is not None else load_workspace()
     if tracker_object is not None:
         if backend != "joblib" or devices != ["cpu"] or jobs not in (None, 1):
             raise ConfigError("a tracker object runs in this process: one job on the CPU")
+        if timeout_frame or timeout_sequence:
+            raise ConfigError("timeouts need the tracker in a worker process (a spec); a tracker "
+                              "object runs in this process")
         jobs = 1
     if len(devices) > 1:
         if backend == "dask":
@@ -293,10 +402,15 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
                       allow_partial=allow_partial, workspace=ws)
     if not data.sequences:
         raise MissingDataError(f"{data.key}: no sequence to run")
-    # completeness is judged on the whole split, also when --sequences picked a subset
+    # completeness is judged on the whole OFFICIAL split, also when --sequences picked a subset
+    # or the root's own list names fewer sequences than the list shipped in the package
     full = data if sequences is None else load_split(dataset, split=split, root=root,
                                                      allow_partial=True, workspace=ws)
     full_lengths = {s.name: s.n_frames for s in full.sequences}
+    official = official_names(dataset, split)
+    root_names = [s.name for s in full.sequences] + list(full.missing)
+    reference = official if official is not None else root_names
+    fingerprints = {s.name: mf.annotation_fingerprint(s.gt, s.n_frames) for s in full.sequences}
     registry = registry if registry is not None else SpecRegistry(ws.trackers_dir, ws.root)
     overrides = {"model": {"trust_checkpoint": True}} if trust_checkpoint else None
     spec = registry.resolve(tracker, dataset=data.dataset, overrides=overrides)
@@ -304,9 +418,14 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
     jobs = jobs if jobs is not None else (1 if devices[0] != "cpu" else cores)
     store = ResultsStore(results_dir if results_dir is not None else ws.results_dir)
     folder = store.sequence_dir(tracker, data.key)
+    store.check_folder(tracker, data.key)
     lengths = {s.name: s.n_frames for s in data.sequences}
-    # before the folder is touched
+    run_names = set(lengths)
+    # before the folder is touched (a spec is built once here to fail fast, then in the workers)
     tracker_obj = tracker_object if tracker_object is not None else _preflight(spec, devices)
+    in_process = tracker_object is not None
+    if not in_process:
+        tracker_obj = None
 
     with store.lock(tracker, data.key):
         checkpoint = checkpoint_of(spec)
@@ -314,25 +433,36 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
         store.remove_temp_files(tracker, data.key)
         errors_path = store.errors_path(tracker, data.key)
         errors_path.unlink(missing_ok=True)
+        annotations = mf.annotation_fingerprints(previous)
+        changed = mf.changed_annotations(previous, fingerprints)
+        rerun_changed = [n for n in changed if n in run_names]
+        stale = [n for n in changed if n not in run_names]  # outside this run: not done
+        for name in rerun_changed:  # results made against other ground truth: run again
+            store.remove_sequence(tracker, data.key, name)
+        if rerun_changed:
+            log.warning("ground truth changed since these sequences ran; running them again: %s",
+                        ", ".join(rerun_changed[:10]) + (" ..." if len(rerun_changed) > 10 else ""))
         complete = set(store.complete_sequences(tracker, data.key, lengths))
         pending = [s for s in data.sequences if s.name not in complete]
         skipped = [s.name for s in data.sequences if s.name in complete]
         workers = max(1, min(jobs, len(pending))) if pending else 1
-        in_process = backend == "joblib" and workers == 1 and devices[0] == "cpu"
-        if not in_process:
-            tracker_obj = None  # workers build their own
         if threads is None:  # this machine's cores say nothing about a remote cluster's
             local_cpu = devices[0] == "cpu" and not scheduler
             threads = max(1, cores // workers) if local_cpu else 1
-        info = BackendInfo(backend if not in_process else "joblib", workers)
+        info = BackendInfo(backend, workers)
 
         history = list((previous or {}).get("runs", []))
+        for old_run in history:  # a run killed before it could write its end (kill -9, power)
+            if isinstance(old_run, dict) and not old_run.get("finished"):
+                old_run["interrupted"] = True
         seq_runs: dict[str, int] = dict((previous or {}).get("sequence_runs", {}))
         hardware = provenance.hardware(devices)
         this_run = {"started": mf.utc_now(), "finished": None, "backend": info.to_dict(),
                     "workers": workers, "threads_per_worker": threads, "devices": devices,
-                    "host": hardware["host"], "ran": 0, "failed": [],
-                    "interrupted": False, "force": force}
+                    "host": hardware["host"], "pid": os.getpid(), "ran": 0, "failed": [],
+                    "interrupted": False, "force": force,
+                    "timeouts": {"frame": timeout_frame, "sequence": timeout_sequence},
+                    "rerun_changed_ground_truth": rerun_changed}
         history.append(this_run)
         run_index = len(history) - 1
         base = {
@@ -349,12 +479,21 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
 
         def write_manifest(final: bool) -> dict[str, Any]:
             finished = set(done) | set(skipped)
-            all_done = len(finished) == len(data.sequences)
-            if final and all_done and full is not data:
-                all_done = len(store.complete_sequences(tracker, data.key, full_lengths)) \
-                    == len(full_lengths) and not full.missing
+            others = {n: k for n, k in full_lengths.items() if n not in run_names}
+            if final and others:
+                finished |= set(store.complete_sequences(tracker, data.key, others))
+            finished -= set(stale)
+            if final:
+                cov = judge_coverage(reference, official is not None, root_names,
+                                     list(lengths), finished, subset_option=sequences is not None,
+                                     failed=sorted(failed), interrupted=interrupted,
+                                     missing_on_disk=list(full.missing), stale=stale)
+            else:
+                cov = Coverage(mf.PARTIAL, len(reference), len(finished & set(reference)),
+                               ["running"])
             max_workers = max(int(r.get("workers", 1)) for r in history)
             backend_names = {(r.get("backend") or {}).get("name") for r in history}
+            complete_now = cov.state == mf.FULL
             manifest = {
                 **base,
                 "device": devices[0] if len(devices) == 1 else ",".join(devices),
@@ -363,12 +502,15 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
                 "timing": mf.timing_label(max_workers, "dask" if "dask" in backend_names else backend),
                 "finished": mf.utc_now() if final else None,
                 "status": ("interrupted" if interrupted else "finished") if final else "running",
-                "complete": bool(final and all_done and not full.partial),
-                "partial": not (final and all_done and not full.partial),
-                "sequences": {"expected": full.expected, "on_disk": len(full.sequences),
-                              "done": len(finished), "failed": sorted(failed),
-                              "missing_on_disk": list(full.missing)},
+                "complete": complete_now, "partial": not complete_now,
+                "coverage": cov.state, "subset": cov.reasons,
+                "sequences_expected": cov.expected, "sequences_done": cov.done,
+                "sequences": {"expected": cov.expected,
+                              "official": "package" if official is not None else "root list",
+                              "on_disk": len(full.sequences), "done": cov.done,
+                              "failed": sorted(failed), "missing_on_disk": list(full.missing)},
                 "runs": history, "sequence_runs": seq_runs,
+                mf.ANNOTATIONS_KEY: annotations,
             }
             store.write_manifest(tracker, data.key, manifest)
             return manifest
@@ -379,7 +521,8 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
                         f"{tracker} on {data.key}")
         progress_dir = bar.watch() if backend == "joblib" and not in_process else None
         tasks = [Task(index=i, seq=s, spec=spec, devices=tuple(devices), threads=threads,
-                      prefetch=prefetch, progress_dir=progress_dir) for i, s in enumerate(pending)]
+                      prefetch=prefetch, progress_dir=progress_dir, timeout_frame=timeout_frame,
+                      timeout_sequence=timeout_sequence) for i, s in enumerate(pending)]
         index_of = {t.seq.name: t.index for t in tasks}
         restore = None
         if in_process:
@@ -389,14 +532,20 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
         elif backend == "joblib":
             stream = run_joblib(tasks, workers, threads)
         else:
-            stream = run_dask(tasks, workers, threads, scheduler, info)
+            stream = run_dask(tasks, workers, threads, scheduler, info, scheduler_timeout)
+        write_error: BaseException | None = None
         try:
             for result in stream:
                 if result.ok:
-                    store.write_sequence(tracker, data.key, result.name, result.boxes,
-                                         result.times, result.scores)
+                    try:
+                        store.write_sequence(tracker, data.key, result.name, result.boxes,
+                                             result.times, result.scores)
+                    except OSError as exc:
+                        raise DiskWriteError(folder, result.name, exc, len(done) + len(skipped)) \
+                            from None
                     done.append(result.name)
                     seq_runs[result.name] = run_index
+                    annotations[result.name] = fingerprints[result.name]
                 else:
                     failed[result.name] = (result.error or "").strip().splitlines()[-1][:300]
                     store.append_error(tracker, data.key,
@@ -406,16 +555,26 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
                 if time.monotonic() - last_write >= MANIFEST_EVERY_S:  # large splits: not O(n^2)
                     manifest = write_manifest(final=False)
                     last_write = time.monotonic()
-        except KeyboardInterrupt:
+        except BaseException as exc:  # Ctrl-C, SIGTERM, a full disk: finished results are kept
             interrupted = True
+            write_error = exc
             raise
         finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()  # stops the workers now (a generator left open would keep them)
             bar.close()
             if restore is not None:
                 restore()
             this_run.update(finished=mf.utc_now(), ran=len(done), failed=sorted(failed),
                             interrupted=interrupted, backend=info.to_dict(), workers=info.workers)
-            manifest = write_manifest(final=True)
+            try:
+                manifest = write_manifest(final=True)
+            except OSError as exc:
+                if write_error is None:
+                    raise DiskWriteError(folder, "run.json", exc, len(done) + len(skipped)) \
+                        from None
+                log.warning("could not update %s: %s", store.manifest_path(tracker, data.key), exc)
     return EvalRun(tracker=tracker, split=data, folder=folder, manifest=manifest, done=done,
                    skipped=skipped, failed=failed, interrupted=interrupted,
                    backend=info.name, workers=info.workers)

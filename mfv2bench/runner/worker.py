@@ -4,10 +4,16 @@ takes one device for its whole life."""
 
 from __future__ import annotations
 
+import ctypes
 import fcntl
+import logging
 import os
+import signal
 import socket
+import sys
+import threading
 import time
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -17,6 +23,10 @@ from ..devices import use_device
 from ..threads import set_threads
 from ..trackers.specs import ResolvedSpec, build_tracker
 from .sequence import SequenceResult, run_sequence
+
+log = logging.getLogger(__name__)
+TIMEOUT_SUFFIX = ".timeout"  # marker a worker leaves in the claims folder before killing itself
+TIMEOUT_EVENT = "mfv2bench-timeout"  # Dask event topic with the same message
 
 
 @dataclass
@@ -32,6 +42,8 @@ class Task:
     claims_dir: str | None = None  # in-flight markers (joblib: tells which sequence a dead worker held)
     slots_dir: str | None = None  # one lock file per device (several GPUs)
     progress_dir: str | None = None  # frames done so far, for the parent's progress bar
+    timeout_frame: float | None = None  # seconds one frame (decode + track) may take
+    timeout_sequence: float | None = None  # seconds the whole sequence may take
 
 
 # Per-process state: the tracker built for (spec hash, devices), and the device slot held.
@@ -91,26 +103,145 @@ def progress_writer(path: str, every: float = 0.5) -> Callable[[int], None]:
     return on_frame
 
 
+class SequenceTimeout(Exception):
+    """Raised in the thread running a sequence that ran past its time limit."""
+
+
+def _async_raise(ident: int, exc: type[BaseException] | None) -> None:
+    """Raise ``exc`` in thread ``ident`` at its next Python instruction (None: cancel that)."""
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident),
+                                               ctypes.py_object(exc) if exc is not None else None)
+
+
+class Watchdog:
+    """Enforces ``--timeout-frame`` / ``--timeout-sequence`` in a worker process.
+
+    On expiry it first raises ``SequenceTimeout`` in the thread running the sequence (a tracker
+    stuck in Python code stops there and the worker goes on); if that thread is still busy after
+    a grace period (stuck in native code, a blocking call), the worker leaves the reason where
+    the parent finds it (a marker file, or a Dask event) and kills itself: only a process can
+    stop native code. The parent reports the sequence failed and runs the others."""
+
+    def __init__(self, task: Task):
+        self.task = task
+        self.frame_limit = task.timeout_frame
+        self.seq_limit = task.timeout_sequence
+        self.ident = threading.get_ident()
+        self.start = self.last = time.monotonic()
+        self.frames = 0
+        self.reason: str | None = None
+        self._done = False
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        limits = [x for x in (self.frame_limit, self.seq_limit) if x]
+        self.grace = min(5.0, max(1.0, min(limits)))
+        self._step = max(0.02, min(0.5, min(limits) / 20))
+        self._thread = threading.Thread(target=self._watch, name="mfv2bench-watchdog", daemon=True)
+        self._thread.start()
+
+    def tick(self, i: int) -> None:
+        self.frames = i + 1
+        self.last = time.monotonic()
+
+    def _expired(self, now: float) -> str | None:
+        name, n = self.task.seq.name, self.task.seq.n_frames
+        if self.seq_limit and now - self.start > self.seq_limit:
+            return (f"sequence {name}: timed out after {self.seq_limit:g} s (--timeout-sequence), "
+                    f"at frame {self.frames + 1} of {n}")
+        if self.frame_limit and now - self.last > self.frame_limit:
+            return (f"sequence {name}: frame {self.frames + 1} of {n} took longer than "
+                    f"{self.frame_limit:g} s (--timeout-frame)")
+        return None
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self._step):
+            reason = self._expired(time.monotonic())
+            if reason is None:
+                continue
+            with self._lock:
+                if self._done:
+                    return
+                self.reason = reason
+                _async_raise(self.ident, SequenceTimeout)
+            if self._stop.wait(self.grace):
+                return  # the sequence's thread stopped: the worker carries on
+            self._kill_self(reason)
+            return
+
+    def _kill_self(self, reason: str) -> None:
+        message = f"{reason}; the tracker did not stop, so its worker process (pid " \
+                  f"{os.getpid()}) was ended"
+        try:
+            if self.task.claims_dir:
+                marker = Path(self.task.claims_dir) / f"{self.task.index}{TIMEOUT_SUFFIX}"
+                marker.write_text(message, encoding="utf-8")
+            elif "distributed" in sys.modules:
+                from distributed import get_worker
+
+                get_worker().log_event(TIMEOUT_EVENT, {"sequence": self.task.seq.name,
+                                                       "message": message})
+                time.sleep(1.0)  # let the worker's event loop send it
+        except Exception:  # noqa: BLE001 - the kill below must happen whatever failed here
+            log.debug("could not record the timeout of %s", self.task.seq.name, exc_info=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    def finish(self) -> None:
+        """The sequence ended (either way): stand down, and cancel a timeout not yet raised."""
+        with self._lock:
+            self._done = True
+            if self.reason is not None:
+                _async_raise(self.ident, None)
+        self._stop.set()
+
+
+def _chain(*callbacks: Callable[[int], None] | None) -> Callable[[int], None] | None:
+    calls = [c for c in callbacks if c is not None]
+    if not calls:
+        return None
+    if len(calls) == 1:
+        return calls[0]
+
+    def on_frame(i: int) -> None:
+        for c in calls:
+            c(i)
+
+    return on_frame
+
+
 def execute(task: Task, on_frame: Callable[[int], None] | None = None) -> SequenceResult:
     """Run one sequence; any exception (tracker build included) comes back as ``error``.
-    ``on_frame(i)`` is called after each frame (in-process runs: a frame-level progress bar)."""
+    ``on_frame(i)`` is called after each frame (in-process runs: a frame-level progress bar).
+    With a timeout in the task, a watchdog stops a sequence that runs past it (``Watchdog``)."""
     claim = None
     if task.claims_dir:
         claim = Path(task.claims_dir) / f"{task.index}.{os.getpid()}"
         claim.touch()
+    dog: Watchdog | None = None
     try:
         try:
             tracker, device = tracker_for(task)
         except Exception:
-            import traceback
-
             return SequenceResult(task.seq.name, error=f"building the tracker failed in worker "
                                   f"pid {os.getpid()}\n{traceback.format_exc()}")
         if on_frame is None and task.progress_dir:
             on_frame = progress_writer(os.path.join(task.progress_dir, str(task.index)))
-        result = run_sequence(tracker, task.seq, prefetch=task.prefetch, on_frame=on_frame)
+        if task.timeout_frame or task.timeout_sequence:
+            dog = Watchdog(task)
+        try:
+            result = run_sequence(tracker, task.seq, prefetch=task.prefetch,
+                                  on_frame=_chain(on_frame, dog.tick if dog else None))
+        except SequenceTimeout:
+            result = SequenceResult(task.seq.name, error="timed out")
+        if dog is not None:
+            dog.finish()
+            if dog.reason is not None and not result.ok:
+                result = SequenceResult(task.seq.name, error=dog.reason, wall=result.wall)
         result.worker = {"pid": os.getpid(), "host": socket.gethostname(), "device": device}
         return result
+    except SequenceTimeout:  # raised a moment after the sequence ended: the limit was met
+        return SequenceResult(task.seq.name, error=dog.reason if dog and dog.reason else "timed out")
     finally:
+        if dog is not None:
+            dog.finish()
         if claim is not None:
             claim.unlink(missing_ok=True)
