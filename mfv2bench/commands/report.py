@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .. import app
+from ..report.build import build_report
 from .options import results_option, root_option
 
 
@@ -23,8 +23,14 @@ from .options import results_option, root_option
 @click.option("--allow-partial", is_flag=True,
               help="Score on the sequences every tracker has when some results are missing "
                    "(the report is then marked partial).")
+@click.option("--failures/--no-failures", default=None,
+              help="Per-sequence IoU strips and galleries of the frames where trackers fail "
+                   "(default: on when the data set's frames are on disk).")
+@click.option("--attention", "attention", multiple=True, type=click.Path(file_okay=False, exists=True),
+              help="Output folder of `mfv2bench explain` whose figures the report shows (repeatable).")
 @click.pass_obj
-def command(workspace, dataset, trackers, out, pdf, protocol, root, results_dir, title, allow_partial):
+def command(workspace, dataset, trackers, out, pdf, protocol, root, results_dir, title, allow_partial,
+            failures, attention):
     """Write a self-contained HTML (and PDF) report from raw results on disk.
 
     Success, precision and normalized precision plots, per-attribute AUC, speed-accuracy scatter,
@@ -33,9 +39,10 @@ def command(workspace, dataset, trackers, out, pdf, protocol, root, results_dir,
     names = [t.strip() for t in trackers.split(",") if t.strip()]
     if not names:
         raise click.UsageError("--trackers needs at least one name")
-    files = app.report(dataset, names, out=Path(out) if out else None, workspace=workspace,
-                       pdf=pdf, protocol=protocol, root=root, results_dir=results_dir,
-                       title=title, allow_partial=allow_partial)
+    files = build_report(workspace, dataset, names, out=Path(out) if out else None,
+                         pdf=pdf, protocol=protocol, root=root, results_dir=results_dir,
+                         title=title, allow_partial=allow_partial, failures=failures,
+                         attention=[Path(a) for a in attention])
     click.echo(f"wrote {files.html}")
     if files.pdf:
         click.echo(f"wrote {files.pdf}")

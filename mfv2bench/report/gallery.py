@@ -75,14 +75,15 @@ def draw_frame(image: np.ndarray, gt: Any, boxes: Iterable[tuple[str, Any, str]]
     if gt is not None:
         draw_box(out, gt, GT_COLOUR, thickness, outline=True)
     if legend:
-        scale = max(0.4, min(out.shape[:2]) / 600.0)
-        y = int(18 * scale) + 2
+        font = max(0.35, min(out.shape[:2]) / 720.0 * 0.6)
+        step = int(round(28 * font)) + 2
+        y = step
         for name, _, colour in [("GT", None, GT_COLOUR), *boxes] + ([(label, None, "#ffff00")] if label else []):
-            cv2.putText(out, str(name), (4, y), cv2.FONT_HERSHEY_SIMPLEX, 0.5 * scale, (0, 0, 0),
-                        max(1, int(3 * scale)), cv2.LINE_AA)
-            cv2.putText(out, str(name), (4, y), cv2.FONT_HERSHEY_SIMPLEX, 0.5 * scale,
-                        hex_to_rgb(colour), max(1, int(1.2 * scale)), cv2.LINE_AA)
-            y += int(18 * scale) + 2
+            cv2.putText(out, str(name), (4, y), cv2.FONT_HERSHEY_SIMPLEX, font, (0, 0, 0),
+                        max(2, int(round(4 * font))), cv2.LINE_AA)
+            cv2.putText(out, str(name), (4, y), cv2.FONT_HERSHEY_SIMPLEX, font,
+                        hex_to_rgb(colour), max(1, int(round(1.5 * font))), cv2.LINE_AA)
+            y += step
     return out
 
 
@@ -188,6 +189,7 @@ def draw_gallery(seq: Sequence, failures: Any, boxes: dict[str, np.ndarray], col
 # attention figures written by `mfv2bench explain` (PNG files and their index, explain.json)
 
 EXPLAIN_INDEX = "explain.json"
+ATTENTION_QUALITY = 80  # JPEG quality of the attention figures embedded in the page
 
 
 @dataclass
@@ -219,11 +221,16 @@ def attention_images(folder: str | Path) -> list[AttentionImage]:
     out = []
     for fig in meta.get("figures", []):
         path = folder / str(fig["file"])
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"cannot read the figure: {exc.strerror or exc}", path) from None
         img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
         if img is None:
             raise InputError("not a decodable image", path)
-        out.append(AttentionImage(caption=str(fig.get("caption", path.name)), uri=data_uri(data, "image/png"),
+        rgb = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)  # embedded as JPEG: a third of the PNG's size
+        out.append(AttentionImage(caption=str(fig.get("caption", path.name)),
+                                  uri=data_uri(jpeg_bytes(rgb, ATTENTION_QUALITY)),
                                   width=int(img.shape[1]), height=int(img.shape[0]), group=group,
                                   main=bool(fig.get("main", False))))
     return out

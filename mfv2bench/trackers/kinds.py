@@ -7,6 +7,7 @@ needs about trackers of that kind, so that no code outside ``trackers/`` branche
     kind.weights(spec, sha256=False)       # WeightsInfo (path, sha256, present, random, seed)
     kind.effective_config(spec)            # every value that affects outputs (spec.hash hashes it)
     kind.capabilities(spec)                # Capabilities (devices, batch, precisions, runtimes, ...)
+    kind.explainer(spec, device, cached)   # where capabilities(spec).explain: per-frame attention
 
 A kind lives in its own module (``opencv.py``, ``python_kind.py``, ``mixformerv2/kind.py``) as a
 module attribute ``KIND``; ``KINDS`` maps names to them and ``kind_of`` imports one on first use,
@@ -79,6 +80,7 @@ class Capabilities:
     runtimes: tuple[str, ...] = ()
     has_network: bool = False
     cached: bool = False
+    explain: bool = False  # ``kind.explainer(spec)`` shows what the network attends to
 
 
 class TrackerKind:
@@ -131,6 +133,13 @@ class TrackerKind:
         """The spec with run-time settings applied where this kind has them (runtime, runtime
         threads, template cache on/off); kinds without them return the spec unchanged."""
         return spec
+
+    def explainer(self, spec: "ResolvedSpec", device: str = "cpu", cached: bool = True) -> Any:
+        """An object whose ``explain(read_frame, init_box, frame, previous_box=None)`` returns
+        an explanation of one frame (see ``trackers/mixformerv2/explain.Explanation`` for the
+        fields ``app.explain`` renders); only where ``capabilities(spec).explain``."""
+        raise ConfigError(f"tracker kind {self.name!r} has no attention to explain "
+                          f"(spec {source_of(spec)})")
 
     def runtime_of(self, spec: "ResolvedSpec") -> str | None:
         """The runtime the tracker runs its network in (None: no network)."""

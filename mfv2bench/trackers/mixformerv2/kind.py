@@ -6,6 +6,7 @@ imported when a tracker is built.
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from ...errors import ConfigError
@@ -61,12 +62,19 @@ class MixFormerV2Kind(TrackerKind):
     def capabilities(self, spec: "ResolvedSpec") -> Capabilities:
         return Capabilities(devices=("cpu", "cuda"), batch=True,
                             precisions=("fp32", "fp16", "bf16"), runtimes=RUNTIMES,
-                            has_network=True, cached=True)
+                            has_network=True, cached=True, explain=True)
 
     def build(self, spec: "ResolvedSpec", device: str = "cpu") -> "MixFormerV2Tracker":
         from .tracker import build_from_spec  # torch: only when a tracker is built
 
         return build_from_spec(spec, device=device)
+
+    def explainer(self, spec: "ResolvedSpec", device: str = "cpu", cached: bool = True) -> Any:
+        """The tracker in eager PyTorch (cache on or off) wrapped to record the prediction
+        tokens' attention (``explain.py``; torch: imported only when asked, as ``build``)."""
+        spec = self.run_settings(spec, runtime="eager", cached=cached)
+        explain = importlib.import_module("mfv2bench.trackers.mixformerv2.explain")
+        return explain.MixFormerV2Explainer(self.build(spec, device=device))
 
     def weights(self, spec: "ResolvedSpec", sha256: bool = False) -> WeightsInfo:
         model = spec.model
