@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 
 from ..datasets.base import DatasetSplit
-from ..errors import ConfigError
+from ..errors import ConfigError, Mfv2benchError
 from ..metrics.analysis import Analysis, analyze_store
 from ..metrics.text import analysis_text
+from ..results import manifest as mf
 from ..results.manifest import random_weights
 from ..runner.evaluate import EvalRun, run_eval
 from ..trackers.base import TrackOutput
@@ -42,7 +43,7 @@ def eval_analysis(run: EvalRun, protocol: str | None = None) -> Analysis | None:
     sub = finished_split(run)
     if sub is None:
         return None
-    return analyze_store(sub, [run.tracker], run.folder.parent.parent, protocol=protocol)
+    return analyze_store(sub, [run.tracker], run.results_dir, protocol=protocol)
 
 
 @dataclass
@@ -51,6 +52,7 @@ class Evaluation:
 
     run: EvalRun
     analysis: Analysis | None
+    analysis_error: str | None = None  # why the metrics step refused (the run itself is kept)
 
     @property
     def ok(self) -> bool:
@@ -64,6 +66,7 @@ class Evaluation:
     def to_json(self) -> dict[str, Any]:
         out = self.run.summary()
         out["metrics"] = self.analysis.to_json() if self.analysis is not None else None
+        out["metrics_error"] = self.analysis_error
         return out
 
     def summary_lines(self) -> list[str]:
@@ -78,12 +81,22 @@ class Evaluation:
             lines.append(f"failed sequences: {few}; tracebacks in {s['errors_log']}")
         if s["missing_on_disk"]:
             lines.append(f"{len(s['missing_on_disk'])} sequence(s) of the split were not on disk")
-        lines.append("run is COMPLETE" if s["complete"] else
-                     "run is PARTIAL (metrics below cover the finished sequences only; rerun to resume)")
+        reasons = "; ".join(s["subset"])
+        done = f"{s['sequences_done']} of {s['sequences_expected']} sequences of the official split"
+        if s["coverage"] == mf.FULL:
+            lines.append(f"run is COMPLETE ({done})")
+        elif s["coverage"] == mf.SUBSET:
+            lines.append(f"run covers a SUBSET ({done}: {reasons}); its metrics are marked and "
+                         "never ranked with full-split results")
+        else:
+            lines.append(f"run is PARTIAL ({done}: {reasons}); metrics below cover the finished "
+                         "sequences only; rerun to resume")
         return lines
 
     def metrics_text(self) -> str:
         """The metrics table, or why there is none."""
+        if self.analysis_error is not None:
+            return f"no metrics: {self.analysis_error}"
         if self.analysis is not None:
             return analysis_text(self.analysis)
         if self.run.finished_sequences:
@@ -97,8 +110,18 @@ def evaluate_spec(tracker: str, dataset: str, *, metrics: bool = True,
     """``run_eval`` (all its options) then, unless ``metrics`` is False, the analysis of the
     finished sequences."""
     run = run_eval(tracker, dataset, **run_options)
-    analysis = eval_analysis(run, protocol=protocol) if metrics else None
-    return Evaluation(run=run, analysis=analysis)
+    return _with_metrics(run, metrics, protocol)
+
+
+def _with_metrics(run: EvalRun, metrics: bool, protocol: str | None) -> Evaluation:
+    """The run and its metrics; a metrics step that refuses (a protocol rejecting the GT, a
+    broken result) is kept as ``analysis_error`` so the run's summary is never lost."""
+    if not metrics:
+        return Evaluation(run=run, analysis=None)
+    try:
+        return Evaluation(run=run, analysis=eval_analysis(run, protocol=protocol))
+    except Mfv2benchError as exc:
+        return Evaluation(run=run, analysis=None, analysis_error=str(exc))
 
 
 class ObjectTracker:
@@ -158,5 +181,4 @@ def evaluate_object(obj: Any, name: str, dataset: str, *, workspace: Workspace,
                    force=force, allow_partial=allow_partial, sequences=sequences,
                    progress=progress, results_dir=results_dir, root=root, registry=registry,
                    tracker_object=ObjectTracker(obj, name))
-    analysis = eval_analysis(run, protocol=protocol) if metrics else None
-    return Evaluation(run=run, analysis=analysis)
+    return _with_metrics(run, metrics, protocol)

@@ -70,6 +70,7 @@ class EvalRun:
     interrupted: bool = False
     backend: str = "joblib"
     workers: int = 1
+    results_dir: Path | None = None  # the store's root (``<results>``) the folder lies in
 
     @property
     def split_key(self) -> str:
@@ -87,6 +88,11 @@ class EvalRun:
     @property
     def partial(self) -> bool:
         return not self.complete
+
+    @property
+    def coverage(self) -> str | None:
+        """``full``, ``subset`` or ``partial`` (``results.manifest.coverage``)."""
+        return mf.coverage(self.manifest)
 
     @property
     def ok(self) -> bool:
@@ -108,7 +114,10 @@ class EvalRun:
             "tracker": self.tracker, "dataset": self.split.key, "results": str(self.folder),
             "ran": len(self.done), "skipped": len(self.skipped), "failed": sorted(self.failed),
             "missing_on_disk": self.missing, "interrupted": self.interrupted,
-            "complete": self.complete, "partial": self.partial, "backend": self.backend,
+            "complete": self.complete, "partial": self.partial, "coverage": self.coverage,
+            "subset": mf.coverage_reasons(self.manifest),
+            "sequences_expected": mf.sequences_expected(self.manifest),
+            "sequences_done": mf.sequences_done(self.manifest), "backend": self.backend,
             "workers": self.workers, "timing": self.manifest.get("timing"),
             "errors_log": str(self.errors_log) if self.errors_log else None,
         }
@@ -577,4 +586,4 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
                 log.warning("could not update %s: %s", store.manifest_path(tracker, data.key), exc)
     return EvalRun(tracker=tracker, split=data, folder=folder, manifest=manifest, done=done,
                    skipped=skipped, failed=failed, interrupted=interrupted,
-                   backend=info.name, workers=info.workers)
+                   backend=info.name, workers=info.workers, results_dir=store.root)
