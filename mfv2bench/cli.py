@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "datasets",
     "trackers",
     "results",
+    "train",
     "show",
     "explain",
 )

@@ -15,7 +15,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "mfv2bench"
 
 # Lowest first; an import may only go to the same or a lower layer (README "Architecture").
-LAYERS = ["core", "results", "datasets", "trackers", "runner", "metrics", "speed",
+LAYERS = ["core", "results", "datasets", "trackers", "runner", "training", "metrics", "speed",
           "leaderboard", "report", "submit", "app", "commands"]
 RANK = {name: i for i, name in enumerate(LAYERS)}
 CORE_MODULES = {"__init__", "errors", "hashing", "threads", "logs", "provenance", "devices",

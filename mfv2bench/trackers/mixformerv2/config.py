@@ -40,6 +40,11 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "embed_dim": 768, "num_heads": 12, "depth": 4, "mlp_ratio": 1.0,
         "patch_size": 16, "template_size": 112, "search_size": 224, "num_bins": 96,
     },
+    # Trained here (``mfv2bench train recipes/micro.toml``, synthetic data): no official weights.
+    "micro": {
+        "embed_dim": 128, "num_heads": 4, "depth": 4, "mlp_ratio": 4.0,
+        "patch_size": 16, "template_size": 64, "search_size": 128, "num_bins": 32,
+    },
 }
 
 
@@ -77,6 +82,8 @@ class VariantWeights:
 WEIGHTS: dict[str, VariantWeights] = {
     "base": VariantWeights("base", "mixformerv2_base.pth.tar", None, MEAN, STD, 128, 288),
     "small": VariantWeights("small", "mixformerv2_small.pth.tar", None, MEAN, STD, 112, 224),
+    "micro": VariantWeights("micro", "checkpoints/micro/mfv2-micro.pth", None, MEAN, STD, 64, 128,
+                            url="mfv2bench train recipes/micro.toml (shipped in checkpoints/micro/)"),
 }
 
 for _name, _record in WEIGHTS.items():  # a record must describe the variant it is filed under

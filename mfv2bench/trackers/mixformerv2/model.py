@@ -124,10 +124,17 @@ class Block(nn.Module):
         self.norm2 = nn.LayerNorm(dim, eps=eps)
         self.mlp = Mlp(dim, cfg["mlp_hidden_dim"])
         self.attention_mode = cfg["attention"]
+        # Training hook (progressive depth pruning): both residual branches are multiplied by
+        # this factor when set; None (always, outside training) leaves the computation untouched.
+        self.residual_scale: float | None = None
 
     def _finish(self, x: torch.Tensor, attn_out: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn.merge(attn_out)
-        return x + self.mlp(self.norm2(x))
+        g = self.residual_scale
+        if g is None:
+            x = x + self.attn.merge(attn_out)
+            return x + self.mlp(self.norm2(x))
+        x = x + g * self.attn.merge(attn_out)
+        return x + g * self.mlp(self.norm2(x))
 
     def forward(self, x: torch.Tensor, n_t: int) -> torch.Tensor:
         """Full joint pass over all tokens (the official computation)."""
@@ -328,11 +335,17 @@ class CornerBoxHead(nn.Module):
         p = heat.flatten(1).softmax(dim=-1)
         return (p * self.coord_x).sum(-1), (p * self.coord_y).sum(-1)
 
-    def forward(self, search_tokens: torch.Tensor, softmax: bool = True) -> dict[str, torch.Tensor]:
+    def maps(self, search_tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Top-left and bottom-right corner logits (B, feat*feat), row-major (training reads
+        their 1-D marginals for dense-to-sparse distillation)."""
         b, n, c = search_tokens.shape
         fmap = search_tokens.transpose(1, 2).reshape(b, c, self.feat, self.feat)
-        x1, y1 = self._soft_argmax(self.tower_tl(fmap))
-        x2, y2 = self._soft_argmax(self.tower_br(fmap))
+        return self.tower_tl(fmap).flatten(1), self.tower_br(fmap).flatten(1)
+
+    def forward(self, search_tokens: torch.Tensor, softmax: bool = True) -> dict[str, torch.Tensor]:
+        tl, br = self.maps(search_tokens)
+        x1, y1 = self._soft_argmax(tl)
+        x2, y2 = self._soft_argmax(br)
         box = torch.stack([(x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1], dim=-1).unsqueeze(1)
         return {"pred_boxes": box}
 

@@ -1,0 +1,223 @@
+"""Training pairs, precomputed once into uint8 tensors so the data never limits the step rate.
+
+A pair is (template, online template, search) crops of one sequence plus the target box in the
+search crop (normalised x1, y1, x2, y2) and a presence label. Crops use the tracker's own
+``sample_target`` (same rounding, padding and resize as at test time); the search crop is cut
+around a jittered box (centre and scale jitter as in the official MixFormer training).
+
+Sources: our synthetic generator's LaSOT-layout TRAIN split made in memory (split index 1;
+the test split, index 0, is never generated here), or any loader's split read from disk.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from ..datasets.images import read_rgb
+from ..datasets.registry import load_split
+from ..datasets.synthetic import _sequence
+from ..errors import ConfigError
+from ..trackers.mixformerv2.config import MEAN, STD
+from ..trackers.mixformerv2.preprocessing import sample_target
+from .recipe import DataConfig
+
+log = logging.getLogger(__name__)
+
+# Split index of the synthetic LaSOT layout's TRAIN split (datasets/synthetic.py _write_lasot:
+# test = 0, train = 1). The test split is never generated for training.
+SYNTHETIC_TRAIN_SPLIT = 1
+
+
+@dataclass
+class SeqData:
+    """One sequence in memory: RGB frames, GT boxes (x, y, w, h), visible share per frame."""
+
+    name: str
+    frames: list[np.ndarray]
+    gt: np.ndarray
+    visible: np.ndarray
+
+
+@dataclass
+class PairSet:
+    """Precomputed pairs: uint8 crops (N, 3, S, S) and boxes (N, 4) x1y1x2y2 in [0, 1] of the
+    search crop; ``present`` is 0 for negative pairs (target not in the search crop)."""
+
+    template: torch.Tensor
+    online: torch.Tensor
+    search: torch.Tensor
+    boxes: torch.Tensor
+    present: torch.Tensor
+
+    def __len__(self) -> int:
+        return int(self.boxes.shape[0])
+
+    def take(self, index: torch.Tensor) -> "PairSet":
+        return PairSet(self.template[index], self.online[index], self.search[index],
+                       self.boxes[index], self.present[index])
+
+    def nbytes(self) -> int:
+        return sum(t.numel() * t.element_size() for t in
+                   (self.template, self.online, self.search, self.boxes, self.present))
+
+
+def synthetic_sequences(cfg: DataConfig, start: int, count: int) -> Iterator[SeqData]:
+    """Sequences ``start .. start+count-1`` of the synthetic LaSOT train split (in memory)."""
+    for i in range(start, start + count):
+        track, frames = _sequence(cfg.seed, SYNTHETIC_TRAIN_SPLIT, i, tuple(cfg.frames),
+                                  tuple(cfg.image_size))
+        rgb = [np.ascontiguousarray(f[:, :, ::-1]) for f in frames]  # generator draws BGR
+        yield SeqData(f"synthetic-train-{i}", rgb, track.gt(), track.visible_ratio())
+
+
+def dataset_sequences(cfg: DataConfig, start: int, count: int, workspace=None) -> Iterator[SeqData]:
+    """Sequences ``start .. start+count-1`` of a loader's split (frames read from disk)."""
+    split = load_split(cfg.dataset, cfg.split, root=cfg.root or None, workspace=workspace,
+                       allow_partial=True)
+    seqs = [s for s in split.sequences if s.has_full_gt]
+    if len(seqs) < start + count:
+        raise ConfigError(f"[data] {cfg.dataset}-{cfg.split} has {len(seqs)} sequences with full "
+                          f"GT; the recipe asks for {start + count} (sequences + val_sequences)")
+    for seq in seqs[start:start + count]:
+        frames = [read_rgb(p) for p in seq.frames]
+        gt = np.asarray(seq.gt, dtype=np.float64)
+        ok = (gt[:, 2] > 0) & (gt[:, 3] > 0)
+        vis = ok.astype(np.float64)
+        if seq.visible is not None:
+            vis = vis * np.asarray(seq.visible, dtype=np.float64)
+        yield SeqData(seq.name, frames, gt, vis)
+
+
+def _crop_box(box: np.ndarray, crop_origin: tuple[int, int], resize: float, size: int) -> np.ndarray:
+    """GT (x, y, w, h) frame pixels -> (x1, y1, x2, y2) in the crop, normalised, clipped to [0, 1]."""
+    x1 = (box[0] - crop_origin[0]) * resize / size
+    y1 = (box[1] - crop_origin[1]) * resize / size
+    x2 = x1 + box[2] * resize / size
+    y2 = y1 + box[3] * resize / size
+    return np.clip(np.array([x1, y1, x2, y2]), 0.0, 1.0)
+
+
+def _jittered(box: np.ndarray, rng: np.random.Generator, center: float, scale: float) -> np.ndarray:
+    """Official-style jitter: size * exp(N(0,1) * scale), centre moved by up to
+    +-center/2 * sqrt(jittered area)."""
+    wh = box[2:4] * np.exp(rng.standard_normal(2) * scale)
+    wh = np.maximum(wh, 2.0)
+    max_offset = math.sqrt(float(wh[0] * wh[1])) * center
+    c = box[:2] + 0.5 * box[2:4] + max_offset * (rng.random(2) - 0.5)
+    return np.array([c[0] - wh[0] / 2, c[1] - wh[1] / 2, wh[0], wh[1]])
+
+
+def _to_chw(img: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(img.transpose(2, 0, 1))
+
+
+def make_pairs(seqs: list[SeqData], n: int, cfg: DataConfig, template_size: int, search_size: int,
+               seed: int, negative_fraction: float = 0.0) -> PairSet:
+    """``n`` pairs drawn evenly over ``seqs`` (deterministic in ``seed``). Negative pairs (a
+    share ``negative_fraction``) take the search crop from another sequence's frame."""
+    rng = np.random.default_rng([seed, 4242])
+    T, S = template_size, search_size
+    tmpl = np.empty((n, 3, T, T), np.uint8)
+    onl = np.empty((n, 3, T, T), np.uint8)
+    srch = np.empty((n, 3, S, S), np.uint8)
+    boxes = np.zeros((n, 4), np.float32)
+    present = np.ones(n, np.float32)
+    good_t = [np.flatnonzero(s.visible >= 0.9) for s in seqs]
+    good_s = [np.flatnonzero(s.visible >= cfg.min_visible) for s in seqs]
+    usable = [i for i in range(len(seqs)) if len(good_t[i]) and len(good_s[i])]
+    if not usable:
+        raise ConfigError("[data] no sequence has a fully visible target frame")
+    for k in range(n):
+        si = usable[int(rng.integers(len(usable)))]
+        seq = seqs[si]
+        t0 = int(good_t[si][rng.integers(len(good_t[si]))])
+        near_t = good_t[si][np.abs(good_t[si] - t0) <= cfg.max_gap]
+        near_s = good_s[si][np.abs(good_s[si] - t0) <= cfg.max_gap]
+        t1 = int(near_t[rng.integers(len(near_t))])
+        t2 = int(near_s[rng.integers(len(near_s))]) if len(near_s) else t0
+        for dst, t in ((tmpl, t0), (onl, t1)):
+            crop = sample_target(seq.frames[t], seq.gt[t], cfg.template_factor, T)
+            dst[k] = _to_chw(crop.image)
+        negative = negative_fraction > 0 and rng.random() < negative_fraction and len(usable) > 1
+        if negative:
+            other = usable[int(rng.integers(len(usable)))]
+            while other == si:
+                other = usable[int(rng.integers(len(usable)))]
+            oseq = seqs[other]
+            t2 = int(rng.integers(len(oseq.frames)))
+            # a crop of the other sequence around this target's box: same scale, no target
+            crop = sample_target(oseq.frames[t2], _jittered(seq.gt[t0], rng, 4.0, 0.3),
+                                 cfg.search_factor, S)
+            srch[k] = _to_chw(crop.image)
+            present[k] = 0.0
+            continue
+        jb = _jittered(seq.gt[t2], rng, cfg.center_jitter, cfg.scale_jitter)
+        crop = sample_target(seq.frames[t2], jb, cfg.search_factor, S)
+        srch[k] = _to_chw(crop.image)
+        boxes[k] = _crop_box(seq.gt[t2], crop.origin, crop.resize_factor, S)
+        if boxes[k, 2] - boxes[k, 0] <= 0 or boxes[k, 3] - boxes[k, 1] <= 0:
+            present[k] = 0.0
+    return PairSet(torch.from_numpy(tmpl), torch.from_numpy(onl), torch.from_numpy(srch),
+                   torch.from_numpy(boxes), torch.from_numpy(present))
+
+
+def build_pairs(cfg: DataConfig, template_size: int, search_size: int, seed: int,
+                negative_fraction: float = 0.0, workspace=None) -> tuple[PairSet, PairSet]:
+    """Training and validation pairs (validation from sequences disjoint from training's)."""
+    source = synthetic_sequences if cfg.source == "synthetic" else (
+        lambda c, a, b: dataset_sequences(c, a, b, workspace=workspace))
+    train_seqs = list(source(cfg, 0, cfg.sequences))
+    val_seqs = list(source(cfg, cfg.sequences, cfg.val_sequences))
+    train = make_pairs(train_seqs, cfg.pairs, cfg, template_size, search_size, seed,
+                       negative_fraction)
+    val = make_pairs(val_seqs, cfg.val_pairs, cfg, template_size, search_size, seed + 7919,
+                     negative_fraction)
+    log.info("pairs: %d train (%d sequences), %d val (%d sequences), %.0f MB",
+             len(train), len(train_seqs), len(val), len(val_seqs), (train.nbytes() + val.nbytes()) / 1e6)
+    return train, val
+
+
+class Normalize:
+    """uint8 (B, 3, H, W) -> float32 normalised with the ImageNet statistics of the tracker."""
+
+    def __init__(self) -> None:
+        self.mean = torch.tensor(MEAN, dtype=torch.float32).view(1, 3, 1, 1) * 255.0
+        self.std = torch.tensor(STD, dtype=torch.float32).view(1, 3, 1, 1) * 255.0
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return (x.float() - self.mean) / self.std
+
+
+def batch_indices(n: int, batch: int, step: int, seed: int) -> torch.Tensor:
+    """Indices of the batch at ``step``: epochs are seeded permutations, so a resumed run sees
+    exactly the batches an uninterrupted one would."""
+    start = step * batch
+    out = []
+    while len(out) < batch:
+        epoch, pos = divmod(start + len(out), n)
+        perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 100003 + epoch))
+        take = min(batch - len(out), n - pos)
+        out.extend(perm[pos:pos + take].tolist())
+    return torch.tensor(out, dtype=torch.long)
+
+
+def flip_batch(b: PairSet, step: int, seed: int) -> PairSet:
+    """Horizontal flip of a random half of the batch (all three crops and the box)."""
+    g = torch.Generator().manual_seed(seed * 7 + step)
+    mask = torch.rand(len(b), generator=g) < 0.5
+    if not mask.any():
+        return b
+    t, o, s, bx = b.template.clone(), b.online.clone(), b.search.clone(), b.boxes.clone()
+    t[mask] = t[mask].flip(-1)
+    o[mask] = o[mask].flip(-1)
+    s[mask] = s[mask].flip(-1)
+    x1 = 1.0 - bx[mask, 2]
+    x2 = 1.0 - bx[mask, 0]
+    bx[mask, 0], bx[mask, 2] = x1, x2
+    return PairSet(t, o, s, bx, b.present)
