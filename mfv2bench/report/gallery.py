@@ -60,8 +60,8 @@ def draw_box(image: np.ndarray, box: Any, colour: str, thickness: int = 1, scale
     p1 = (int(round((x - offset[0]) * scale)), int(round((y - offset[1]) * scale)))
     p2 = (int(round((x + w - offset[0]) * scale)), int(round((y + h - offset[1]) * scale)))
     if outline:
-        cv2.rectangle(image, p1, p2, (0, 0, 0), thickness + 2, lineType=cv2.LINE_AA)
-    cv2.rectangle(image, p1, p2, hex_to_rgb(colour), thickness, lineType=cv2.LINE_AA)
+        cv2.rectangle(image, p1, p2, (0, 0, 0), thickness + 2, lineType=cv2.LINE_8)
+    cv2.rectangle(image, p1, p2, hex_to_rgb(colour), thickness, lineType=cv2.LINE_8)
 
 
 def draw_frame(image: np.ndarray, gt: Any, boxes: Iterable[tuple[str, Any, str]],
