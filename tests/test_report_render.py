@@ -59,7 +59,7 @@ def test_html_has_every_section_and_escapes_names(report):
     assert EVIL_TRACKER not in html and EVIL_SEQUENCE not in html
     assert "&lt;img src=x onerror=&#34;document.title=1&#34;&gt;" in html
     assert "seq&lt;/td&gt;&lt;script&gt;window.injected=1&lt;/script&gt;" in html
-    assert "50 [45, 55]" in html  # value with its CI
+    assert "50.0 [45.0, 55.0]" in html  # value with its CI
     table = html.split('id="per-sequence-table"')[1].split("</table>")[0]
     assert table.count("<tr") == 1 + 50 * 2 and "sortable" in html.split('id="per-sequence-table"')[0][-80:]
 
@@ -98,7 +98,7 @@ def test_pdf_page_by_page(report, tmp_path):
     texts = [_page_text(report.pdf, k) for k in range(1, n_pages + 1)]
     first = texts[0]
     assert "Sample report" in first and "PARTIAL RESULTS" in first and "0123abcd" in first
-    assert "AUC [95% CI]" in first and "50 [45, 55]" in first
+    assert "AUC [95% CI]" in first and "50.0 [45.0, 55.0]" in first
     expected_in_order = ["Success plots of OPE", "Precision plots of OPE", "Normalized precision plots",
                          "AUC per attribute", "Speed vs accuracy", "Paired comparisons",
                          "against published results", "Per-sequence results", "Run manifests"]

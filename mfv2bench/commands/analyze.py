@@ -8,10 +8,24 @@ import click
 
 from .. import app
 from ..errors import ConfigError
-from ..metrics.protocols import PROTOCOLS
+from ..metrics.protocols import PROTOCOLS, check_protocol_name
 from ..metrics.text import analysis_text
 from ..workspace import Workspace
 from .options import results_option, root_option
+
+
+MAX_RESAMPLES = 100_000  # bootstrap memory grows with it: 10^5 x sequences is already plenty
+
+
+def name_list(text: str, option: str) -> list[str]:
+    """Comma-separated names: an empty list or a name given twice is a ConfigError."""
+    names = [t.strip() for t in str(text).split(",") if t.strip()]
+    if not names:
+        raise ConfigError(f"{option} needs at least one name")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ConfigError(f"{option} names {', '.join(twice)} twice")
+    return names
 
 
 @click.command("analyze")
@@ -19,7 +33,7 @@ from .options import results_option, root_option
               "got10k-val, synthetic-lasot).")
 @click.option("--split", default=None, help="Split (default: the data set's).")
 @click.option("--trackers", required=True, help="Comma-separated tracker names (result folders).")
-@click.option("--protocol", default=None,
+@click.option("--protocol", default=None, callback=lambda c, p, v: check_protocol_name(v),
               help=f"Metric protocol (default: the data set's). One of: {', '.join(PROTOCOLS)}.")
 @results_option
 @root_option
@@ -44,14 +58,14 @@ def command(ws: Workspace, dataset, split, trackers, protocol, results_dir, root
 
     The protocol's name and short hash are printed beside the numbers.
     """
-    names = [t.strip() for t in trackers.split(",") if t.strip()]
-    if not names:
-        raise ConfigError("--trackers needs at least one name")
-    if workers is not None and workers < 1:
-        raise ConfigError("--workers must be at least 1")
-    if resamples < 100:
-        raise ConfigError("--resamples must be at least 100")
-    subset = [s.strip() for s in sequences.split(",")] if sequences else None
+    names = name_list(trackers, "--trackers")
+    if workers is not None and not 1 <= workers <= 256:
+        raise ConfigError(f"--workers must be in 1..256, not {workers}")
+    if not 100 <= resamples <= MAX_RESAMPLES:
+        raise ConfigError(f"--resamples must be in 100..{MAX_RESAMPLES}, not {resamples}")
+    if split is not None and not split.strip():
+        raise ConfigError("--split is empty (leave it out for the data set's default split)")
+    subset = name_list(sequences, "--sequences") if sequences is not None else None
     analysis = app.analyze(dataset, names, protocol, split=split, workspace=ws, root=root,
                            results_dir=results_dir, sequences=subset,
                            allow_partial=allow_partial, skip_refused=skip_refused,

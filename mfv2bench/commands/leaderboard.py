@@ -7,6 +7,9 @@ from pathlib import Path
 import click
 
 from ..app.leaderboard import FORMATS, leaderboard, render_board
+from ..leaderboard.published import check_metric, load_published
+from ..metrics.protocols import check_protocol_name
+from .analyze import name_list
 from .options import results_option, root_option
 
 
@@ -17,7 +20,8 @@ from .options import results_option, root_option
 @click.option("--trackers", default=None, help="Local trackers to include (default: all with results).")
 @click.option("--speed", type=click.Choice(["gpu", "cpu"]), default="gpu", show_default=True,
               help="FPS column of the speed-accuracy Pareto front.")
-@click.option("--protocol", default=None, help="Metric protocol for local results (default: the data set's).")
+@click.option("--protocol", default=None, callback=lambda c, p, v: check_protocol_name(v),
+              help="Metric protocol for local results (default: the data set's).")
 @root_option
 @results_option
 @click.option("--published", "published_path", type=click.Path(dir_okay=False, exists=True), default=None,
@@ -27,7 +31,8 @@ from .options import results_option, root_option
 def command(workspace, dataset, metric, fmt, trackers, speed, protocol, root, results_dir, published_path, out):
     """Rank published results (with sources) and ours; mark ours, show the reproduction delta
     (e.g. our mfv2-b vs the paper's 70.6 AUC on LaSOT) and the speed-accuracy Pareto front."""
-    names = [t.strip() for t in trackers.split(",") if t.strip()] if trackers else None
+    check_metric(metric, load_published(published_path))
+    names = name_list(trackers, "--trackers") if trackers is not None else None
     board = leaderboard(workspace, dataset, metric, trackers=names, speed=speed, protocol=protocol,
                         root=root, results_dir=results_dir, published_path=published_path)
     text = render_board(board, fmt)

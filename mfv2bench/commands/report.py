@@ -6,7 +6,9 @@ from pathlib import Path
 
 import click
 
+from ..metrics.protocols import check_protocol_name
 from ..report.build import build_report
+from .analyze import name_list
 from .options import results_option, root_option
 
 
@@ -16,7 +18,8 @@ from .options import results_option, root_option
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Report folder (default reports/<dataset>-<split>).")
 @click.option("--pdf/--no-pdf", default=False, show_default=True, help="Also write report.pdf.")
-@click.option("--protocol", default=None, help="Metric protocol (default: the data set's).")
+@click.option("--protocol", default=None, callback=lambda c, p, v: check_protocol_name(v),
+              help="Metric protocol (default: the data set's).")
 @root_option
 @results_option
 @click.option("--title", default=None, help="Report title.")
@@ -36,9 +39,7 @@ def command(workspace, dataset, trackers, out, pdf, protocol, root, results_dir,
     Success, precision and normalized precision plots, per-attribute AUC, speed-accuracy scatter,
     tables with confidence intervals and paired comparisons, sortable per-sequence tables, the
     metric protocol and its hash, the run manifests, and a banner when anything was partial."""
-    names = [t.strip() for t in trackers.split(",") if t.strip()]
-    if not names:
-        raise click.UsageError("--trackers needs at least one name")
+    names = name_list(trackers, "--trackers")
     files = build_report(workspace, dataset, names, out=Path(out) if out else None,
                          pdf=pdf, protocol=protocol, root=root, results_dir=results_dir,
                          title=title, allow_partial=allow_partial, failures=failures,

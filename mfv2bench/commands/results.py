@@ -40,6 +40,8 @@ def import_command(ws: Workspace, path, as_name, dataset, split, fmt, force, all
                    max_bytes, max_members, root, results_dir, as_json) -> None:
     """Import raw results at PATH (folder, zip or tar) as tracker --as on a split."""
     cap = parse_size(max_bytes, "--max-bytes")
+    if split is not None and not split.strip():
+        raise ConfigError("--split is empty (leave it out for the data set's default split)")
     if max_members < 1:
         raise ConfigError(f"--max-members must be at least 1, not {max_members}")
     if not as_name.strip() or as_name != as_name.strip() or "/" in as_name or "\\" in as_name \

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError
-from .published import PAPER_COUNTERPARTS, published_dataset_name, published_metric_name
+from .published import (PAPER_COUNTERPARTS, check_metric, published_dataset_name,
+                        published_metric_name)
 
 BOARD_COLUMNS = ("rank", "tracker", "variant", "value", "ci_low", "ci_high", "fps_gpu", "fps_cpu",
                  "ours", "paper_value", "delta", "pareto", "hardware", "source", "year")
@@ -81,6 +82,7 @@ def build_leaderboard(published: pd.DataFrame, dataset: str, metric: str = "auc"
     """Published rows of ``dataset``/``metric`` and our rows, ranked by value (best first)."""
     if speed not in ("gpu", "cpu"):
         raise ConfigError(f"speed column must be 'gpu' or 'cpu', not {speed!r}")
+    check_metric(metric, published)
     pub_dataset = published_dataset_name(dataset, published)
     pub_metric = published_metric_name(metric, pub_dataset)
     chosen = published[(published["dataset"] == pub_dataset) & (published["metric"] == pub_metric)]

@@ -128,6 +128,17 @@ def published_dataset_name(dataset: str, table: pd.DataFrame | None = None) -> s
     return text
 
 
+def check_metric(metric: str, table: pd.DataFrame | None = None) -> str:
+    """``metric`` when it is one the board knows (an alias above, or a metric of ``table``); an
+    empty or unknown name is a ConfigError listing them."""
+    key = str(metric).strip().lower()
+    tabled = {str(m).lower() for m in table["metric"].unique()} if table is not None else set()
+    if key and (key in METRIC_ALIASES or key in tabled):
+        return metric
+    known = sorted(set(METRIC_ALIASES) | tabled)
+    raise ConfigError(f"unknown metric {metric!r}; choose from {', '.join(known)}")
+
+
 def published_metric_name(metric: str, published_dataset: str) -> str:
     """Map a command-line metric (``auc``, ``p``, ``p_norm``...) to the table's metric name."""
     key = metric.strip().lower()

@@ -84,13 +84,40 @@ def to_text(board: Leaderboard, source_width: int = 48, variant_width: int = 30)
     return "\n".join(lines)
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe_cell(value):
+    """A text cell a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``, tab or CR
+    first) gets a leading ``'`` (OWASP's rule); numbers, and text that is a plain number such as
+    ``-3.5``, are left as they are."""
+    if not isinstance(value, str) or not value.startswith(_FORMULA_START):
+        return value
+    try:
+        float(value)
+        return value if value.strip() == value else "'" + value
+    except ValueError:
+        return "'" + value
+
+
+def csv_safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every text cell (and column name) passed through ``csv_safe_cell``."""
+    out = frame.copy()
+    for col in out.columns:
+        if not (pd.api.types.is_numeric_dtype(out[col]) or pd.api.types.is_bool_dtype(out[col])):
+            out[col] = out[col].map(csv_safe_cell)
+    out.columns = [csv_safe_cell(c) if isinstance(c, str) else c for c in out.columns]
+    return out
+
+
 def to_csv(board: Leaderboard) -> str:
-    """Every column, machine-readable, with ``dataset`` and ``metric`` on each row."""
+    """Every column, machine-readable, with ``dataset`` and ``metric`` on each row (text cells
+    that would start a spreadsheet formula are neutralised: ``csv_safe_cell``)."""
     frame = board.rows.copy()
     frame.insert(1, "dataset", board.dataset)
     frame.insert(2, "metric", board.metric)
     buf = io.StringIO()
-    frame.to_csv(buf, index=False, lineterminator="\n")
+    csv_safe_frame(frame).to_csv(buf, index=False, lineterminator="\n")
     return buf.getvalue()
 
 

@@ -251,7 +251,7 @@ def analyze(split: DatasetSplit, results: dict[str, dict[str, Any]],
     ``split`` under one protocol (default: the data set's), with CIs, paired tests, the LaSOT
     attribute breakdown and the degenerate-output guard. Sequences missing from a tracker's
     results are an error: the analysis never scores a tracker on a subset silently."""
-    p = get_protocol(protocol or default_protocol(split.dataset))
+    p = get_protocol(protocol if protocol is not None else default_protocol(split.dataset))
     if not results:
         raise InputError("no trackers to analyze")
     batches: dict[str, BatchScores] = {}
@@ -454,7 +454,7 @@ def analyze_store(split: DatasetSplit, trackers: list[str], results_dir: str | P
     With ``cache``, parsed boxes and per-sequence scores are kept beside the raw files and
     reused while no file (and not the GT) changed. ``workers`` > 1 reads and scores trackers
     whose scores are not cached in that many forked processes."""
-    p = get_protocol(protocol or default_protocol(split.dataset))
+    p = get_protocol(protocol if protocol is not None else default_protocol(split.dataset))
     lengths = {s.name: len(s.gt) for s in split.sequences}
     names = list(lengths)
     gt_sig = gt_digest(split.sequences) if cache else ""

@@ -517,6 +517,19 @@ ALIASES: dict[str, str] = {
 }
 
 
+def check_protocol_name(name: str | None, option: str = "--protocol") -> str | None:
+    """``name`` when it names a protocol (or an alias), None for None (the data set's default);
+    an empty or unknown name is a ConfigError listing the known ones (never the default)."""
+    if name is None:
+        return None
+    known = ", ".join(sorted(PROTOCOLS))
+    if not str(name).strip():
+        raise ConfigError(f"{option} is empty; choose one of: {known} (or leave it out for the "
+                          "data set's default)")
+    get_protocol(str(name))
+    return str(name)
+
+
 def get_protocol(name: str | MetricProtocol) -> MetricProtocol:
     """Look a protocol up by name (or pass one through); unknown names are a ConfigError."""
     if isinstance(name, MetricProtocol):

@@ -38,8 +38,9 @@ class TableView:
         return [[c.text for c in r.cells] for r in self.rows]
 
 
-def format_number(x: float) -> str:
-    """Compact, readable: 3 significant digits below 100, one decimal above."""
+def format_number(x: float, decimals: int | None = None) -> str:
+    """A number for a cell: with ``decimals``, exactly that many (a column's numbers line up:
+    41.0, not 41, beside 41.3); without, 3 significant digits below 100, one decimal above."""
     if isinstance(x, (bool, np.bool_)):
         return "yes" if x else "no"
     x = float(x)
@@ -47,30 +48,47 @@ def format_number(x: float) -> str:
         return ""
     if math.isinf(x):
         return "inf" if x > 0 else "-inf"
-    if x == int(x) and abs(x) < 1e9:
-        return str(int(x))
+    if decimals is not None:
+        return f"{x:.{decimals}f}"
     if abs(x) >= 100:
         return f"{x:.1f}"
     return f"{x:.3g}"
 
 
-def cell(value) -> Cell:
+def column_decimals(values) -> int:
+    """Fixed decimals for a column of floats: three significant digits for its typical (median
+    non-zero) magnitude, between 1 and 4 (percent scores: 1; p-values: 3 or 4)."""
+    arr = np.asarray([float(v) for v in values if isinstance(v, (int, float, np.integer, np.floating))
+                      and not isinstance(v, (bool, np.bool_))], dtype=np.float64)
+    arr = np.abs(arr[np.isfinite(arr) & (arr != 0)])
+    if arr.size == 0:
+        return 1
+    return int(min(4, max(1, 2 - math.floor(math.log10(float(np.median(arr)))))))
+
+
+def cell(value, decimals: int | None = None) -> Cell:
     if value is None:
         return Cell("")
     if isinstance(value, (bool, np.bool_)):
         return Cell("yes" if value else "no")
-    if isinstance(value, (int, float, np.integer, np.floating)):
+    if isinstance(value, (int, np.integer)):
+        return Cell(str(int(value)), repr(float(value)), True)
+    if isinstance(value, (float, np.floating)):
         f = float(value)
-        return Cell(format_number(f), "" if math.isnan(f) else repr(f), True)
+        return Cell(format_number(f, decimals), "" if math.isnan(f) else repr(f), True)
     return Cell(str(value))
 
 
 def frame_view(frame: pd.DataFrame, view_id: str, index: bool = False) -> TableView:
-    """A DataFrame as a table of formatted cells (numbers right-aligned and sortable)."""
+    """A DataFrame as a table of formatted cells (numbers right-aligned and sortable; each float
+    column with one fixed number of decimals, integer columns without)."""
     df = frame.reset_index() if index else frame
     view = TableView(view_id, [str(c) for c in df.columns])
+    decimals = [None if pd.api.types.is_integer_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c])
+                else column_decimals(df[c].tolist()) for c in df.columns] if len(df.columns) and \
+        len(set(df.columns)) == len(df.columns) else [None] * len(df.columns)
     for row in df.itertuples(index=False):
-        view.rows.append(RowView([cell(v) for v in row]))
+        view.rows.append(RowView([cell(v, d) for v, d in zip(row, decimals)]))
     return view
 
 
@@ -78,6 +96,8 @@ def overall_view(m: ReportModel) -> TableView:
     """Tracker x metric, each as ``value [lo, hi]``; sortable on the value."""
     headers = ["tracker", *[f"{metric} [95% CI]" for metric in m.overall_metrics]]
     view = TableView("overall-table", headers)
+    # scores in percent: one decimal, as in the terminal table (41.0, never 41)
+    decimals = {metric: 1 for metric in m.overall_metrics}
     for _, row in m.overall.iterrows():
         cells = [Cell(str(row["tracker"]))]
         for metric in m.overall_metrics:
@@ -86,9 +106,9 @@ def overall_view(m: ReportModel) -> TableView:
                 cells.append(Cell(""))
                 continue
             lo, hi = row.get(f"{metric}_lo"), row.get(f"{metric}_hi")
-            text = format_number(value)
+            text = format_number(value, decimals[metric])
             if lo is not None and hi is not None and not (math.isnan(float(lo)) or math.isnan(float(hi))):
-                text += f" [{format_number(lo)}, {format_number(hi)}]"
+                text += f" [{format_number(lo, decimals[metric])}, {format_number(hi, decimals[metric])}]"
             cells.append(Cell(text, repr(float(value)), True))
         view.rows.append(RowView(cells))
     return view
