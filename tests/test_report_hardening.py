@@ -131,3 +131,51 @@ def test_html_columns_keep_a_fixed_number_of_decimals():
     assert [r[3] for r in rows] == ["10", "200", "3000"]
     assert column_decimals([float("nan")]) == 1 and column_decimals([0.001, 0.002]) == 4
     assert not math.isnan(column_decimals([]))
+
+
+# -- numpy floating-point warnings stay inside the engine -----------------------------------------
+
+HUGE = np.array([[1e308, 1e308, 1e308, 1e308], [-1e308, 5, 1e308, 1e308],
+                 [1e300, -1e300, 1e300, 1e300], [3e38, 3e38, 3e38, 3e38], [1, 2, 3, 4],
+                 [2, 3, 4, 5]])
+
+
+@pytest.mark.parametrize("protocol", sorted(__import__("mfv2bench.metrics.protocols",
+                                                       fromlist=["PROTOCOLS"]).PROTOCOLS))
+def test_hostile_boxes_raise_no_numpy_warning(protocol):
+    import warnings
+    from mfv2bench.datasets.base import DatasetSplit, Sequence
+    from mfv2bench.errors import Mfv2benchError
+    from mfv2bench.metrics.analysis import analyze
+    gt = np.array([[10.0, 20, 30, 40]] * 6)
+    seq = Sequence("s", "got10k", "val", [], gt, visible=np.ones(6, bool), cover=np.full(6, 8.0),
+                   image_size=(640, 480))
+    split = DatasetSplit("got10k", "val", ".", [seq], expected=1)
+    before = np.geterr()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            analyze(split, {"t": {"s": HUGE}, "u": {"s": gt}}, protocol=protocol,
+                    on_reject="skip", n_resamples=200)
+        except Mfv2benchError:
+            pass  # a protocol that refuses such boxes says so; what matters: no warning
+    assert np.geterr() == before  # local errstate, not a global setting
+
+
+def test_analyze_cli_stderr_has_no_numpy_warning(workspace, tmp_path):
+    from runner_helpers import make_synthetic
+    from mfv2bench.datasets.registry import load_split
+    from mfv2bench.workspace import load_workspace
+    make_synthetic(workspace, "lasot", n_sequences=2, n_frames=6)
+    split = load_split("synthetic-lasot", workspace=load_workspace(workspace))
+    folder = workspace / "results" / "huge" / split.key
+    folder.mkdir(parents=True)
+    for s in split.sequences:
+        (folder / f"{s.name}.txt").write_text(
+            "".join(",".join(repr(float(v)) for v in HUGE[i % len(HUGE)]) + "\n"
+                    for i in range(s.n_frames)))
+    for protocol in ("lasot-toolkit", "otb", "pysot", "trackingnet"):
+        res = CliRunner().invoke(main, ["analyze", "--dataset", "synthetic-lasot", "--trackers",
+                                        "huge", "--protocol", protocol, "--no-cache"])
+        assert res.exit_code in (0, 2), res.output
+        assert "RuntimeWarning" not in res.output and "overflow" not in res.output, res.output

@@ -40,7 +40,8 @@ import pandas as pd
 
 from mfv2bench.datasets.base import DatasetSplit, Sequence
 from mfv2bench.errors import InputError, MissingDataError
-from mfv2bench.metrics.engine import BatchScores, ProtocolRejection, SequenceInput, score_batch
+from mfv2bench.metrics.engine import (QUIET, BatchScores, ProtocolRejection, SequenceInput,
+                                      score_batch)
 from mfv2bench.metrics.guard import DegenerateReport, check_outputs
 from mfv2bench.metrics.protocols import MetricProtocol, default_protocol, get_protocol
 from mfv2bench.metrics.score_cache import cache_key, gt_digest, load_scores, save_scores
@@ -221,6 +222,7 @@ def sequence_input(seq: Sequence, result: RawResult | np.ndarray | list[np.ndarr
                          image_size=seq.image_size, times=times, sources=sources)
 
 
+@QUIET
 def score_tracker(split: DatasetSplit, tracker: str, results: dict[str, Any],
                   protocol: MetricProtocol, on_reject: str = "raise"
                   ) -> tuple[BatchScores, DegenerateReport]:
@@ -262,6 +264,7 @@ def analyze(split: DatasetSplit, results: dict[str, dict[str, Any]],
                                 seed=seed, level=level, pairwise=pairwise)
 
 
+@QUIET
 def analysis_from_scores(split: DatasetSplit, protocol: str | MetricProtocol,
                          batches: dict[str, BatchScores],
                          degenerate: dict[str, DegenerateReport],

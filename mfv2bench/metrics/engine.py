@@ -8,14 +8,29 @@ with no Python loop over frames or thresholds.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence as Seq
+from typing import Any, Callable, Iterable, Sequence as Seq, TypeVar
 
 import numpy as np
 
 from mfv2bench.errors import InputError
 from mfv2bench.metrics.protocols import MetricProtocol, get_protocol
+
+_T = TypeVar("_T")
+
+# Scoring hostile boxes (1e308, inf - inf, 0/0) overflows on purpose: the rules give those frames
+# their value (failed, rejected); numpy's warnings about it must not reach the user's terminal.
+# Local to our computations (a decorator), never a global filter.
+def QUIET(fn: Callable[..., _T]) -> Callable[..., _T]:
+    """Run ``fn`` with numpy's floating-point warnings off (a fresh ``np.errstate`` per call, so
+    nesting is safe)."""
+    @functools.wraps(fn)
+    def quiet(*args: Any, **kwargs: Any) -> _T:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            return fn(*args, **kwargs)
+    return quiet
 
 
 class ProtocolRejection(InputError):
@@ -615,6 +630,7 @@ def _as_curve(counts: np.ndarray, n: np.ndarray, dtype: str) -> np.ndarray:
         return counts.astype(np.float64) / n.astype(np.float64)[:, None]
 
 
+@QUIET
 def frame_errors(gt: np.ndarray, pred: np.ndarray, protocol: str | MetricProtocol = "mixformerv2",
                  visible: np.ndarray | None = None, cover: np.ndarray | None = None,
                  image_size: tuple[int, int] | None = None) -> FrameErrors:
@@ -629,6 +645,7 @@ def frame_errors(gt: np.ndarray, pred: np.ndarray, protocol: str | MetricProtoco
     return _frame_errors(flat, p)
 
 
+@QUIET
 def score_batch(items: Iterable[SequenceInput], protocol: str | MetricProtocol,
                 on_reject: str = "raise") -> BatchScores:
     """Score many sequences at once. ``on_reject='skip'`` records the toolkit's refusals in

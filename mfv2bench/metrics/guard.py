@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from mfv2bench.metrics.engine import QUIET
+
 FLAGS = ("all_identical", "constant_size", "nan", "non_positive_size", "outside_image")
 
 
@@ -38,6 +40,7 @@ class DegenerateReport:
                                                            self.flags.items()}}
 
 
+@QUIET
 def check_sequence(pred: np.ndarray, image_size: tuple[int, int] | None = None
                    ) -> dict[str, int]:
     """Flags for one sequence's predictions: flag -> number of frames concerned."""
@@ -67,6 +70,7 @@ def check_sequence(pred: np.ndarray, image_size: tuple[int, int] | None = None
     return out
 
 
+@QUIET
 def check_outputs(preds: dict[str, np.ndarray],
                   image_sizes: dict[str, tuple[int, int] | None] | None = None
                   ) -> DegenerateReport:

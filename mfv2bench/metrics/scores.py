@@ -7,7 +7,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from mfv2bench.metrics.engine import BatchScores, SequenceInput, _speed_fps, score_batch
+from mfv2bench.metrics.engine import QUIET, BatchScores, SequenceInput, _speed_fps, score_batch
 from mfv2bench.metrics.protocols import MetricProtocol, get_protocol
 
 
@@ -161,6 +161,7 @@ def sequence_scores(batch: BatchScores) -> list[SequenceScores]:
     return out
 
 
+@QUIET
 def evaluate(gt: np.ndarray, pred: np.ndarray | list[np.ndarray],
              protocol: str | MetricProtocol = "mixformerv2", visible: np.ndarray | None = None,
              cover: np.ndarray | None = None, image_size: tuple[int, int] | None = None,
@@ -207,6 +208,7 @@ def _mean_rows(c: np.ndarray | None, dtype: str) -> np.ndarray | None:
     return m.astype(np.float32) if dtype == "float32" else m
 
 
+@QUIET
 def aggregate(results: Iterable[SequenceScores] | BatchScores,
               protocol: str | MetricProtocol = "mixformerv2",
               times: Iterable[np.ndarray] | None = None) -> OverallScores:

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mfv2bench.metrics.engine import QUIET
+
 DEFAULT_RESAMPLES = 2000
 DEFAULT_SEED = 20240611
 
@@ -45,6 +47,7 @@ def resample_counts(n_sequences: int, n_resamples: int = DEFAULT_RESAMPLES,
     return flat.reshape(n_resamples, n_sequences).astype(np.float64)
 
 
+@QUIET
 def bootstrap_means(values: np.ndarray, weights: np.ndarray | None,
                     counts: np.ndarray) -> np.ndarray:
     """(B, K) weighted means of the columns of ``values`` (S, K) under each resample."""
@@ -68,6 +71,7 @@ def percentile_interval(samples: np.ndarray, level: float = 0.95) -> tuple[np.nd
     return lo, hi
 
 
+@QUIET
 def bootstrap_ci(values: np.ndarray, weights: np.ndarray | None = None, level: float = 0.95,
                  n_resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED
                  ) -> tuple[float, float]:
@@ -100,6 +104,7 @@ class PairedTest:
         return dict(self.__dict__)
 
 
+@QUIET
 def sign_flip_p_values(diffs: np.ndarray, weights: np.ndarray | None = None,
                        n_permutations: int = 10000, seed: int = DEFAULT_SEED) -> np.ndarray:
     """Two-sided p-values of H0 'per-sequence differences are symmetric around 0', one per
@@ -159,6 +164,7 @@ def sign_flip_p_value(diffs: np.ndarray, weights: np.ndarray | None = None,
                                     n_permutations, seed)[0])
 
 
+@QUIET
 def paired_test(a: str, b: str, metric: str, values_a: np.ndarray, values_b: np.ndarray,
                 weights: np.ndarray | None = None, level: float = 0.95,
                 n_resamples: int = DEFAULT_RESAMPLES, n_permutations: int = 10000,
