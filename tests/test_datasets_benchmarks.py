@@ -127,6 +127,10 @@ def test_otb_release_quirks(otb_root):
     assert _frames(by["Jogging_1"]) == _frames(by["Jogging_2"])
     assert not np.array_equal(by["Jogging_1"].gt, by["Jogging_2"].gt)
     np.testing.assert_array_equal(by["Board"].gt[-1], [0, 0, 0, 0])
+    # pytracking's otb_attributes.json: Basketball IV OCC DEF OPR BC; Walking's stray "" dropped
+    assert {k for k, v in by["David"].attributes.items() if v} == {
+        "IV", "SV", "OCC", "DEF", "MB", "IPR", "OPR"}
+    assert len(by["Board"].attributes) == 11
 
 
 def test_otb_counts_the_official_100(otb_root):
@@ -215,6 +219,7 @@ def test_uav_sub_sequences_and_nan_rows(uav_root):
         assert _frames(seq) == [f"{k:06d}.jpg" for k in range(a, b + 1)]
         np.testing.assert_array_equal(seq.gt, gt[seq.name[4:]])
     assert split.by_name()["uav_bird1_2"].meta["nan_rows"] == 40
+    assert len(split.sequences[0].attributes) == 12  # pytracking's UAV123_attributes.json
     assert np.isnan(split.by_name()["uav_bird1_2"].gt[100:140]).all()
     full = load_split("uav123", root=root, allow_partial=True)
     assert full.expected == 123 and len(full) == 3
@@ -515,3 +520,9 @@ def test_eval_and_report_on_a_synthetic_benchmark(workspace):
     files = app.report("synthetic-uav123", "Still", root=workspace / "datasets" /
                        "synthetic-uav123")
     assert Path(files.html).is_file()
+
+
+def test_synth_refuses_a_real_benchmark_root(uav_root, otb_root):
+    for root in (uav_root[0], otb_root[0]):
+        with pytest.raises(InputError, match="refusing to write: the folder holds a data set"):
+            write_synthetic("custom", root, n_sequences=1, n_frames=3, size=(40, 32), force=True)

@@ -20,6 +20,10 @@ The quirks it encodes, cross-checked against got-10k/toolkit@956e728 ``got10k/da
 - Board's frames have 5 digits, the others 4; annotations use commas, tabs or spaces (one line of
   BlurCar1 mixes them).
 
+Per-sequence attributes (``splits/otb100_attributes.csv``, the 11 OTB attributes IV, SV, OCC, DEF,
+MB, FM, IPR, OPR, OV, BC, LR) are pytracking's ``dataset_attribute_specs/otb_attributes.json``
+(its stray empty entry for Walking dropped).
+
 Sequence names are pytracking's (``Jogging_1``, ``Human4_2``), the names raw results of
 pytracking, OSTrack and MixFormerV2 carry. pysot's ``OTB100.json`` (pysot-toolkit@8b5ced3
 ``pysot/datasets/otb.py``: ``{name: {video_dir, init_rect, img_names, gt_rect, attr}}``, image
@@ -44,9 +48,12 @@ from .common import (FolderCache, layout_error, numbered_frames, package_table, 
                      table_int)
 from .frames import FrameList
 from .listing import SplitListing, contained_path, plain_component
+from .splits import package_attributes
 
 OFFICIAL_TABLE = "otb100.csv"
 ROOT_TABLE = "sequences.csv"
+# pytracking's dataset_attribute_specs (otb_attributes.json), one 0/1 column each
+ATTRIBUTES = "otb100_attributes.csv"
 PYSOT_INDEX = "OTB100.json"
 COLUMNS = ("name", "folder", "img_dir", "start", "end", "digits", "ext", "anno")
 TITLE = "OTB-100"
@@ -132,6 +139,7 @@ class OtbLoader:
         self.dataset = dataset
         self.split = split
         self._folders = FolderCache()
+        self._attributes = package_attributes(ATTRIBUTES) if official else {}
 
     def _entry(self, name: str, listing: SplitListing) -> dict[str, Any]:
         return listing.entries[name]
@@ -159,6 +167,7 @@ class OtbLoader:
         frames = numbered_frames(self._folders, img_dir, start + omit, end, e["digits"], e["ext"])
         return Sequence(name=name, dataset=self.dataset, split=self.split, frames=frames,
                         gt=np.ascontiguousarray(gt[omit:]), visible=None,
+                        attributes=dict(self._attributes.get(name, {})),
                         meta={"folder": e["folder"], "object_class": e["object_class"],
                               "first_frame": start + omit, "layout": "release"})
 
@@ -179,7 +188,7 @@ class OtbLoader:
         folder, files = self._pysot_files(e, index)
         return Sequence(name=name, dataset=self.dataset, split=self.split,
                         frames=FrameList(folder, files),
-                        gt=gt, visible=None,
+                        gt=gt, visible=None, attributes=dict(self._attributes.get(name, {})),
                         meta={"folder": e.get("folder", ""), "layout": "pysot-json",
                               "object_class": e.get("object_class", "")})
 

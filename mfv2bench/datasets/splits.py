@@ -138,3 +138,15 @@ def _lasot_test_attributes_cached() -> dict[str, dict[str, int]]:
 def lasot_test_attributes() -> dict[str, dict[str, int]]:
     """The 14 LaSOT attributes of the 280 test sequences (LaSOT toolkit ``annos/att``)."""
     return {k: dict(v) for k, v in _lasot_test_attributes_cached().items()}
+
+
+@lru_cache(maxsize=None)
+def _package_attributes_cached(filename: str) -> dict[str, dict[str, int]]:
+    with resources.as_file(_package_file(filename)) as p:
+        return read_attributes_csv(p)
+
+
+def package_attributes(filename: str) -> dict[str, dict[str, int]]:
+    """A per-sequence attribute table shipped with the package (``otb100_attributes.csv``:
+    pytracking's ``dataset_attribute_specs``), as {sequence: {attribute: 0/1}}."""
+    return {k: dict(v) for k, v in _package_attributes_cached(filename).items()}

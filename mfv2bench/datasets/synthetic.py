@@ -485,16 +485,20 @@ def _fingerprint(path: Path) -> dict[str, int]:
 
 def _dataset_evidence(root: Path, names: list[str]) -> str | None:
     """Why the entries ``names`` of ``root`` look like a real tracking data set, or None: a split
-    list, a TrackingNet ``anno`` folder, or a sequence folder holding ``groundtruth.txt`` up to
-    two levels down (LaSOT class/sequence, GOT-10k split/sequence). Stops at the first hit."""
+    list, a TrackingNet ``anno`` folder, UAV123's ``data_seq``/``anno``, an NfS ``<Seq>/30``
+    folder, or a sequence folder holding ``groundtruth.txt`` (``groundtruth_rect*.txt`` for
+    OTB) up to two levels down (LaSOT class/sequence, GOT-10k split/sequence). Stops at the
+    first hit."""
     for name in names:
         p = root / name
-        if name in _LIST_FILES:
+        if name in _LIST_FILES or name == "OTB100.json":
             return f"split list {p}"
         if not p.is_dir():
             continue
-        if (p / "groundtruth.txt").is_file():
+        if (p / "groundtruth.txt").is_file() or any(p.glob("groundtruth_rect*.txt")):
             return f"sequence folder {p}"
+        if name in ("data_seq", "anno") or (p / "30").is_dir():
+            return f"data set folder {p}"  # UAV123 / pytracking NfS, NfS release
         if name in ("train", "val", "test") and (p / "list.txt").is_file():
             return f"split list {p / 'list.txt'}"
         if re.fullmatch(r"TEST|TRAIN_\d+", name) and (p / "anno").is_dir():

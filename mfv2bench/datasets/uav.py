@@ -17,6 +17,9 @@ the same folder and frame range for all 123 sequences. Facts it encodes:
   centre error -1, successes), with the full sequence length as denominator. The protocol
   ``mixformerv2-uav`` declares exactly that.
 
+Per-sequence attributes (``splits/uav123_attributes.csv``: SV, ARC, LR, FM, FOC, POC, OV, BC,
+IV, VC, CM, SOB) are pytracking's ``dataset_attribute_specs/UAV123_attributes.json``.
+
 Sequence names are pytracking's (``uav_bike1``), the names of pytracking/OSTrack/MixFormerV2 raw
 results. The download unpacks to ``Dataset_UAV123/UAV123/{data_seq,anno}``: the root is the
 folder holding ``data_seq`` and ``anno``; a root one level off gets an error naming the right one.
@@ -36,9 +39,12 @@ from .base import Sequence
 from .common import (FolderCache, layout_error, numbered_frames, package_table, read_root_table,
                      table_int)
 from .listing import SplitListing, contained_path, plain_component
+from .splits import package_attributes
 
 OFFICIAL_TABLE = "uav123.csv"
 ROOT_TABLE = "sequences.csv"
+# pytracking's dataset_attribute_specs (UAV123_attributes.json), one 0/1 column each
+ATTRIBUTES = "uav123_attributes.csv"
 COLUMNS = ("name", "folder", "start", "end", "anno")
 TITLE = "UAV123"
 EXPECTED = "<root>/data_seq/UAV123/<folder>/000001.jpg and <root>/anno/UAV123/<name>.txt"
@@ -91,6 +97,7 @@ class UavLoader:
         self.dataset = dataset
         self.split = split
         self._folders = FolderCache()
+        self._attributes = package_attributes(ATTRIBUTES) if official else {}
 
     def _paths(self, name: str, listing: SplitListing) -> tuple[dict[str, Any], str, str]:
         e = listing.entries[name]
@@ -115,6 +122,6 @@ class UavLoader:
         frames = numbered_frames(self._folders, frame_dir, start, end, 6, "jpg")
         absent = int(np.isnan(gt).any(axis=1).sum())
         return Sequence(name=name, dataset=self.dataset, split=self.split, frames=frames, gt=gt,
-                        visible=None,
+                        visible=None, attributes=dict(self._attributes.get(name, {})),
                         meta={"folder": e["folder"], "first_frame": start,
                               "object_class": e["object_class"], "nan_rows": absent})
