@@ -195,8 +195,7 @@ ALIASES: dict[str, str] = {
     "otb": "otb100",
     "otb-100": "otb100",
     "otb2015": "otb100",
-    "otb50": "otb100",
-    "otb2013": "otb100",
+    # (OTB-50 / OTB-2013 are other subsets: not aliases of the 100-sequence loader)
     "uav": "uav123",
     "nfs30": "nfs",
     "need_for_speed": "nfs",

@@ -57,7 +57,8 @@ ATTRIBUTES = "otb100_attributes.csv"
 PYSOT_INDEX = "OTB100.json"
 COLUMNS = ("name", "folder", "img_dir", "start", "end", "digits", "ext", "anno")
 TITLE = "OTB-100"
-EXPECTED = "<root>/<Seq>/img/0001.jpg and <root>/<Seq>/groundtruth_rect.txt (or pysot's OTB100.json)"
+EXPECTED = ("<root>/<Seq>/img/0001.jpg and <root>/<Seq>/groundtruth_rect.txt "
+            "(or pysot's OTB100.json)")
 
 
 def _row(row: dict[str, str], source: str, line: int | None) -> dict[str, Any]:
