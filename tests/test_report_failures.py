@@ -82,6 +82,12 @@ def test_strip_svg_shades_absent_escapes_names_and_bounds_points():
     assert len(points) == 1 and len(points[0].split()) <= fl.STRIP_POINTS  # the NaN row draws nothing
     assert ">11<" in svg and ">2001<" in svg  # 1-based marks
     assert len(svg) < 10_000
+    # a flickering absence label on a long sequence: shading bounded, the strip within its budget
+    flicker = np.arange(n) % 2 == 0
+    svg = str(fl.strip_svg({"a": np.full(n, 0.4)}, flicker, {"a": "#d62728"}))
+    assert svg.count("<rect") <= fl.STRIP_POINTS // 4
+    assert len(svg) <= fl.STRIP_SHADING_BYTES + fl.STRIP_BYTES_PER_TRACKER
+    assert fl.page_budget(280, ["a", "b"]) == 280 * fl.page_budget(1, ["a", "b"])
 
 
 def test_colours_are_the_plots_colours():
@@ -176,10 +182,21 @@ def test_report_options_and_frames_missing(synthetic_ws):
                                     "--no-failures", "--out", str(ws.reports_dir / "off")])
     assert res.exit_code == 0, res.output
     assert 'id="failures"' not in (ws.reports_dir / "off" / "index.html").read_text()
-    # frames gone: by default no section; asked for, strips only with a note
+    # frames unreadable (empty files): strips, no thumbnails, and a note naming how many
     for seq in split.sequences:
-        shutil.rmtree(seq.frames[0].parent)
+        for frame in seq.frames:
+            frame.write_bytes(b"")
+    m = report_model(ws, "synthetic-lasot", ["close"])
+    assert m.failures is not None and all(f.uri == "" for s in m.failures.sequences for f in s.frames)
+    assert any("could not be read" in n for n in m.failures.notes)
+    assert all("frames not readable" in s.note for s in m.failures.sequences if s.frames)
+
+
+def test_frames_not_on_disk_default_off_asked_strips_only(synthetic_ws, monkeypatch):
+    ws, _ = synthetic_ws
+    monkeypatch.setattr(fl, "frames_readable", lambda split: False)
     assert report_model(ws, "synthetic-lasot", ["close"]).failures is None
     m = report_model(ws, "synthetic-lasot", ["close"], failures=True)
     assert m.failures is not None and all(f.uri == "" for s in m.failures.sequences for f in s.frames)
     assert any("not on disk" in n for n in m.failures.notes)
+    assert all(str(s.strip).startswith("<svg") for s in m.failures.sequences)

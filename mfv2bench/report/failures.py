@@ -36,6 +36,12 @@ SUCCESS_STRETCH = 10   # "lost" = first failure after at least this many success
 FAILURE_STRETCH = 5    # "recovered" = first success after at least this many failed frames
 MAX_FRAMES = 6         # gallery frames per sequence (all trackers together)
 STRIP_POINTS = 400     # an IoU strip has at most this many points (minimum per bucket)
+# Page budget of the section, characters per sequence: the thumbnails (gallery.SEQUENCE_BUDGET),
+# the strip (at most STRIP_POINTS points per tracker, at most STRIP_POINTS / 4 shaded runs of
+# absent frames), and the markup around them (summary, captions).
+STRIP_BYTES_PER_TRACKER = 6_000
+STRIP_SHADING_BYTES = 12_000  # at most STRIP_POINTS / 4 shaded runs
+MARKUP_BYTES_PER_SEQUENCE = 1_500
 
 # reason keys, in the order they win a gallery place
 REASONS = ("lowest", "lost", "recovered")
@@ -115,6 +121,16 @@ class FailureSection:
     @property
     def total_bytes(self) -> int:
         return sum(s.gallery_bytes for s in self.sequences)
+
+
+def page_budget(n_sequences: int, trackers: list[str]) -> int:
+    """The most characters the failure section may take in the page (its stated size budget):
+    per sequence, the thumbnails' budget, the strip (line and name per tracker, shading), and
+    the markup (summary, and captions naming each tracker on each frame)."""
+    names = sum(len(html.escape(t)) + 40 for t in trackers)
+    per_sequence = (SEQUENCE_BUDGET + MARKUP_BYTES_PER_SEQUENCE + STRIP_SHADING_BYTES
+                    + STRIP_BYTES_PER_TRACKER * len(trackers) + names * (1 + 2 * MAX_FRAMES))
+    return n_sequences * per_sequence
 
 
 def tracker_colours(trackers: list[str]) -> dict[str, str]:
@@ -210,6 +226,18 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist()))
 
 
+def _absent_runs(absent: np.ndarray, points: int = STRIP_POINTS // 2) -> list[tuple[int, int]]:
+    """Runs of absent frames to shade, at most ``points // 2`` of them: on long sequences the
+    frames are bucketed as the IoU line is (a bucket with an absent frame is shaded), so a
+    flickering label cannot blow up the strip."""
+    n = len(absent)
+    if n <= points:
+        return _runs(absent)
+    edges = np.linspace(0, n, points + 1).astype(int)
+    buckets = np.logical_or.reduceat(absent, edges[:-1])
+    return [(int(edges[a]), int(edges[b])) for a, b in _runs(buckets)]
+
+
 def _downsample(iou: np.ndarray, points: int) -> tuple[np.ndarray, np.ndarray]:
     """(x, y) with at most ``points`` points: the minimum of each bucket (failures stay visible);
     NaN buckets stay NaN (gaps in the line)."""
@@ -234,7 +262,7 @@ def strip_svg(ious: dict[str, np.ndarray], absent: np.ndarray, colours: dict[str
     sx = (width - 1) / max(n - 1, 1)
     parts = [f'<svg class="iou-strip" xmlns="http://www.w3.org/2000/svg" width="{width}" '
              f'height="{height}" viewBox="0 0 {width} {height}" role="img">']
-    for a, b in _runs(np.asarray(absent, bool)):
+    for a, b in _absent_runs(np.asarray(absent, bool)):
         parts.append(f'<rect x="{label_w + a * sx:.1f}" y="0" width="{max((b - a) * sx, 1.0):.1f}" '
                      f'height="{row * len(ious)}" fill="#ccc"><title>absent: frames {a + 1}-{b}</title></rect>')
     for k, (t, iou) in enumerate(ious.items()):

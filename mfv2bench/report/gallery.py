@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 THUMB_SIDE = 160          # longest side of a thumbnail, pixels
 JPEG_QUALITY = 70         # first try; lowered to fit the budget
-SEQUENCE_BUDGET = 24_000  # characters of embedded thumbnails (base64 data URIs) per sequence
+SEQUENCE_BUDGET = 16_000  # characters of embedded thumbnails (base64 data URIs) per sequence
 _QUALITIES = (JPEG_QUALITY, 55, 40)
 _SCALES = (1.0, 0.75)
 GT_COLOUR = "#ffffff"
