@@ -84,6 +84,40 @@ def stop_joblib_workers() -> None:
         log.debug("stopping loky workers failed", exc_info=True)
 
 
+def _one_worker(tasks: list[Task], threads: int, work_dir: str,
+                slots_dir: str) -> Iterator[SequenceResult]:
+    """``--jobs 1``: the tasks one after the other in ONE worker process (kept for the next
+    task, so the tracker is built once), never in this process (joblib runs ``n_jobs=1``
+    in-process): a native crash or a hung tracker costs its sequence; a fresh worker takes
+    the next one."""
+    from joblib.externals.loky import ProcessPoolExecutor
+
+    dead = _terminated_errors()
+    env = {var: str(threads) for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                                         "OPENBLAS_NUM_THREADS")}
+    executor = None
+    ended = False
+    try:
+        for task in tasks:
+            claims_dir = tempfile.mkdtemp(dir=work_dir)
+            if executor is None:
+                executor = ProcessPoolExecutor(max_workers=1, env=env)
+            try:
+                future = executor.submit(execute, replace(task, claims_dir=claims_dir,
+                                                          slots_dir=slots_dir))
+                result = future.result()
+            except dead:
+                executor.shutdown(wait=True)
+                executor = None
+                result = SequenceResult(task.seq.name, error=_timed_out(claims_dir).get(
+                    task.index, f"sequence {task.seq.name}: {WORKER_DIED}"))
+            yield result
+        ended = True
+    finally:
+        if executor is not None:
+            executor.shutdown(wait=ended, kill_workers=not ended)
+
+
 def run_joblib(tasks: list[Task], jobs: int, threads: int) -> Iterator[SequenceResult]:
     """Run tasks on joblib's loky pool (``jobs`` processes, ``threads`` each).
 
@@ -103,6 +137,9 @@ def run_joblib(tasks: list[Task], jobs: int, threads: int) -> Iterator[SequenceR
     crashes_without_progress = 0
     finished = False
     try:
+        if jobs == 1:  # joblib would run n_jobs=1 in this process: no isolation, no timeouts
+            yield from _one_worker(list(pending.values()), threads, work_dir, slots_dir)
+            pending.clear()
         while pending:
             claims_dir = tempfile.mkdtemp(dir=work_dir)
             batch = [replace(t, claims_dir=claims_dir, slots_dir=slots_dir) for t in pending.values()]
@@ -237,7 +274,6 @@ def _dask_client(jobs: int, threads: int, scheduler: str | None,
     except ImportError:
         raise ConfigError("the dask backend needs dask[distributed]: pip install 'mfv2bench[dask]'") from None
     if scheduler:
-        probe_scheduler(scheduler, timeout)
         try:
             return Client(scheduler, timeout=f"{timeout}s"), None
         except (OSError, TimeoutError, ValueError) as exc:

@@ -32,8 +32,8 @@ from ..trackers.kinds import kind_of
 from ..trackers.specs import ResolvedSpec, SpecRegistry, build_tracker
 from ..workspace import Workspace, load_workspace
 from .manifest import checkpoint_of
-from .backends import (SCHEDULER_TIMEOUT_S, BackendInfo, parse_scheduler, run_dask,
-                       run_inprocess, run_joblib)
+from .backends import (SCHEDULER_TIMEOUT_S, BackendInfo, parse_scheduler, probe_scheduler,
+                       run_dask, run_inprocess, run_joblib)
 from .worker import Task, use_tracker
 
 log = logging.getLogger(__name__)
@@ -384,9 +384,9 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
     """
     if backend not in BACKENDS:
         raise ConfigError(f"unknown backend {backend!r} (one of {', '.join(BACKENDS)})")
-    if scheduler and backend != "dask":
+    if scheduler is not None and backend != "dask":
         raise ConfigError("--scheduler needs --backend dask")
-    if scheduler:
+    if scheduler is not None:
         parse_scheduler(scheduler)
     devices = parse_devices(device)
     _check_limits(jobs, threads, devices[0] == "cpu" and not scheduler, timeout_frame,
@@ -431,6 +431,8 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
     lengths = {s.name: s.n_frames for s in data.sequences}
     run_names = set(lengths)
     # before the folder is touched (a spec is built once here to fail fast, then in the workers)
+    if scheduler is not None:
+        probe_scheduler(scheduler, scheduler_timeout)  # bounded: never a hang inside Dask
     tracker_obj = tracker_object if tracker_object is not None else _preflight(spec, devices)
     in_process = tracker_object is not None
     if not in_process:
