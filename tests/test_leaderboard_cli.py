@@ -30,8 +30,12 @@ def test_local_and_published_rows_together(workspace, tmp_path):
     assert set(ours.index) == {"mfv2-b", "csrt"}
     assert ours.loc["mfv2-b", "paper_value"] == 70.6
     assert ours.loc["csrt", "fps_cpu"] == 80.0
-    assert (~frame["ours"]).sum() > 50 and frame["value"].is_monotonic_decreasing
+    assert (~frame["ours"]).sum() > 50
+    assert frame[frame["comparable"]]["value"].is_monotonic_decreasing
     assert ours["source"].str.contains("PARTIAL").all()  # 2 of 280 sequences on disk
+    # not the full official split: listed after the ranked rows, without a rank
+    assert (ours["coverage"] == "partial").all() and not ours["comparable"].any()
+    assert ours["rank"].isna().all() and frame["ours"].iloc[-2:].all()
 
     res = runner.invoke(main, ["leaderboard", "--dataset", "lasot", "--root", str(root)])
     assert res.exit_code == 0
@@ -44,7 +48,7 @@ def test_local_and_published_rows_together(workspace, tmp_path):
     assert res.exit_code == 0 and 'class="ours"' in out.read_text()
     res = runner.invoke(main, ["leaderboard", "--dataset", "lasot", "--root", str(root), "--format", "markdown",
                                "--trackers", "mfv2-b"])
-    assert res.exit_code == 0 and "**\\* mfv2-b**" in res.output and "csrt" not in res.output
+    assert res.exit_code == 0 and "**\\* mfv2-b [PARTIAL]**" in res.output and "csrt" not in res.output
 
 
 def test_without_local_data_published_only_with_note(workspace):

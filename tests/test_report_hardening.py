@@ -179,3 +179,137 @@ def test_analyze_cli_stderr_has_no_numpy_warning(workspace, tmp_path):
                                         "huge", "--protocol", protocol, "--no-cache"])
         assert res.exit_code in (0, 2), res.output
         assert "RuntimeWarning" not in res.output and "overflow" not in res.output, res.output
+
+
+# -- results on anything but the full official split: marked everywhere, never ranked -----------
+
+import json  # noqa: E402
+
+from mfv2bench.datasets.registry import load_split  # noqa: E402
+from mfv2bench.metrics.analysis import analyze_store  # noqa: E402
+from mfv2bench.results import manifest as mf  # noqa: E402
+from mfv2bench.workspace import load_workspace  # noqa: E402
+from report_samples import official_lasot_tree, write_store_results  # noqa: E402
+from runner_helpers import make_synthetic  # noqa: E402
+
+
+def _three_sequence_lasot(tmp_path):
+    """A LaSOT root whose own list names 3 official sequences: loads as complete, is a subset."""
+    root = official_lasot_tree(tmp_path, n_sequences=3)
+    names = sorted(p.name for p in root.glob("*/*") if p.is_dir())
+    (root / "testing_set.txt").write_text("\n".join(names) + "\n")
+    split = load_split("lasot", root=root)
+    assert not split.partial and split.expected == 3
+    return root, split
+
+
+def test_three_sequence_lasot_root_is_a_subset_everywhere(workspace, tmp_path):
+    ws = load_workspace(workspace)
+    root, split = _three_sequence_lasot(tmp_path)
+    write_store_results(ws.results_dir, "mfv2-b", split, noise=0.5)
+    a = analyze_store(split, ["mfv2-b"], ws.results_dir)
+    assert a.coverage_of("mfv2-b") == "subset" and not a.comparable("mfv2-b")
+    assert "3 of the 280 official sequences scored" in a.coverage_reasons["mfv2-b"]
+    assert a.table().loc["mfv2-b", "coverage"] == "subset"
+    runner = CliRunner()
+    res = runner.invoke(main, ["analyze", "--dataset", "lasot", "--root", str(root),
+                               "--trackers", "mfv2-b"])
+    assert res.exit_code == 0, res.output
+    assert "mfv2-b [SUBSET]" in res.output and "not comparable" in res.output
+    res = runner.invoke(main, ["analyze", "--dataset", "lasot", "--root", str(root),
+                               "--trackers", "mfv2-b", "--json"])
+    data = json.loads(res.output)
+    assert data["coverage"] == {"mfv2-b": "subset"} and data["comparable"] == {"mfv2-b": False}
+    # leaderboard: not ranked among published rows, flagged, listed after them
+    res = runner.invoke(main, ["leaderboard", "--dataset", "lasot", "--root", str(root),
+                               "--format", "csv"])
+    assert res.exit_code == 0, res.output
+    frame = pd.read_csv(io.StringIO(res.output))
+    ours = frame[frame["ours"]].iloc[0]
+    assert pd.isna(ours["rank"]) and ours["coverage"] == "subset" and not ours["comparable"]
+    assert frame["ours"].iloc[-1] and not ours["pareto"]
+    assert frame[frame["comparable"]]["rank"].min() == 1
+    res = runner.invoke(main, ["leaderboard", "--dataset", "lasot", "--root", str(root)])
+    assert "* mfv2-b [SUBSET]" in res.output and "not comparable" in res.output
+    # report: banner and a per-tracker mark
+    res = runner.invoke(main, ["report", "--dataset", "lasot", "--root", str(root),
+                               "--trackers", "mfv2-b"])
+    assert res.exit_code == 0, res.output
+    html = (ws.reports_dir / "lasot-test" / "index.html").read_text()
+    assert 'id="partial-banner"' in html and "mfv2-b [SUBSET: not comparable]" in html
+    assert "3 of the 280 official sequences scored" in html
+
+
+def test_full_synthetic_split_stays_unmarked_and_sequences_subset_is_marked(workspace):
+    ws = load_workspace(workspace)
+    make_synthetic(workspace, "lasot", n_sequences=3, n_frames=6)
+    split = load_split("synthetic-lasot", workspace=ws)
+    write_store_results(ws.results_dir, "trk", split, noise=0.5)
+    a = analyze_store(split, ["trk"], ws.results_dir)
+    assert a.coverage_of("trk") == "full" and a.comparable("trk")
+    res = CliRunner().invoke(main, ["analyze", "--dataset", "synthetic-lasot", "--trackers", "trk"])
+    assert res.exit_code == 0 and "[SUBSET]" not in res.output and "[PARTIAL]" not in res.output
+    res = CliRunner().invoke(main, ["analyze", "--dataset", "synthetic-lasot", "--trackers", "trk",
+                                    "--sequences", split.sequences[0].name])
+    assert res.exit_code == 0, res.output
+    assert "trk [SUBSET]" in res.output and "--sequences: 1 sequence(s)" in res.output
+
+
+@pytest.mark.parametrize("manifest, state", [
+    ({"coverage": "partial", "subset": ["1 failed"], "complete": False}, "partial"),
+    ({"coverage": "subset", "subset": ["--sequences: 2 of 3 sequences"], "complete": False},
+     "subset"),
+    ({"complete": False}, "partial"),  # a manifest written before coverage was recorded
+    ({"coverage": "full", "complete": True}, "full"),
+])
+def test_run_manifest_coverage_lowers_the_analysis(workspace, manifest, state):
+    ws = load_workspace(workspace)
+    make_synthetic(workspace, "lasot", n_sequences=3, n_frames=6)
+    split = load_split("synthetic-lasot", workspace=ws)
+    write_store_results(ws.results_dir, "trk", split, noise=0.5, manifest=manifest)
+    a = analyze_store(split, ["trk"], ws.results_dir)
+    assert a.coverage_of("trk") == state
+    if state != "full":
+        assert any(r.startswith("run manifest: ") for r in a.coverage_reasons["trk"])
+
+
+def test_changed_ground_truth_is_refused_naming_the_sequence(workspace):
+    ws = load_workspace(workspace)
+    make_synthetic(workspace, "lasot", n_sequences=3, n_frames=6)
+    split = load_split("synthetic-lasot", workspace=ws)
+    fps = {s.name: mf.annotation_fingerprint(s.gt, s.n_frames) for s in split.sequences}
+    write_store_results(ws.results_dir, "trk", split, noise=0.5,
+                        manifest={"coverage": "full", "complete": True, "annotations": fps})
+    assert analyze_store(split, ["trk"], ws.results_dir).comparable("trk")  # unchanged: fine
+    victim = split.sequences[1]
+    gt_file = next(p for p in (workspace / "datasets").rglob("groundtruth.txt")
+                   if p.parent.name == victim.name)
+    lines = gt_file.read_text().splitlines()
+    x, y, w, h = lines[2].split(",")
+    lines[2] = ",".join([str(float(x) + 7), y, w, h])
+    gt_file.write_text("\n".join(lines) + "\n")
+    res = CliRunner().invoke(main, ["analyze", "--dataset", "synthetic-lasot", "--trackers", "trk"])
+    assert res.exit_code == 2, res.output
+    assert victim.name in res.output and "ground truth" in res.output
+    assert len(res.output.strip().splitlines()) == 1
+    res = CliRunner().invoke(main, ["report", "--dataset", "synthetic-lasot", "--trackers", "trk"])
+    assert res.exit_code == 2 and victim.name in res.output
+
+
+def test_import_of_a_subset_root_is_marked_in_its_manifest_and_results_list(workspace, tmp_path):
+    ws = load_workspace(workspace)
+    root, split = _three_sequence_lasot(tmp_path)
+    src = tmp_path / "published"
+    src.mkdir()
+    for s in split.sequences:
+        (src / f"{s.name}.txt").write_text("".join(",".join(str(v) for v in r) + "\n"
+                                                    for r in s.gt))
+    res = CliRunner().invoke(main, ["results", "import", str(src), "--as", "pub", "-d", "lasot",
+                                    "--root", str(root)])
+    assert res.exit_code == 0, res.output
+    assert "SUBSET: root list names 3 of the 280 official sequences" in res.output
+    m = json.loads((ws.results_dir / "pub" / "lasot-test" / "run.json").read_text())
+    assert m["coverage"] == "subset" and m["complete"] is False
+    assert set(m["annotations"]) == {s.name for s in split.sequences}
+    res = CliRunner().invoke(main, ["results", "list"])
+    assert "subset" in res.output

@@ -7,9 +7,11 @@ import json
 import click
 
 from .. import app
+from ..datasets.registry import official_names
 from ..errors import ConfigError
 from ..metrics.protocols import PROTOCOLS, check_protocol_name
 from ..metrics.text import analysis_text
+from ..results import manifest as mf
 from ..workspace import Workspace
 from .options import results_option, root_option
 
@@ -70,6 +72,10 @@ def command(ws: Workspace, dataset, split, trackers, protocol, results_dir, root
                            results_dir=results_dir, sequences=subset,
                            allow_partial=allow_partial, skip_refused=skip_refused,
                            cache=not no_cache, resamples=resamples, workers=workers)
+    if subset is not None and official_names(analysis.dataset, analysis.split) is None:
+        # no shipped list to judge the cut against (synthetic, custom): --sequences says it
+        for t in analysis.trackers:
+            analysis.mark_coverage(t, mf.SUBSET, [f"--sequences: {len(subset)} sequence(s)"])
     if as_json:
         click.echo(json.dumps(analysis.to_json(), indent=1))
     else:

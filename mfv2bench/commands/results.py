@@ -6,9 +6,10 @@ import json
 
 import click
 
-from ..datasets.registry import load_split
+from ..datasets.registry import load_split, official_names
 from ..errors import ConfigError
 from ..results.importer import DEFAULT_MAX_MEMBERS, FORMATS, SplitSequences, import_results
+from ..results import manifest as mf
 from ..results.store import ResultsStore
 from ..workspace import Workspace
 from .options import results_option, root_option
@@ -49,21 +50,29 @@ def import_command(ws: Workspace, path, as_name, dataset, split, fmt, force, all
         raise ConfigError(f"--as {as_name!r}: a tracker name is one folder name (no slashes, "
                           "not empty, no surrounding spaces)")
     data = load_split(dataset, split=split, root=root, workspace=ws, allow_partial=True)
+    official = official_names(data.dataset, data.split)
     shape = SplitSequences(dataset=data.dataset, split=data.split, key=data.key,
                            lengths={s.name: s.n_frames for s in data.sequences},
-                           expected=data.expected, missing=tuple(data.missing))
+                           expected=data.expected, missing=tuple(data.missing),
+                           official=tuple(official) if official is not None else None,
+                           annotations={s.name: mf.annotation_fingerprint(s.gt, s.n_frames)
+                                        for s in data.sequences})
     res = import_results(path, as_name, shape, results_dir or ws.results_dir, fmt=fmt,
                          force=force, allow_partial=allow_partial, max_bytes=cap,
                          max_members=max_members)
     if as_json:
         click.echo(json.dumps({"tracker": res.tracker, "dataset": res.split_key,
                                "folder": str(res.folder), "sequences": len(res.sequences),
-                               "missing": res.missing, "with_times": res.with_times}, indent=1))
+                               "missing": res.missing, "with_times": res.with_times,
+                               "coverage": mf.coverage(res.manifest),
+                               "coverage_reasons": mf.coverage_reasons(res.manifest)}, indent=1))
         return
     click.echo(f"imported {len(res.sequences)} sequence(s) as {res.tracker} on {res.split_key} "
                f"-> {res.folder}" + (f" ({res.with_times} with times)" if res.with_times else ""))
-    if res.missing:
-        click.echo(f"PARTIAL: {len(res.missing)} sequence(s) without results")
+    state = mf.coverage(res.manifest)
+    if state != mf.FULL:
+        click.echo(f"{str(state).upper()}: {'; '.join(mf.coverage_reasons(res.manifest))} (not "
+                   "comparable with full-split or published results)")
 
 
 _UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "m": 1000**2, "mb": 1000**2, "g": 1000**3,
@@ -92,7 +101,12 @@ def parse_size(text: str, option: str) -> int:
 @click.pass_obj
 def list_command(ws: Workspace, results_dir, as_json) -> None:
     """Every run folder: tracker, split, sequences, complete/partial, imported, timing."""
-    rows = ResultsStore(results_dir or ws.results_dir).runs()
+    store = ResultsStore(results_dir or ws.results_dir)
+    rows = store.runs()
+    for r in rows:  # full / subset / partial, judged when the run or import was written
+        manifest = store.read_manifest(r["tracker"], r["split"])
+        r["coverage"] = mf.coverage(manifest) if manifest is not None else None
+        r["coverage_reasons"] = mf.coverage_reasons(manifest) if manifest is not None else []
     if as_json:
         click.echo(json.dumps(rows, indent=1))
         return
@@ -100,7 +114,7 @@ def list_command(ws: Workspace, results_dir, as_json) -> None:
         click.echo("no results yet")
         return
     for r in rows:
-        state = "complete" if r["complete"] else "partial"
+        state = r["coverage"] or "unknown"  # no manifest: a raw tree, coverage not judged
         what = "imported" if r["imported"] else (r["timing"] or "")
         exp = f"/{r['expected']}" if r["expected"] else ""
         click.echo(f"{r['tracker']:<24} {r['split']:<30} {r['sequences']}{exp:<6} {state:<9} {what}")

@@ -1,5 +1,9 @@
 """Rank published and local results together on one data set and metric.
 
+Only results covering the whole official split (coverage ``full``) are ranked with published
+rows; ours on a subset or a partial run are listed after the ranked rows, without a rank, with
+``coverage`` and ``comparable`` columns saying why, off the Pareto front.
+
 Local rows are ours (marked), with the reproduction delta where a local tracker reproduces a
 published one (e.g. our ``mfv2-b`` against the paper's MixFormerV2-B), and every row says whether
 it is on the speed-accuracy Pareto front of the chosen speed column (GPU or CPU FPS; published FPS
@@ -19,7 +23,9 @@ from .published import (PAPER_COUNTERPARTS, check_metric, published_dataset_name
                         published_metric_name)
 
 BOARD_COLUMNS = ("rank", "tracker", "variant", "value", "ci_low", "ci_high", "fps_gpu", "fps_cpu",
-                 "ours", "paper_value", "delta", "pareto", "hardware", "source", "year")
+                 "ours", "paper_value", "delta", "pareto", "hardware", "source", "year", "coverage",
+                 "comparable")
+FULL, SUBSET, PARTIAL = "full", "subset", "partial"  # results.manifest's coverage words
 
 
 @dataclass
@@ -35,6 +41,17 @@ class LocalEntry:
     hardware: str = ""
     source: str = "local results"
     partial: bool = False
+    coverage: str = FULL  # full | subset | partial: only full is ranked with published rows
+    coverage_reasons: list[str] = field(default_factory=list)
+
+    @property
+    def state(self) -> str:
+        """The coverage, ``partial`` where the older ``partial`` flag says so."""
+        return PARTIAL if self.partial and self.coverage == FULL else self.coverage
+
+    @property
+    def comparable(self) -> bool:
+        return self.state == FULL
 
 
 @dataclass
@@ -100,6 +117,7 @@ def build_leaderboard(published: pd.DataFrame, dataset: str, metric: str = "auc"
             "fps_gpu": row.fps_gpu, "fps_cpu": row.fps_cpu, "ours": False,
             "paper_value": math.nan, "delta": math.nan,
             "hardware": row.hardware, "source": row.source, "year": row.year,
+            "coverage": "published", "comparable": True,
         })
     for entry in local or []:
         paper = math.nan
@@ -108,25 +126,40 @@ def build_leaderboard(published: pd.DataFrame, dataset: str, metric: str = "auc"
             match = chosen[(chosen["tracker"] == counterpart[0]) & (chosen["variant"] == counterpart[1])]
             if not match.empty:
                 paper = float(match["value"].iloc[0])
-        source = entry.source + (" (PARTIAL split)" if entry.partial else "")
+        state = entry.state
+        source = entry.source + ("" if entry.comparable
+                                 else f" ({state.upper()}: not comparable, not ranked)")
         records.append({
             "tracker": entry.tracker, "variant": "ours", "value": float(entry.value),
             "ci_low": _opt(entry.ci_low), "ci_high": _opt(entry.ci_high),
             "fps_gpu": _opt(entry.fps_gpu), "fps_cpu": _opt(entry.fps_cpu), "ours": True,
             "paper_value": paper, "delta": float(entry.value) - paper if not math.isnan(paper) else math.nan,
             "hardware": entry.hardware, "source": source, "year": None,
+            "coverage": state, "comparable": entry.comparable,
         })
-        if entry.partial:
-            notes.append(f"{entry.tracker}: results cover only part of the split; not comparable")
+        if not entry.comparable:
+            why = "; ".join(entry.coverage_reasons) or (
+                "results cover only part of the split" if state == PARTIAL
+                else "not the full official split")
+            notes.append(f"{entry.tracker}: {state.upper()} ({why}); not comparable, listed "
+                         "after the ranked rows without a rank")
 
     rows = pd.DataFrame(records, columns=[c for c in BOARD_COLUMNS if c not in ("rank", "pareto")])
     if not rows.empty:
-        rows = rows.sort_values(["value", "ours"], ascending=[False, False], kind="stable")
+        rows["comparable"] = rows["comparable"].astype(bool)
+        rows = rows.sort_values(["comparable", "value", "ours"], ascending=[False, False, False],
+                                kind="stable")
         rows = rows.reset_index(drop=True)
-        rows.insert(0, "rank", rows["value"].rank(method="min", ascending=False).astype(int))
-        rows["pareto"] = pareto_mask(rows[f"fps_{speed}"].to_numpy(float), rows["value"].to_numpy(float))
+        ranked = rows["comparable"].to_numpy(bool)
+        rank = pd.Series(pd.NA, index=rows.index, dtype="Int64")
+        rank[ranked] = rows.loc[ranked, "value"].rank(method="min", ascending=False).astype(int)
+        rows.insert(0, "rank", rank)
+        pareto = np.zeros(len(rows), dtype=bool)  # not comparable: never on (or shaping) the front
+        pareto[ranked] = pareto_mask(rows.loc[ranked, f"fps_{speed}"].to_numpy(float),
+                                     rows.loc[ranked, "value"].to_numpy(float))
+        rows["pareto"] = pareto
     else:
-        rows.insert(0, "rank", pd.Series(dtype=int))
+        rows.insert(0, "rank", pd.Series(dtype="Int64"))
         rows["pareto"] = pd.Series(dtype=bool)
     rows = rows[list(BOARD_COLUMNS)]
     if rows[f"fps_{speed}"].notna().any():

@@ -59,7 +59,8 @@ def entries_from_analysis(analysis: Analysis, metric: str, results_dir: str | Pa
         out.append(LocalEntry(tracker=tracker, value=100.0 * value, ci_low=100.0 * lo, ci_high=100.0 * hi,
                               fps_cpu=fps_cpu, fps_gpu=fps_gpu, hardware=hardware,
                               source=f"local results, protocol {analysis.protocol} [{analysis.protocol_hash}]",
-                              partial=analysis.partial))
+                              partial=analysis.partial, coverage=analysis.coverage_of(tracker),
+                              coverage_reasons=list(analysis.coverage_reasons.get(tracker, []))))
     return out
 
 

@@ -36,9 +36,11 @@ def display_rows(board: Leaderboard) -> list[dict[str, str]]:
         delta = ""
         if not math.isnan(row.delta):
             delta = f"{row.delta:+.1f} vs {row.paper_value:.1f}"
+        comparable = bool(row.comparable)
         out.append({
-            "rank": str(row.rank),
-            "tracker": ("* " if row.ours else "") + str(row.tracker),
+            "rank": "-" if pd.isna(row.rank) else str(row.rank),
+            "tracker": ("* " if row.ours else "") + str(row.tracker)
+                       + ("" if comparable else f" [{str(row.coverage).upper()}]"),
             "variant": str(row.variant),
             "value": _fmt(row.value),
             "ci": ci,
@@ -48,6 +50,7 @@ def display_rows(board: Leaderboard) -> list[dict[str, str]]:
             "pareto": "front" if row.pareto else "",
             "source": str(row.source),
             "ours": bool(row.ours),
+            "comparable": comparable,
         })
     return out
 
@@ -60,7 +63,8 @@ def headers_for(board: Leaderboard) -> dict[str, str]:
 
 def board_title(board: Leaderboard) -> str:
     """The board's heading (every format uses it)."""
-    return f"{board.dataset} leaderboard by {board.metric} (* = ours, local results)"
+    return (f"{board.dataset} leaderboard by {board.metric} (* = ours, local results; "
+            "[SUBSET]/[PARTIAL] = not the full official split: not ranked)")
 
 
 def _cut(text: str, width: int) -> str:
@@ -145,7 +149,8 @@ def scatter_points(board: Leaderboard) -> pd.DataFrame:
     """Rows with a speed in the board's FPS column, as speed-accuracy plot points."""
     col = f"fps_{board.speed}"
     rows = board.rows[board.rows[col].notna()]
-    labels = [str(r.tracker) if r.ours else f"{r.tracker} {r.variant}"[:40] for r in rows.itertuples(index=False)]
+    labels = [(str(r.tracker) + ("" if r.comparable else f" [{str(r.coverage).upper()}]"))
+              if r.ours else f"{r.tracker} {r.variant}"[:40] for r in rows.itertuples(index=False)]
     return pd.DataFrame({"label": labels, "fps": rows[col].to_numpy(float), "accuracy": rows["value"].to_numpy(float),
                          "ours": rows["ours"].to_numpy(bool), "pareto": rows["pareto"].to_numpy(bool)})
 
@@ -174,4 +179,4 @@ def front_text(board: Leaderboard) -> str:
 
 def frame_for_display(board: Leaderboard) -> pd.DataFrame:
     """The displayed columns as a DataFrame (used by the report)."""
-    return pd.DataFrame(display_rows(board), columns=[*SHOWN, "ours"])
+    return pd.DataFrame(display_rows(board), columns=[*SHOWN, "ours", "comparable"])

@@ -21,6 +21,9 @@
 - ``rejected``: tracker -> {sequence: reason} (only with ``on_reject='skip'``).
 - ``sequences``: tracker -> the sequences scored (all of the split unless refused).
 - ``bootstrap``: resamples, seed, level and the names of the CI and paired-test methods.
+- ``coverage``: tracker -> ``full`` | ``subset`` | ``partial`` (``results.manifest``): only
+  ``full`` (every sequence of the official split scored, the run complete, GT unchanged) is
+  comparable with published numbers; ``coverage_reasons``: tracker -> why not (short phrases).
 
 Methods: ``score(tracker, metric)``, ``table()`` (headline scores, CI bounds, FPS for GOT-10k,
 flags; percent), ``pairwise_table()``, ``to_json()`` (everything, every curve), ``label``
@@ -39,7 +42,8 @@ import numpy as np
 import pandas as pd
 
 from mfv2bench.datasets.base import DatasetSplit, Sequence
-from mfv2bench.errors import InputError, MissingDataError
+from mfv2bench.datasets.registry import official_names
+from mfv2bench.errors import InputError, MissingDataError, Mfv2benchError
 from mfv2bench.metrics.engine import (QUIET, BatchScores, ProtocolRejection, SequenceInput,
                                       score_batch)
 from mfv2bench.metrics.guard import DegenerateReport, check_outputs
@@ -49,12 +53,15 @@ from mfv2bench.metrics.scores import OverallScores, aggregate
 from mfv2bench.metrics.stats import (DEFAULT_RESAMPLES, DEFAULT_SEED, PairedTest,
                                      bootstrap_means, percentile_interval, resample_counts,
                                      sign_flip_p_values)
+from mfv2bench.results import manifest as mf
 from mfv2bench.results.layout import run_folder, tracker_folder
 from mfv2bench.results.readers import RawResult, locate_results, read_results
+from mfv2bench.results.store import ResultsStore
 
 # order in which LaSOT's attributes are listed (LaSOT toolkit annos/att)
 LASOT_ATTRIBUTES = ("IV", "POC", "DEF", "MB", "CM", "ROT", "BC", "VC", "SV", "FOC", "FM", "OV",
                     "LR", "ARC")
+COVERAGE_RANK = {mf.FULL: 0, mf.SUBSET: 1, mf.PARTIAL: 2}
 METRIC_LABELS = {"auc": "AUC", "precision": "P", "norm_precision": "NP", "ao": "AO",
                  "sr50": "SR0.5", "sr75": "SR0.75"}
 
@@ -90,10 +97,29 @@ class Analysis:
     degenerate: dict[str, DegenerateReport]
     rejected: dict[str, dict[str, str]] = field(default_factory=dict)
     bootstrap: dict[str, Any] = field(default_factory=dict)
+    coverage: dict[str, str] = field(default_factory=dict)
+    coverage_reasons: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
         return f"{self.protocol} [{self.protocol_hash}]"
+
+    def coverage_of(self, tracker: str) -> str:
+        """``full``, ``subset`` or ``partial`` (``full`` where nothing was judged)."""
+        return self.coverage.get(tracker, mf.FULL)
+
+    def comparable(self, tracker: str) -> bool:
+        """True only for full coverage: the one state that may be ranked with published rows."""
+        return self.coverage_of(tracker) == mf.FULL
+
+    def mark_coverage(self, tracker: str, state: str, reasons: list[str]) -> None:
+        """Lower ``tracker``'s coverage to ``state`` (never raise it) and add the reasons."""
+        if COVERAGE_RANK[state] > COVERAGE_RANK[self.coverage_of(tracker)]:
+            self.coverage[tracker] = state
+        if state != mf.FULL:
+            self.coverage_reasons.setdefault(tracker, [])
+            self.coverage_reasons[tracker] += [r for r in reasons
+                                              if r not in self.coverage_reasons[tracker]]
 
     def score(self, tracker: str, metric: str) -> float | None:
         return _overall_value(self.overall[tracker], metric)
@@ -116,6 +142,7 @@ class Analysis:
             if fps is not None and fps > 0:
                 row["FPS"] = fps
             row["sequences"] = len(self.sequences[t])
+            row["coverage"] = self.coverage_of(t)
             flags = self.degenerate[t].summary() if t in self.degenerate else {}
             row["flags"] = ", ".join(f"{f}: {len(s)}" for f, s in flags.items())
             rows.append(row)
@@ -147,6 +174,9 @@ class Analysis:
             "attributes": self.attributes.to_dict(orient="records"),
             "degenerate": {t: d.to_dict() for t, d in self.degenerate.items()},
             "rejected": self.rejected,
+            "coverage": {t: self.coverage_of(t) for t in self.trackers},
+            "coverage_reasons": {t: self.coverage_reasons.get(t, []) for t in self.trackers},
+            "comparable": {t: self.comparable(t) for t in self.trackers},
         })
 
 
@@ -295,6 +325,12 @@ def analysis_from_scores(split: DatasetSplit, protocol: str | MetricProtocol,
         rows.append(_per_sequence_frame(t, b, p))
     per_seq = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
     tests = _pairwise(batches, p, metrics, n_resamples, seed, level) if pairwise else []
+    coverage: dict[str, str] = {}
+    reasons: dict[str, list[str]] = {}
+    for t, b in batches.items():
+        coverage[t], why = split_coverage(split, list(b.names), b.rejected)
+        if why and coverage[t] != mf.FULL:
+            reasons[t] = why
     return Analysis(
         protocol=p.name, protocol_hash=p.hash, dataset=split.dataset, split=split.split,
         partial=split.partial, missing=list(split.missing), trackers=trackers, metrics=metrics,
@@ -305,7 +341,53 @@ def analysis_from_scores(split: DatasetSplit, protocol: str | MetricProtocol,
         bootstrap={"method": "per-sequence percentile bootstrap", "resamples": n_resamples,
                    "seed": seed, "level": level,
                    "paired_test": "sign-flip permutation p-value (exact up to 16 sequences, "
-                                  "else 10000 draws); paired percentile bootstrap CI"})
+                                  "else 10000 draws); paired percentile bootstrap CI"},
+        coverage=coverage, coverage_reasons=reasons)
+
+
+def split_coverage(split: DatasetSplit, scored: list[str], refused: dict[str, str]
+                   ) -> tuple[str, list[str]]:
+    """How much of the OFFICIAL split ``scored`` covers (the shipped list; the root's own list
+    where none is shipped): ``partial`` when sequences are missing on disk or were refused by
+    the protocol, ``subset`` when the split itself is cut (a root list naming fewer or other
+    sequences, ``--sequences``), else ``full``; and why, in short phrases."""
+    try:
+        official = official_names(split.dataset, split.split)
+    except Mfv2benchError:
+        official = None
+    done = set(scored)
+    state, reasons = mf.FULL, []
+    if official is not None:
+        ref = set(official)
+        outside = [n for n in scored if n not in ref]
+        if outside:
+            state = mf.SUBSET
+            reasons.append(f"{len(outside)} scored sequence(s) outside the official "
+                           f"{split.key} list")
+        covered = len(done & ref)
+        if covered < len(ref) and not split.missing and not refused:
+            state = mf.SUBSET
+            reasons.append(f"{covered} of the {len(ref)} official sequences scored")
+        elif covered < len(ref):
+            reasons.append(f"{covered} of the {len(ref)} official sequences scored")
+    if split.missing:
+        state = mf.PARTIAL
+        reasons.append(f"{len(split.missing)} of {split.expected} sequences missing on disk")
+    if refused:
+        state = mf.PARTIAL
+        reasons.append(f"{len(refused)} sequence(s) refused by the protocol")
+    return state, reasons
+
+
+def stale_sequences(split: DatasetSplit, manifest: dict[str, Any] | None,
+                    current: dict[str, dict[str, Any]] | None = None) -> list[str]:
+    """Sequences whose ground truth (or frame count) changed since the run that made their
+    results (the manifest's annotation fingerprints); [] for manifests without them."""
+    if not mf.annotation_fingerprints(manifest):
+        return []
+    if current is None:
+        current = {s.name: mf.annotation_fingerprint(s.gt, s.n_frames) for s in split.sequences}
+    return mf.changed_annotations(manifest, current)
 
 
 def _per_sequence_frame(tracker: str, b: BatchScores, p: MetricProtocol) -> pd.DataFrame:
@@ -464,8 +546,25 @@ def analyze_store(split: DatasetSplit, trackers: list[str], results_dir: str | P
     batches: dict[str, BatchScores] = {}
     degenerate: dict[str, DegenerateReport] = {}
     plan: dict[str, tuple[Path, Any, str]] = {}
+    store = ResultsStore(results_dir)
+    manifests: dict[str, dict[str, Any] | None] = {}
+    current: dict[str, dict[str, Any]] | None = None
     for t in trackers:
         folder = run_folder(results_dir, t, split.key)
+        if folder.is_dir():
+            manifests[t] = manifest = store.read_manifest(t, split.key)
+            if mf.annotation_fingerprints(manifest):
+                if current is None:  # hashed once, only where a manifest has fingerprints
+                    current = {s.name: mf.annotation_fingerprint(s.gt, s.n_frames)
+                               for s in split.sequences}
+                stale = stale_sequences(split, manifest, current)
+                if stale:
+                    few = ", ".join(stale[:5]) + (" ..." if len(stale) > 5 else "")
+                    raise InputError(
+                        f"tracker {t!r}: the ground truth of {len(stale)} sequence(s) of "
+                        f"{split.key} changed since their results were made: {few} (old boxes "
+                        "are not scored against new ground truth; re-run them with `mfv2bench "
+                        "eval`, which redoes changed sequences)")
         if not folder.is_dir():
             folder = tracker_folder(results_dir, t)
             if not folder.exists():
@@ -490,5 +589,11 @@ def analyze_store(split: DatasetSplit, trackers: list[str], results_dir: str | P
         finally:
             _WORKER_CONTEXT.clear()
     ordered = [t for t in trackers]
-    return analysis_from_scores(split, p, {t: batches[t] for t in ordered},
-                                {t: degenerate[t] for t in ordered}, **kwargs)
+    analysis = analysis_from_scores(split, p, {t: batches[t] for t in ordered},
+                                    {t: degenerate[t] for t in ordered}, **kwargs)
+    for t, manifest in manifests.items():
+        state = mf.coverage(manifest)
+        if state is not None and state != mf.FULL:
+            analysis.mark_coverage(t, state, [f"run manifest: {r}"
+                                              for r in mf.coverage_reasons(manifest)])
+    return analysis

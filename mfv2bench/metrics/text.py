@@ -31,7 +31,8 @@ def analysis_text(a: Analysis, attributes: bool = False) -> str:
         header.append("FPS")
     rows = []
     for t in a.trackers:
-        row = [t, str(len(a.sequences[t]))]
+        mark = "" if a.comparable(t) else f" [{a.coverage_of(t).upper()}]"
+        row = [t + mark, str(len(a.sequences[t]))]
         for m in a.metrics:
             lo, hi = a.ci[t][m]
             row.append(f"{_pct(a.score(t, m))} [{_pct(lo)}, {_pct(hi)}]")
@@ -59,6 +60,11 @@ def analysis_text(a: Analysis, attributes: bool = False) -> str:
                 few = ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
                 lines.append(f"warning: {t}: {flag.replace('_', ' ')} in {len(names)} "
                              f"sequence(s): {few}")
+    for t in a.trackers:
+        if not a.comparable(t):
+            why = "; ".join(a.coverage_reasons.get(t, [])) or "not the full official split"
+            lines.append(f"note: {t}: {a.coverage_of(t).upper()} ({why}): not comparable with "
+                         "full-split or published results")
     for t, rej in a.rejected.items():
         lines.append(f"note: {t}: {len(rej)} sequence(s) refused by {a.protocol}: "
                      + ", ".join(sorted(rej)[:5]))

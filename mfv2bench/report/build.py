@@ -195,8 +195,11 @@ def report_model(workspace: Workspace, dataset: str, trackers: list[str], protoc
         if store.random_weights(t, split.key):
             random_weights.append(f"{t}: ran with random weights (a latency-only spec): its "
                                   "accuracy here is meaningless")
-        if manifest_partial(manifest):
-            partial_details.append(f"{t}: its run manifest marks the run partial/incomplete")
+    for t in trackers:  # judged from the split scored and the run manifest (full/subset/partial)
+        if not a.comparable(t):
+            why = "; ".join(a.coverage_reasons.get(t, [])) or "not the full official split"
+            partial_details.append(f"{t}: {a.coverage_of(t).upper()} ({why}): not comparable "
+                                   "with full-split or published results")
     real = get_info(split.dataset).published_name is not None
     points, speed_table = speed_section(a, results, real)
     board = None
@@ -224,6 +227,7 @@ def report_model(workspace: Workspace, dataset: str, trackers: list[str], protoc
         attributes=attributes_from_analysis(a), speed_points=points, speed_table=speed_table,
         manifests=manifests, warnings=random_weights + degenerate_warnings(a), notes=all_notes, leaderboard=board,
         failures=failure_part, attention=attention_part,
+        coverage={t: a.coverage_of(t) for t in trackers},
     )
 
 

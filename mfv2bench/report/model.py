@@ -49,3 +49,4 @@ class ReportModel:
     leaderboard: Any = None  # a leaderboard.board.Leaderboard, when the data set has published rows
     failures: Any = None  # a report.failures.FailureSection: IoU strips and failure galleries
     attention: list[Any] = field(default_factory=list)  # AttentionImage: explain figures shown
+    coverage: dict[str, str] = field(default_factory=dict)  # tracker -> full | subset | partial

@@ -125,8 +125,9 @@ def pdf_pages(m: ReportModel) -> list[Figure]:
                f"Metric protocol: {m.protocol} (hash {m.protocol_hash})",
                f"Generated: {m.generated}"]
     if m.partial:
-        summary += ["", "PARTIAL RESULTS: at least one split or run was incomplete; these numbers",
-                    "are not comparable with full-split results."] + [f"  - {d}" for d in m.partial_details]
+        summary += ["", "PARTIAL RESULTS: at least one split or run was incomplete or covers only a",
+                    "subset of the official split; these numbers are not comparable with full-split",
+                    "or published results."] + [f"  - {d}" for d in m.partial_details]
     summary += [f"WARNING: {w}" for w in m.warnings] + m.notes
     first, y = _text_page(summary, m.title)
     pages = [first]

@@ -99,7 +99,9 @@ def overall_view(m: ReportModel) -> TableView:
     # scores in percent: one decimal, as in the terminal table (41.0, never 41)
     decimals = {metric: 1 for metric in m.overall_metrics}
     for _, row in m.overall.iterrows():
-        cells = [Cell(str(row["tracker"]))]
+        state = m.coverage.get(str(row["tracker"]), "full")
+        mark = "" if state == "full" else f" [{state.upper()}: not comparable]"
+        cells = [Cell(str(row["tracker"]) + mark)]
         for metric in m.overall_metrics:
             value = row.get(metric)
             if value is None or (isinstance(value, float) and math.isnan(value)):

@@ -36,6 +36,29 @@ class SplitSequences:
     lengths: dict[str, int]           # sequences on disk -> frame counts
     expected: int                     # sequences the split has in all
     missing: tuple[str, ...] = ()     # sequences of the split not on disk
+    official: tuple[str, ...] | None = None  # the shipped official list (None: none shipped)
+    annotations: dict[str, dict[str, Any]] = field(default_factory=dict)  # seq -> GT fingerprint
+
+
+def import_coverage(data: SplitSequences, present: list[str], missing: list[str]
+                    ) -> tuple[str, list[str]]:
+    """``full`` / ``subset`` / ``partial`` of an import, judged like a run (against the official
+    list where one is shipped), and why."""
+    if missing:
+        return mf.PARTIAL, [f"{len(missing)} of {data.expected} sequences without results "
+                            "(--allow-partial)"]
+    if data.official is not None:
+        ref = set(data.official)
+        names = set(present)
+        reasons = []
+        if ref - names:
+            reasons.append(f"root list names {len(names & ref)} of the {len(ref)} official "
+                           "sequences")
+        if names - ref:
+            reasons.append(f"{len(names - ref)} sequence(s) outside the official list")
+        if reasons:
+            return mf.SUBSET, reasons
+    return mf.FULL, []
 
 
 @dataclass
@@ -236,5 +259,13 @@ def _import_from(base: Path, src: Path, as_name: str, data: SplitSequences, stor
             "sequences": {"expected": data.expected, "done": len(present), "failed": [],
                           "missing": missing},
         }
+        state, reasons = import_coverage(data, present, missing)
+        ref = data.official if data.official is not None else list(lengths) + list(data.missing)
+        manifest.update({
+            "complete": state == mf.FULL, "partial": state != mf.FULL,
+            "coverage": state, "subset": reasons, "sequences_expected": len(ref),
+            "sequences_done": len(set(present) & set(ref)),
+            mf.ANNOTATIONS_KEY: {s: data.annotations[s] for s in present if s in data.annotations},
+        })
         store.write_manifest(as_name, data.key, manifest)
     return ImportResult(as_name, data.key, folder, present, missing, with_times, manifest)
