@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import numpy as np
 import torch
@@ -76,6 +76,19 @@ def synthetic_sequences(cfg: DataConfig, start: int, count: int) -> Iterator[Seq
         yield SeqData(f"synthetic-train-{i}", rgb, track.gt(), track.visible_ratio())
 
 
+class _LazyFrames:
+    """Frames of a sequence on disk, read when a crop needs them (long videos stay on disk)."""
+
+    def __init__(self, paths: list) -> None:
+        self.paths = paths
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        return read_rgb(self.paths[i])
+
+
 def dataset_sequences(cfg: DataConfig, start: int, count: int, workspace=None) -> Iterator[SeqData]:
     """Sequences ``start .. start+count-1`` of a loader's split (frames read from disk)."""
     split = load_split(cfg.dataset, cfg.split, root=cfg.root or None, workspace=workspace,
@@ -85,7 +98,7 @@ def dataset_sequences(cfg: DataConfig, start: int, count: int, workspace=None) -
         raise ConfigError(f"[data] {cfg.dataset}-{cfg.split} has {len(seqs)} sequences with full "
                           f"GT; the recipe asks for {start + count} (sequences + val_sequences)")
     for seq in seqs[start:start + count]:
-        frames = [read_rgb(p) for p in seq.frames]
+        frames = _LazyFrames(list(seq.frames))
         gt = np.asarray(seq.gt, dtype=np.float64)
         ok = (gt[:, 2] > 0) & (gt[:, 3] > 0)
         vis = ok.astype(np.float64)
@@ -117,10 +130,16 @@ def _to_chw(img: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(img.transpose(2, 0, 1))
 
 
-def make_pairs(seqs: list[SeqData], n: int, cfg: DataConfig, template_size: int, search_size: int,
-               seed: int, negative_fraction: float = 0.0) -> PairSet:
-    """``n`` pairs drawn evenly over ``seqs`` (deterministic in ``seed``). Negative pairs (a
-    share ``negative_fraction``) take the search crop from another sequence's frame."""
+def _quota(n: int, k: int) -> list[int]:
+    """``n`` pairs spread over ``k`` sequences as evenly as possible."""
+    return [n // k + (1 if i < n % k else 0) for i in range(k)]
+
+
+def make_pairs(seqs: Iterable[SeqData], n: int, n_seqs: int, cfg: DataConfig, template_size: int,
+               search_size: int, seed: int, negative_fraction: float = 0.0) -> PairSet:
+    """``n`` pairs spread evenly over the ``n_seqs`` sequences of ``seqs`` (deterministic in
+    ``seed``), one sequence in memory at a time. Negative pairs (a share ``negative_fraction``)
+    take the search crop from the previous sequence's frames (no target in it)."""
     rng = np.random.default_rng([seed, 4242])
     T, S = template_size, search_size
     tmpl = np.empty((n, 3, T, T), np.uint8)
@@ -128,58 +147,62 @@ def make_pairs(seqs: list[SeqData], n: int, cfg: DataConfig, template_size: int,
     srch = np.empty((n, 3, S, S), np.uint8)
     boxes = np.zeros((n, 4), np.float32)
     present = np.ones(n, np.float32)
-    good_t = [np.flatnonzero(s.visible >= 0.9) for s in seqs]
-    good_s = [np.flatnonzero(s.visible >= cfg.min_visible) for s in seqs]
-    usable = [i for i in range(len(seqs)) if len(good_t[i]) and len(good_s[i])]
-    if not usable:
-        raise ConfigError("[data] no sequence has a fully visible target frame")
-    for k in range(n):
-        si = usable[int(rng.integers(len(usable)))]
-        seq = seqs[si]
-        t0 = int(good_t[si][rng.integers(len(good_t[si]))])
-        near_t = good_t[si][np.abs(good_t[si] - t0) <= cfg.max_gap]
-        near_s = good_s[si][np.abs(good_s[si] - t0) <= cfg.max_gap]
-        t1 = int(near_t[rng.integers(len(near_t))])
-        t2 = int(near_s[rng.integers(len(near_s))]) if len(near_s) else t0
-        for dst, t in ((tmpl, t0), (onl, t1)):
-            crop = sample_target(seq.frames[t], seq.gt[t], cfg.template_factor, T)
-            dst[k] = _to_chw(crop.image)
-        negative = negative_fraction > 0 and rng.random() < negative_fraction and len(usable) > 1
-        if negative:
-            other = usable[int(rng.integers(len(usable)))]
-            while other == si:
-                other = usable[int(rng.integers(len(usable)))]
-            oseq = seqs[other]
-            t2 = int(rng.integers(len(oseq.frames)))
-            # a crop of the other sequence around this target's box: same scale, no target
-            crop = sample_target(oseq.frames[t2], _jittered(seq.gt[t0], rng, 4.0, 0.3),
-                                 cfg.search_factor, S)
-            srch[k] = _to_chw(crop.image)
-            present[k] = 0.0
+    k = 0
+    prev: SeqData | None = None
+    quotas = _quota(n, n_seqs)
+    for quota, seq in zip(quotas, seqs):
+        good_t = np.flatnonzero(seq.visible >= 0.9)
+        good_s = np.flatnonzero(seq.visible >= cfg.min_visible)
+        if not len(good_t) or not len(good_s):
+            good_t = good_s = np.flatnonzero(seq.visible > 0)
+        if not len(good_t):
+            log.warning("sequence %s: no visible target frame, skipped", seq.name)
             continue
-        jb = _jittered(seq.gt[t2], rng, cfg.center_jitter, cfg.scale_jitter)
-        crop = sample_target(seq.frames[t2], jb, cfg.search_factor, S)
-        srch[k] = _to_chw(crop.image)
-        boxes[k] = _crop_box(seq.gt[t2], crop.origin, crop.resize_factor, S)
-        if boxes[k, 2] - boxes[k, 0] <= 0 or boxes[k, 3] - boxes[k, 1] <= 0:
-            present[k] = 0.0
-    return PairSet(torch.from_numpy(tmpl), torch.from_numpy(onl), torch.from_numpy(srch),
-                   torch.from_numpy(boxes), torch.from_numpy(present))
+        for _ in range(quota):
+            t0 = int(good_t[rng.integers(len(good_t))])
+            near_t = good_t[np.abs(good_t - t0) <= cfg.max_gap]
+            near_s = good_s[np.abs(good_s - t0) <= cfg.max_gap]
+            t1 = int(near_t[rng.integers(len(near_t))])
+            t2 = int(near_s[rng.integers(len(near_s))]) if len(near_s) else t0
+            for dst, t in ((tmpl, t0), (onl, t1)):
+                dst[k] = _to_chw(sample_target(seq.frames[t], seq.gt[t], cfg.template_factor, T).image)
+            if prev is not None and negative_fraction > 0 and rng.random() < negative_fraction:
+                # another sequence's frame cut around this target's box: same scale, no target
+                other = prev.frames[int(rng.integers(len(prev.frames)))]
+                crop = sample_target(other, _jittered(seq.gt[t0], rng, 4.0, 0.3), cfg.search_factor, S)
+                srch[k] = _to_chw(crop.image)
+                present[k] = 0.0
+            else:
+                jb = _jittered(seq.gt[t2], rng, cfg.center_jitter, cfg.scale_jitter)
+                crop = sample_target(seq.frames[t2], jb, cfg.search_factor, S)
+                srch[k] = _to_chw(crop.image)
+                boxes[k] = _crop_box(seq.gt[t2], crop.origin, crop.resize_factor, S)
+                if boxes[k, 2] - boxes[k, 0] <= 0 or boxes[k, 3] - boxes[k, 1] <= 0:
+                    present[k] = 0.0
+            k += 1
+        prev = seq
+    if k == 0:
+        raise ConfigError("[data] no sequence has a visible target frame")
+    return PairSet(torch.from_numpy(tmpl[:k]), torch.from_numpy(onl[:k]), torch.from_numpy(srch[:k]),
+                   torch.from_numpy(boxes[:k]), torch.from_numpy(present[:k]))
 
 
 def build_pairs(cfg: DataConfig, template_size: int, search_size: int, seed: int,
                 negative_fraction: float = 0.0, workspace=None) -> tuple[PairSet, PairSet]:
     """Training and validation pairs (validation from sequences disjoint from training's)."""
-    source = synthetic_sequences if cfg.source == "synthetic" else (
-        lambda c, a, b: dataset_sequences(c, a, b, workspace=workspace))
-    train_seqs = list(source(cfg, 0, cfg.sequences))
-    val_seqs = list(source(cfg, cfg.sequences, cfg.val_sequences))
-    train = make_pairs(train_seqs, cfg.pairs, cfg, template_size, search_size, seed,
-                       negative_fraction)
-    val = make_pairs(val_seqs, cfg.val_pairs, cfg, template_size, search_size, seed + 7919,
-                     negative_fraction)
+    if cfg.source == "synthetic":
+        def source(a: int, b: int) -> Iterator[SeqData]:
+            return synthetic_sequences(cfg, a, b)
+    else:
+        def source(a: int, b: int) -> Iterator[SeqData]:
+            return dataset_sequences(cfg, a, b, workspace=workspace)
+    train = make_pairs(source(0, cfg.sequences), cfg.pairs, cfg.sequences, cfg, template_size,
+                       search_size, seed, negative_fraction)
+    val = make_pairs(source(cfg.sequences, cfg.val_sequences), cfg.val_pairs, cfg.val_sequences,
+                     cfg, template_size, search_size, seed + 7919, negative_fraction)
     log.info("pairs: %d train (%d sequences), %d val (%d sequences), %.0f MB",
-             len(train), len(train_seqs), len(val), len(val_seqs), (train.nbytes() + val.nbytes()) / 1e6)
+             len(train), cfg.sequences, len(val), cfg.val_sequences,
+             (train.nbytes() + val.nbytes()) / 1e6)
     return train, val
 
 
