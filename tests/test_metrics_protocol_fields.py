@@ -20,6 +20,8 @@ HASHES = {
     "pytracking": "1d469ec9",
     "pytracking-lasotext": "37ff0675",
     "pytracking-nolabels": "6e2cc7bf",
+    "mixformerv2-uav": "2226ff57",
+    "pytracking-uav": "6c231c7b",
     "lasot-toolkit": "fe190785",
     "pysot": "2eb131f5",
     "pysot-otb": "c6c9323c",
