@@ -32,8 +32,24 @@ COMMAND_MODULES = (
 )
 
 
+def _usage_error(exc: click.UsageError) -> None:
+    """A bad option or argument (click's usage error: out-of-range number, bad choice, missing
+    value, unknown option) as ONE line on stderr, exit status 2, like every other user error."""
+    where = exc.ctx.command_path if exc.ctx is not None else "mfv2bench"
+    message = " ".join(exc.format_message().split())
+    click.echo(f"error: {message} (see '{where} -h')", err=True)
+    sys.exit(2)
+
+
 class Mfv2benchGroup(click.Group):
-    """Turns user-fixable errors into one line on stderr and exit status 2."""
+    """Turns user-fixable errors into one line on stderr and exit status 2: ours
+    (``Mfv2benchError``) and click's usage errors alike, so every option is refused the same way."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as exc:
+            _usage_error(exc)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -41,6 +57,8 @@ class Mfv2benchGroup(click.Group):
         except Mfv2benchError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
+        except click.UsageError as exc:
+            _usage_error(exc)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [name for name in COMMAND_MODULES if self.get_command(ctx, name) is not None]

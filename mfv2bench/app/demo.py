@@ -9,6 +9,7 @@ Progress goes through ``log`` (the CLI passes ``click.echo``); nothing here prin
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -20,10 +21,13 @@ from ..metrics.analysis import analyze_store
 from ..metrics.text import analysis_text
 from ..report.build import build_report
 from ..runner.evaluate import run_eval
+from ..speed.numeric import numeric_warnings_logged
 from ..speed.run import SpeedOptions, run_speed
 from ..trackers.kinds import kind_of
 from ..trackers.specs import SpecRegistry
 from ..workspace import Workspace
+
+logger = logging.getLogger(__name__)
 
 DEMO_DATASET = "synthetic-lasot"
 BASELINES = ("csrt", "kcf", "mil")
@@ -51,37 +55,60 @@ class DemoResult:
     wrote_dataset: bool
     ran: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
-    failed: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)  # a run that raised or lost sequences
     speed: dict[str, float | None] = field(default_factory=dict)
+    speed_failed: dict[str, str] = field(default_factory=dict)
     report_html: Path | None = None
     report_pdf: Path | None = None
     metrics_text: str | None = None  # the table the report opens with
 
+    @property
+    def ok(self) -> bool:
+        """False when a tracker failed (its run or its speed measure): the CLI then exits 1,
+        after the report of what finished was written. Skipped trackers (no checkpoint here)
+        are not failures."""
+        return not self.failed and not self.speed_failed
 
-def _availability(workspace: Workspace, name: str) -> str | None:
-    """None when ``name`` can run here; otherwise why not (missing spec, checkpoint, ...)."""
+
+def _availability(workspace: Workspace, name: str, named: bool) -> tuple[str, str] | None:
+    """None when ``name`` can run here; otherwise ("skipped" | "failed", why). A missing
+    checkpoint, or a default tracker without a spec, is skipped; a spec the user named that does
+    not exist, or any spec that does not validate, is a failure."""
     registry = SpecRegistry(workspace.trackers_dir, workspace.root)
+    if not named and name not in registry.names():
+        return "skipped", f"no tracker spec {name!r} in {registry.folder}"
     try:
         spec = registry.resolve(name, dataset=DEMO_DATASET)
     except Mfv2benchError as exc:
-        return f"no usable tracker spec: {exc}"
-    return kind_of(spec).missing_weights(spec)
+        return "failed", f"no usable tracker spec: {exc}"
+    missing = kind_of(spec).missing_weights(spec)
+    return None if missing is None else ("skipped", missing)
 
 
 def run_demo(workspace: Workspace, options: DemoOptions | None = None,
              log: Callable[[str], None] = lambda _msg: None) -> DemoResult:
-    """Data set -> runs -> speed -> report. Tracker failures are reported, the rest goes on."""
-    opts = options or DemoOptions()
+    """Data set -> runs -> speed -> report. Tracker failures are reported (``DemoResult.failed``,
+    ``ok`` False), the rest goes on; NumPy overflow warnings are logged, not spilled on stderr."""
+    with numeric_warnings_logged(logger, "demo"):
+        return _run_demo(workspace, options or DemoOptions(), log)
+
+
+def _run_demo(workspace: Workspace, opts: DemoOptions, log: Callable[[str], None]) -> DemoResult:
     root = workspace.data_root(DEMO_DATASET)
     wrote = ensure_synthetic("lasot", root, n_sequences=opts.sequences, n_frames=opts.frames, seed=opts.seed)
     log(("wrote" if wrote else "using existing") + f" synthetic LaSOT-format data set at {root}")
     result = DemoResult(dataset_root=root, wrote_dataset=wrote)
 
     for name in opts.trackers or [*BASELINES, *MIXFORMERS]:
-        reason = _availability(workspace, name)
-        if reason is not None:
-            result.skipped[name] = reason
-            log(f"skip {name}: {reason}")
+        state = _availability(workspace, name, named=opts.trackers is not None)
+        if state is not None:
+            what, reason = state
+            if what == "skipped":
+                result.skipped[name] = reason
+                log(f"skip {name}: {reason}")
+            else:
+                result.failed[name] = reason
+                log(f"  {name} failed: {reason}")
             continue
         log(f"run {name} on {DEMO_DATASET} ...")
         try:
@@ -103,9 +130,12 @@ def run_demo(workspace: Workspace, options: DemoOptions | None = None,
             try:
                 sp = run_speed(name, workspace, device="cpu", threads=1, options=SpeedOptions(
                     warmup=2, iters=5, max_sequences=2, max_frames=opts.speed_frames, warmup_frames=3))
-            except Mfv2benchError as exc:
+            except Exception as exc:  # noqa: BLE001 - a user's tracker may raise anything
+                if not isinstance(exc, Mfv2benchError):
+                    exc = Mfv2benchError(f"{type(exc).__name__}: {exc}")
                 log(f"  speed of {name} not measured: {exc}")
                 result.speed[name] = None
+                result.speed_failed[name] = str(exc)
                 continue
             result.speed[name] = sp.tracking_fps or sp.model_fps
             log(f"  {name}: {result.speed[name]:.1f} FPS" if result.speed[name] else f"  {name}: no FPS")
@@ -116,6 +146,7 @@ def run_demo(workspace: Workspace, options: DemoOptions | None = None,
     out = opts.out or workspace.reports_dir / "demo"
     notes = [f"skipped {k}: {v}" for k, v in result.skipped.items()]
     notes += [f"failed {k}: {v}" for k, v in result.failed.items()]
+    notes += [f"speed of {k} not measured: {v}" for k, v in result.speed_failed.items()]
     files = build_report(workspace, DEMO_DATASET, result.ran, out=out, pdf=opts.pdf,
                          title="mfv2bench demo: synthetic LaSOT-format data", notes=notes)
     result.report_html, result.report_pdf = files.html, files.pdf

@@ -15,39 +15,41 @@ from ..speed.store import load_speed_results
 from ..app.speed_accuracy import speed_accuracy_from_store
 from ..speed.table import speed_accuracy_text
 from ..workspace import Workspace
+from .options import (BATCH, ITERS, NAME, NAME_LIST, WARMUP, count, device_option,
+                      threads_option)
 
 
-def _names(tracker: str | None, trackers: str | None) -> list[str]:
+def _names(tracker: str | None, trackers: list[str] | None) -> list[str]:
     names = [tracker] if tracker else []
-    if trackers:
-        names += [n.strip() for n in trackers.split(",") if n.strip()]
+    names += list(trackers or [])
     return list(dict.fromkeys(names))
 
 
 @click.command("speed")
-@click.option("--tracker", "tracker", default=None, help="Tracker spec name (e.g. mfv2-s).")
-@click.option("--trackers", "trackers", default=None, help="Comma-separated spec names.")
-@click.option("--device", default="cpu", show_default=True, help="cpu or cuda[:N].")
-@click.option("--threads", type=int, default=None, help="CPU threads (default: all cores).")
-@click.option("--batch", type=int, default=1, show_default=True)
+@click.option("--tracker", "tracker", type=NAME, default=None, help="Tracker spec name (e.g. mfv2-s).")
+@click.option("--trackers", "trackers", type=NAME_LIST, default=None, help="Comma-separated spec names.")
+@device_option()
+@threads_option()
+@click.option("--batch", type=BATCH, default=1, show_default=True)
 @click.option("--precision", type=click.Choice(["fp32", "fp16", "bf16"]), default="fp32",
               show_default=True)
 @click.option("--runtime", type=click.Choice(list(all_runtimes())),
               default=None, help="Override the spec's runtime (network trackers).")
 @click.option("--breakdown", is_flag=True, help="Component breakdown with params and FLOPs.")
 @click.option("--scaling", is_flag=True, help="Thread (CPU) and batch scaling tables.")
-@click.option("--iters", type=int, default=20, show_default=True, help="Timed calls.")
-@click.option("--warmup", type=int, default=3, show_default=True, help="Untimed calls first.")
+@click.option("--iters", type=ITERS, default=20, show_default=True, help="Timed calls.")
+@click.option("--warmup", type=WARMUP, default=3, show_default=True, help="Untimed calls first.")
 @click.option("--mode", type=click.Choice(["cached", "full"]), default="cached",
               show_default=True, help="cached: templates set once; full: whole forward.")
-@click.option("--dataset", default="synthetic-lasot", show_default=True,
+@click.option("--dataset", type=NAME, default="synthetic-lasot", show_default=True,
               help="Frames for end-to-end speed.")
-@click.option("--sequences", "max_sequences", type=int, default=3, show_default=True)
-@click.option("--frames", "max_frames", type=int, default=60, show_default=True,
+@click.option("--sequences", "max_sequences", type=count(1), default=3, show_default=True,
+              help="Sequences timed end to end.")
+@click.option("--frames", "max_frames", type=count(2), default=60, show_default=True,
               help="Frames read per sequence (frame 0 included, not timed).")
 @click.option("--no-tracking", is_flag=True, help="Model latency only.")
 @click.option("--saved", is_flag=True, help="Show saved results instead of measuring.")
-@click.option("--accuracy-table", "accuracy_on", default=None, metavar="DATASET",
+@click.option("--accuracy-table", "accuracy_on", type=NAME, default=None, metavar="DATASET",
               help="Show the speed-accuracy table (AUC from eval results on DATASET, saved "
                    "isolated speeds, published points) instead of measuring.")
 @click.option("--eval-timings", is_flag=True,

@@ -52,6 +52,22 @@ class SpeedOptions:
     warmup_frames: int = 5
     save: bool = True
 
+    def __post_init__(self) -> None:
+        """The same limits as the CLI options (commands/options.py), for API callers: a bad
+        count is a ConfigError naming it, not a traceback deep in the timing loop."""
+        limits = {"warmup": (self.warmup, 0), "iters": (self.iters, 1),
+                  "warmup_frames": (self.warmup_frames, 0),
+                  "max_sequences": (self.max_sequences, 1), "max_frames": (self.max_frames, 2)}
+        for name, (value, lo) in limits.items():
+            if value is None and name in ("max_sequences", "max_frames"):
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value < lo:
+                raise ConfigError(f"speed option {name} must be an integer >= {lo}, not {value!r}")
+        if self.mode not in ("cached", "full"):
+            raise ConfigError(f"speed option mode must be 'cached' or 'full', not {self.mode!r}")
+        if not isinstance(self.min_time_s, (int, float)) or not self.min_time_s >= 0:
+            raise ConfigError(f"speed option min_time_s must be >= 0, not {self.min_time_s!r}")
+
 
 def resolve_for_speed(registry: SpecRegistry, name: str) -> tuple[ResolvedSpec, str]:
     """The spec to time and its weights label: the kind's random-weights twin when the
@@ -120,9 +136,14 @@ def run_speed(tracker_name: str, workspace: Workspace, device: str = "cpu",
     opts = options or SpeedOptions()
     check_device(device)
     check_precision(precision, device)
-    if batch < 1:
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
         raise ConfigError(f"batch must be >= 1, not {batch}")
-    n_threads = set_threads(threads if threads is not None else available_cores())
+    cores = available_cores()
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
+                                or not 1 <= threads <= cores):
+        # huge counts crash the OpenMP runtime (a segfault, not an error)
+        raise ConfigError(f"threads must be in 1..{cores} (the usable cores here), not {threads!r}")
+    n_threads = set_threads(threads if threads is not None else cores)
     registry = SpecRegistry(workspace.trackers_dir, workspace.root)
     spec, weights = resolve_for_speed(registry, tracker_name)
     kind = kind_of(spec)

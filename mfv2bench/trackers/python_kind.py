@@ -11,6 +11,7 @@ their own tracker (and tests can run scripted ones) through the same runner and 
 from __future__ import annotations
 
 import importlib
+import traceback
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
@@ -20,8 +21,35 @@ if TYPE_CHECKING:  # pragma: no cover - types only
     from .specs import ResolvedSpec
 
 
+class UserCodeError(ConfigError):
+    """The user's own code (a ``python``-kind factory or its module) raised: reported as their
+    error, one line naming their callable, the exception and where it was raised, not as a
+    traceback through mfv2bench."""
+
+
+def _where(exc: BaseException) -> str:
+    """``file:line`` of the innermost frame of ``exc`` outside mfv2bench and importlib (the user's
+    code), or of a SyntaxError's own location."""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return f"{exc.filename}:{exc.lineno}"
+    frames = traceback.extract_tb(exc.__traceback__)
+    for frame in reversed(frames):
+        name = frame.filename.replace("\\", "/")
+        if "/mfv2bench/" not in name and "importlib" not in name and not name.startswith("<frozen"):
+            return f"{frame.filename}:{frame.lineno}"
+    return ""
+
+
+def _user_error(source: Any, what: str, exc: BaseException) -> UserCodeError:
+    message = " ".join(str(exc).split()) or "(no message)"
+    where = _where(exc)
+    return UserCodeError(f"{source}: {what} raised {type(exc).__name__}: {message}"
+                         + (f" (at {where})" if where else ""))
+
+
 def build_from_spec(spec: "ResolvedSpec", device: str = "cpu") -> Any:
-    """Import ``[model] factory`` ("module:attr") and call it with the spec's ``[params]``."""
+    """Import ``[model] factory`` ("module:attr") and call it with the spec's ``[params]``.
+    Whatever the user's module or factory raises becomes a ``UserCodeError`` (one line)."""
     target = spec.model.get("factory")
     source = spec.path or spec.name
     if not isinstance(target, str) or ":" not in target:
@@ -29,12 +57,20 @@ def build_from_spec(spec: "ResolvedSpec", device: str = "cpu") -> Any:
     module_name, attr = target.split(":", 1)
     try:
         module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ConfigError(f"{source}: cannot import {module_name!r} for [model] factory: {exc}") from None
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):  # the module itself is not found
+            raise ConfigError(f"{source}: cannot import {module_name!r} for [model] factory "
+                              f"{target!r}: {exc} (is it on PYTHONPATH?)") from None
+        raise _user_error(source, f"importing {module_name!r} ([model] factory)", exc) from None
+    except Exception as exc:  # noqa: BLE001 - the user's module may raise anything
+        raise _user_error(source, f"importing {module_name!r} ([model] factory)", exc) from None
     factory = getattr(module, attr, None)
     if factory is None or not callable(factory):
         raise ConfigError(f"{source}: {module_name!r} has no callable {attr!r}")
-    tracker = factory(name=spec.name, device=device, **dict(spec.params))
+    try:
+        tracker = factory(name=spec.name, device=device, **dict(spec.params))
+    except Exception as exc:  # noqa: BLE001 - the user's factory may raise anything
+        raise _user_error(source, f"your tracker factory {target}", exc) from None
     for method in ("initialize", "track"):
         if not callable(getattr(tracker, method, None)):
             raise ConfigError(f"{source}: {target} built an object without {method}()")
