@@ -82,7 +82,9 @@ class Evaluation:
         if s["missing_on_disk"]:
             lines.append(f"{len(s['missing_on_disk'])} sequence(s) of the split were not on disk")
         reasons = "; ".join(s["subset"])
-        done = f"{s['sequences_done']} of {s['sequences_expected']} sequences of the official split"
+        official = (self.run.manifest.get("sequences") or {}).get("official") == "package"
+        done = (f"{s['sequences_done']} of {s['sequences_expected']} sequences of the "
+                + ("official split" if official else "split"))
         if s["coverage"] == mf.FULL:
             lines.append(f"run is COMPLETE ({done})")
         elif s["coverage"] == mf.SUBSET:
