@@ -224,7 +224,9 @@ def _compact(parts: list[np.ndarray]) -> np.ndarray:
     return arr.astype(np.float64)
 
 
-def _load_cache(folder: Path, cache_name: str = CACHE_NAME) -> tuple[dict, np.ndarray] | None:
+def _load_cache(folder: Path, cache_name: str = CACHE_NAME, data: bool = True
+                ) -> tuple[dict, np.ndarray | None] | None:
+    """The cache's index and (with ``data``) its arrays; None when absent or unusable."""
     f = folder / cache_name
     if not f.is_file():
         return None
@@ -233,7 +235,7 @@ def _load_cache(folder: Path, cache_name: str = CACHE_NAME) -> tuple[dict, np.nd
             index = json.loads(bytes(z["index"]).decode("utf-8"))
             if index.get("version") != CACHE_VERSION or not isinstance(index.get("files"), dict):
                 return None
-            return index, z["data"]
+            return index, (z["data"] if data else None)
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
         return None  # a damaged cache is simply rebuilt
 
@@ -434,7 +436,7 @@ def file_digests(paths: list[Path], cache: bool = True) -> list[str | None]:
     for folder, entries in by_folder.items():
         now = time.time_ns()
         stats = _folder_stats(folder, [name for _, name in entries], missing_ok=True)
-        cached = _load_cache(Path(folder), CACHE_NAME) if cache else None
+        cached = _load_cache(Path(folder), CACHE_NAME, data=False) if cache else None
         files = cached[0]["files"] if cached is not None else {}
         fresh: dict[str, dict] = {}
         for i, name in entries:
@@ -452,8 +454,9 @@ def file_digests(paths: list[Path], cache: bool = True) -> list[str | None]:
                 continue
             out[i] = digest
             fresh[name] = {"digest": digest, "stat": record, "checked_ns": now}
-        if cache and fresh:
-            _refresh_cache(Path(folder), cached, {}, fresh, CACHE_NAME)
+        if cache and fresh:  # the arrays are read only now, to be kept
+            _refresh_cache(Path(folder), _load_cache(Path(folder), CACHE_NAME), {}, fresh,
+                           CACHE_NAME)
     return out
 
 
