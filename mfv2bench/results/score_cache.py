@@ -3,9 +3,9 @@
 Re-analysing unchanged results (a new table, another pair of trackers, a report) should not
 re-read 700,000 boxes per tracker. What was computed from one result folder is kept in
 ``.mfv2bench-scores-<name>.npz`` in that folder, under a key made of the protocol hash, a digest
-of the GT (boxes, visibility, cover, image sizes, sequence names) and the size and modification
-time of every result and time file. Any change gives a new key: the cache is recomputed, never
-trusted stale. This module knows keys, JSON metadata and arrays only; turning them into scores
+of the GT (boxes, visibility, cover, image sizes, sequence names) and a digest of the bytes of
+every result and time file (``ResultFiles.signature``: an edit that keeps size and mtime still
+changes it). Any change gives a new key: the cache is recomputed, never trusted stale. This module knows keys, JSON metadata and arrays only; turning them into scores
 is the metrics layer's business.
 """
 
@@ -24,7 +24,7 @@ from .. import __version__
 from ..hashing import stable_hash
 from .atomic import atomic_write
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: file signatures are content digests
 SCORE_CACHE_PREFIX = ".mfv2bench-scores-"
 
 # one sequence's GT as plain data: name, (N,4) boxes, visibility, cover, image size
