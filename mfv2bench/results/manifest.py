@@ -87,6 +87,16 @@ def coverage(manifest: dict[str, Any] | None) -> str | None:
     return FULL if manifest.get("complete") is True else PARTIAL
 
 
+def coverage_fields(state: str, expected: int, done: int, reasons: list[str]) -> dict[str, Any]:
+    """The run.json keys that record coverage (the old ``complete``/``partial`` included), for
+    every writer of a manifest (eval, import)."""
+    if state not in COVERAGES:
+        raise ValueError(f"unknown coverage {state!r}")
+    return {"complete": state == FULL, "partial": state != FULL, "coverage": state,
+            "subset": list(reasons), "sequences_expected": int(expected),
+            "sequences_done": int(done)}
+
+
 def is_full(manifest: dict[str, Any] | None) -> bool:
     """True only for results covering the whole official split (rankable, shown unmarked)."""
     return coverage(manifest) == FULL

@@ -70,7 +70,11 @@ class StoreLock:
 
     def acquire(self) -> "StoreLock":
         make_folder(self.path.parent)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except PermissionError:
+            raise ConfigError(f"cannot write to the results folder {self.path.parent}: "
+                              "permission denied") from None
         deadline = time.monotonic() + LOCK_WAIT_S
         while True:
             try:
@@ -312,6 +316,8 @@ class ResultsStore:
                     "tracker": tdir.name, "split": sdir.name, "sequences": n,
                     "expected": (m.get("sequences") or {}).get("expected"),
                     "complete": m.get("complete"), "partial": m.get("partial"),
+                    "coverage": run_manifest.coverage(m) if m else None,
+                    "subset": run_manifest.coverage_reasons(m) if m else [],
                     "imported": bool(m.get("imported")), "spec_hash": m.get("spec_hash"),
                     "timing": m.get("timing"), "finished": m.get("finished"),
                     "path": str(sdir),

@@ -504,7 +504,6 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
                                ["running"])
             max_workers = max(int(r.get("workers", 1)) for r in history)
             backend_names = {(r.get("backend") or {}).get("name") for r in history}
-            complete_now = cov.state == mf.FULL
             manifest = {
                 **base,
                 "device": devices[0] if len(devices) == 1 else ",".join(devices),
@@ -513,9 +512,7 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
                 "timing": mf.timing_label(max_workers, "dask" if "dask" in backend_names else backend),
                 "finished": mf.utc_now() if final else None,
                 "status": ("interrupted" if interrupted else "finished") if final else "running",
-                "complete": complete_now, "partial": not complete_now,
-                "coverage": cov.state, "subset": cov.reasons,
-                "sequences_expected": cov.expected, "sequences_done": cov.done,
+                **mf.coverage_fields(cov.state, cov.expected, cov.done, cov.reasons),
                 "sequences": {"expected": cov.expected,
                               "official": "package" if official is not None else "root list",
                               "on_disk": len(full.sequences), "done": cov.done,
@@ -523,7 +520,11 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
                 "runs": history, "sequence_runs": seq_runs,
                 mf.ANNOTATIONS_KEY: annotations,
             }
-            store.write_manifest(tracker, data.key, manifest)
+            try:
+                store.write_manifest(tracker, data.key, manifest)
+            except OSError as exc:
+                raise DiskWriteError(folder, "run.json", exc, len(set(done) | set(skipped))) \
+                    from None
             return manifest
 
         manifest = write_manifest(final=False)
@@ -547,20 +548,22 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
         write_error: BaseException | None = None
         try:
             for result in stream:
-                if result.ok:
-                    try:
+                try:
+                    if result.ok:
                         store.write_sequence(tracker, data.key, result.name, result.boxes,
                                              result.times, result.scores)
-                    except OSError as exc:
-                        raise DiskWriteError(folder, result.name, exc, len(done) + len(skipped)) \
-                            from None
+                    else:
+                        store.append_error(tracker, data.key,
+                                           f"=== {result.name} ({mf.utc_now()}) ===\n{result.error}")
+                except OSError as exc:
+                    raise DiskWriteError(folder, result.name, exc, len(done) + len(skipped)) \
+                        from None
+                if result.ok:
                     done.append(result.name)
                     seq_runs[result.name] = run_index
                     annotations[result.name] = fingerprints[result.name]
                 else:
                     failed[result.name] = (result.error or "").strip().splitlines()[-1][:300]
-                    store.append_error(tracker, data.key,
-                                       f"=== {result.name} ({mf.utc_now()}) ===\n{result.error}")
                 bar.sequence_done(lengths[result.name], not result.ok, index_of[result.name])
                 this_run.update(ran=len(done), failed=sorted(failed))
                 if time.monotonic() - last_write >= MANIFEST_EVERY_S:  # large splits: not O(n^2)
@@ -581,11 +584,10 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
                             interrupted=interrupted, backend=info.to_dict(), workers=info.workers)
             try:
                 manifest = write_manifest(final=True)
-            except OSError as exc:
+            except DiskWriteError as exc:
                 if write_error is None:
-                    raise DiskWriteError(folder, "run.json", exc, len(done) + len(skipped)) \
-                        from None
-                log.warning("could not update %s: %s", store.manifest_path(tracker, data.key), exc)
+                    raise
+                log.warning("%s", exc)
     return EvalRun(tracker=tracker, split=data, folder=folder, manifest=manifest, done=done,
                    skipped=skipped, failed=failed, interrupted=interrupted,
                    backend=info.name, workers=info.workers, results_dir=store.root)
