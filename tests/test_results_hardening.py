@@ -285,3 +285,30 @@ def test_import_error_in_a_zip_member_names_archive_member_and_line(workspace, t
     with pytest.raises(InputError) as err:
         import_results(short, "t", shape, workspace / "results")
     assert f"{short}:{seqs[1]}.txt:4: result has 3 rows" in str(err.value)
+
+
+def test_results_zip_read_for_analysis_is_capped(tmp_path, monkeypatch):
+    monkeypatch.setattr(readers, "MAX_ARCHIVE_BYTES", 1000)
+    z = tmp_path / "big.zip"
+    with zipfile.ZipFile(z, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("s1.txt", "1,2,3,4\n" * 500)
+    with pytest.raises(InputError, match=r"big\.zip: zip holds 1 members, 4,000 bytes unpacked"):
+        read_results(z, ["s1"])
+
+
+@pytest.mark.parametrize("args", [
+    ["results", "list", "--results", ""],
+    ["analyze", "--dataset", "synthetic-lasot", "--trackers", "a", "--results", " "],
+    ["analyze", "--dataset", "synthetic-lasot", "--trackers", "a", "--root", ""],
+    ["report", "--dataset", "synthetic-lasot", "--trackers", "a", "--out", ""],
+    ["report", "--dataset", "synthetic-lasot", "--trackers", "a", "--title", ""],
+    ["leaderboard", "--dataset", "lasot", "--out", ""],
+    ["submit", "--dataset", "synthetic-got10k", "--tracker", "a", "--out", ""],
+    ["submit", "--dataset", "synthetic-got10k", "--tracker", ""],
+    ["results", "import", ".", "--as", "x", "-d", "synthetic-lasot", "--root", ""],
+])
+def test_empty_option_values_are_refused_not_read_as_default(workspace, args):
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 2, res.output
+    assert "is empty (leave it out for the default)" in res.output
+    assert len(res.output.strip().splitlines()) == 1

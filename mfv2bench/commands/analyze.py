@@ -30,6 +30,14 @@ def name_list(text: str, option: str) -> list[str]:
     return names
 
 
+def not_empty(**options: str | None) -> None:
+    """An option given as an empty string (``--results ""``) is an error, never its default."""
+    for name, value in options.items():
+        if value is not None and not str(value).strip():
+            flag = "--" + name.replace("_", "-")
+            raise ConfigError(f"{flag} is empty (leave it out for the default)")
+
+
 @click.command("analyze")
 @click.option("--dataset", required=True, help="Data set, optionally with split (lasot, "
               "got10k-val, synthetic-lasot).")
@@ -60,6 +68,7 @@ def command(ws: Workspace, dataset, split, trackers, protocol, results_dir, root
 
     The protocol's name and short hash are printed beside the numbers.
     """
+    not_empty(results=results_dir, root=root, dataset=dataset)
     names = name_list(trackers, "--trackers")
     if workers is not None and not 1 <= workers <= 256:
         raise ConfigError(f"--workers must be in 1..256, not {workers}")

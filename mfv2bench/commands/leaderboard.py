@@ -9,7 +9,7 @@ import click
 from ..app.leaderboard import FORMATS, leaderboard, render_board
 from ..leaderboard.published import check_metric, load_published
 from ..metrics.protocols import check_protocol_name
-from .analyze import name_list
+from .analyze import name_list, not_empty
 from .options import results_option, root_option
 
 
@@ -31,6 +31,7 @@ from .options import results_option, root_option
 def command(workspace, dataset, metric, fmt, trackers, speed, protocol, root, results_dir, published_path, out):
     """Rank published results (with sources) and ours; mark ours, show the reproduction delta
     (e.g. our mfv2-b vs the paper's 70.6 AUC on LaSOT) and the speed-accuracy Pareto front."""
+    not_empty(results=results_dir, root=root, dataset=dataset, out=out, published=published_path)
     check_metric(metric, load_published(published_path))
     names = name_list(trackers, "--trackers") if trackers is not None else None
     board = leaderboard(workspace, dataset, metric, trackers=names, speed=speed, protocol=protocol,

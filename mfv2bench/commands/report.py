@@ -8,7 +8,7 @@ import click
 
 from ..metrics.protocols import check_protocol_name
 from ..report.build import build_report
-from .analyze import name_list
+from .analyze import name_list, not_empty
 from .options import results_option, root_option
 
 
@@ -39,6 +39,7 @@ def command(workspace, dataset, trackers, out, pdf, protocol, root, results_dir,
     Success, precision and normalized precision plots, per-attribute AUC, speed-accuracy scatter,
     tables with confidence intervals and paired comparisons, sortable per-sequence tables, the
     metric protocol and its hash, the run manifests, and a banner when anything was partial."""
+    not_empty(results=results_dir, root=root, dataset=dataset, out=out, title=title)
     names = name_list(trackers, "--trackers")
     files = build_report(workspace, dataset, names, out=Path(out) if out else None,
                          pdf=pdf, protocol=protocol, root=root, results_dir=results_dir,

@@ -12,6 +12,7 @@ from ..results.importer import DEFAULT_MAX_MEMBERS, FORMATS, SplitSequences, imp
 from ..results import manifest as mf
 from ..results.store import ResultsStore
 from ..workspace import Workspace
+from .analyze import not_empty
 from .options import results_option, root_option
 
 
@@ -40,6 +41,7 @@ def command() -> None:
 def import_command(ws: Workspace, path, as_name, dataset, split, fmt, force, allow_partial,
                    max_bytes, max_members, root, results_dir, as_json) -> None:
     """Import raw results at PATH (folder, zip or tar) as tracker --as on a split."""
+    not_empty(results=results_dir, root=root, dataset=dataset)
     cap = parse_size(max_bytes, "--max-bytes")
     if split is not None and not split.strip():
         raise ConfigError("--split is empty (leave it out for the data set's default split)")
@@ -100,7 +102,9 @@ def parse_size(text: str, option: str) -> int:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def list_command(ws: Workspace, results_dir, as_json) -> None:
-    """Every run folder: tracker, split, sequences, complete/partial, imported, timing."""
+    """Every run folder: tracker, split, sequences, coverage (full/subset/partial), imported,
+    timing."""
+    not_empty(results=results_dir)
     store = ResultsStore(results_dir or ws.results_dir)
     rows = store.runs()
     for r in rows:  # full / subset / partial, judged when the run or import was written

@@ -7,6 +7,7 @@ import json
 import click
 
 from ..submit.workflow import check_zip, submit
+from .analyze import not_empty
 from .options import results_option, root_option
 
 
@@ -25,6 +26,8 @@ def command(workspace, tracker, dataset, out, root, results_dir, check, as_json)
     """Pack raw results for an evaluation server, re-read the zip and validate it.
 
     Raw results are only read, never moved or deleted."""
+    not_empty(results=results_dir, root=root, dataset=dataset, out=out, tracker=tracker,
+              check=check)
     if check:
         report = check_zip(workspace, check, dataset, root=root)
     else:

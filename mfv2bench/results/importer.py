@@ -20,7 +20,7 @@ from ..errors import ConfigError, InputError, MissingDataError, Mfv2benchError
 from ..hashing import file_sha256
 from ..provenance import git_commit
 from . import manifest as mf
-from .readers import locate_results, read_results
+from .readers import MAX_ARCHIVE_BYTES, MAX_ARCHIVE_MEMBERS, locate_results, read_results
 from .store import ResultsStore
 
 FORMATS = ("auto", "pytracking", "got10k", "trackingnet")
@@ -83,8 +83,8 @@ def _safe_member(name: str, archive: Path) -> str:
     return clean
 
 
-DEFAULT_MAX_BYTES = 4 << 30      # total extracted bytes of one archive (4 GiB)
-DEFAULT_MAX_MEMBERS = 200_000    # entries of one archive (LaSOT x 3 runs + times fits easily)
+DEFAULT_MAX_BYTES = MAX_ARCHIVE_BYTES      # total extracted bytes of one archive (4 GiB)
+DEFAULT_MAX_MEMBERS = MAX_ARCHIVE_MEMBERS  # entries of one archive
 
 
 def _check_members(archive: Path, names: list[str], sizes: list[int], max_bytes: int,

@@ -45,6 +45,8 @@ from .layout import TIME_SUFFIX, run_folder
 CACHE_NAME = ".mfv2bench-cache.npz"
 LABEL_CACHE_NAME = ".mfv2bench-cache-labels.npz"
 CACHE_VERSION = 2  # 2: entries keyed on a content digest
+MAX_ARCHIVE_BYTES = 4 << 30  # a results zip (read or imported) unpacks to no more than 4 GiB ...
+MAX_ARCHIVE_MEMBERS = 200_000  # ... in no more entries (LaSOT x 3 runs + times fits easily)
 _SPLIT = re.compile(r"[,\t ;]+")
 _RUN_FILE = re.compile(r"^(?P<seq>.+)_(?P<run>\d{3})\.txt$")
 
@@ -474,6 +476,11 @@ class _Source:
         if self.root.is_file() and zipfile.is_zipfile(self.root):
             self.zip = zipfile.ZipFile(self.root)
             names = self.zip.namelist()
+            total = sum(i.file_size for i in self.zip.infolist())
+            if len(names) > MAX_ARCHIVE_MEMBERS or total > MAX_ARCHIVE_BYTES:
+                raise InputError(f"zip holds {len(names):,} members, {total:,} bytes unpacked: "
+                                 f"over the caps ({MAX_ARCHIVE_MEMBERS:,} members, "
+                                 f"{MAX_ARCHIVE_BYTES:,} bytes); refusing it", self.root)
             if len(set(names)) != len(names):
                 seen: set[str] = set()
                 twice = next(n for n in names if n in seen or seen.add(n))
