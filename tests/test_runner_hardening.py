@@ -441,10 +441,18 @@ def test_kill9_leaves_running_manifest_marked_interrupted_by_the_next_reader(wor
     write_scripted_spec(workspace, "slow", delay=0.05)
     names = set(_boxes(workspace))
     folder = workspace / "results" / "slow" / SPLIT_KEY
-    proc = _spawn_eval(workspace, "slow", 1)
+    proc = _spawn_eval(workspace, "slow", 2)
     _wait_for_results(proc, folder, names)
-    os.killpg(proc.pid, signal.SIGKILL)
+    workers = _children(proc.pid)
+    os.kill(proc.pid, signal.SIGKILL)  # the eval only: its workers notice and end themselves
     proc.communicate(timeout=30)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(map(_alive, workers)):
+        time.sleep(0.1)
+    left = [p for p in workers if _alive(p)]
+    for pid in left:  # never leave them behind, even when the assertion fails
+        os.kill(pid, signal.SIGKILL)
+    assert not left, "worker processes outlived a killed eval"
     assert json.loads((folder / "run.json").read_text())["status"] == "running"
     res = CliRunner().invoke(main, ["results", "list"])
     assert res.exit_code == 0, res.output

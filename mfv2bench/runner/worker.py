@@ -208,12 +208,33 @@ def _chain(*callbacks: Callable[[int], None] | None) -> Callable[[int], None] | 
     return on_frame
 
 
+_PARENT: dict[str, int | None] = {"pid": None}
+
+
+def watch_parent(every: float = 0.5) -> None:
+    """End this worker process when the eval that started it is gone (kill -9, a crash): loky
+    workers would otherwise idle for minutes under PID 1 holding memory and GPU memory.
+    Started once per process, on its first task."""
+    if _PARENT["pid"] is not None:
+        return
+    _PARENT["pid"] = parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(every)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="mfv2bench-parent-watch", daemon=True).start()
+
+
 def execute(task: Task, on_frame: Callable[[int], None] | None = None) -> SequenceResult:
     """Run one sequence; any exception (tracker build included) comes back as ``error``.
     ``on_frame(i)`` is called after each frame (in-process runs: a frame-level progress bar).
     With a timeout in the task, a watchdog stops a sequence that runs past it (``Watchdog``)."""
     claim = None
-    if task.claims_dir:
+    if task.claims_dir:  # a loky worker of this machine's eval (Dask workers have a nanny)
+        watch_parent()
         claim = Path(task.claims_dir) / f"{task.index}.{os.getpid()}"
         claim.touch()
     dog: Watchdog | None = None
