@@ -313,3 +313,18 @@ def test_import_of_a_subset_root_is_marked_in_its_manifest_and_results_list(work
     assert set(m["annotations"]) == {s.name for s in split.sequences}
     res = CliRunner().invoke(main, ["results", "list"])
     assert "subset" in res.output
+
+
+def test_subset_tracker_is_off_the_report_speed_front(workspace, tmp_path):
+    from mfv2bench.report.build import report_model
+    from mfv2bench.speed.store import SpeedResult, save_speed_result
+    ws = load_workspace(workspace)
+    root, split = _three_sequence_lasot(tmp_path)
+    write_store_results(ws.results_dir, "mfv2-b", split, noise=0.5)
+    save_speed_result(SpeedResult(tracker="mfv2-b", device="cpu", threads=1, batch=1,
+                                  precision="fp32", weights="n/a", tracking={"fps": 5000.0}),
+                      ws.results_dir)
+    m = report_model(ws, "lasot", ["mfv2-b"], root=root)
+    ours = m.speed_points[m.speed_points["ours"]]
+    assert list(ours["label"]) == ["mfv2-b [SUBSET]"] and not ours["pareto"].any()
+    assert m.coverage == {"mfv2-b": "subset"}

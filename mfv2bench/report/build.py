@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..datasets.base import DatasetSplit
@@ -136,7 +137,15 @@ def speed_section(a: Analysis, results_dir: Path, real_dataset: bool) -> tuple[p
     device = "cpu" if ours["fps_cpu"].notna().any() or not ours["fps_gpu"].notna().any() else "gpu"
     points = scatter_points(table, device=device)
     if not points.empty:
-        points["pareto"] = pareto_mask(points["fps"].to_numpy(float), points["accuracy"].to_numpy(float))
+        # ours on a subset / partial run: labelled so, and neither on nor shaping the front
+        marks = {t: a.coverage_of(t).upper() for t in a.trackers if not a.comparable(t)}
+        off = points["ours"].to_numpy(bool) & points["label"].isin(list(marks)).to_numpy(bool)
+        points["label"] = [f"{lab} [{marks[lab]}]" if o else lab
+                           for lab, o in zip(points["label"], off)]
+        pareto = np.zeros(len(points), dtype=bool)
+        pareto[~off] = pareto_mask(points["fps"].to_numpy(float)[~off],
+                                   points["accuracy"].to_numpy(float)[~off])
+        points["pareto"] = pareto
     shown = ours.drop(columns=["variant", "source"]).rename(columns={"auc": _LABELS.get(key, key)})
     return points, shown.dropna(axis=1, how="all")
 
