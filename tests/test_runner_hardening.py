@@ -564,3 +564,37 @@ def test_a_reader_holding_the_lock_briefly_does_not_refuse_an_eval(tmp_path):
     with StoreLock(folder):
         with pytest.raises(ConfigError, match="another eval is writing"):
             StoreLock(folder).acquire()
+
+
+@pytest.mark.parametrize("first", ["nan,nan,nan,nan", "10,10,0,5", "10,10,inf,5"])
+def test_unusable_first_box_fails_its_sequence_with_the_annotation_named(ws, first):
+    make_synthetic(ws, "lasot", n_sequences=2, n_frames=5)
+    names = sorted(_boxes(ws))
+    gt = _gt_file(ws, names[0])
+    rows = gt.read_text().splitlines()
+    rows[0] = first
+    gt.write_text("\n".join(rows) + "\n")
+    res = _eval(ws, "-t", "kcf", "-d", "synthetic-lasot", "-j", "1", "--no-metrics")
+    assert res.exit_code == 1 and f"failed sequences: {names[0]}" in res.output, res.output
+    log = (ws / "results" / "kcf" / SPLIT_KEY / "errors.log").read_text()
+    assert "first ground-truth box" in log and "groundtruth.txt" in log
+    assert line_count(ws / "results" / "kcf" / SPLIT_KEY / f"{names[1]}.txt") == 5
+
+
+@pytest.mark.slow  # a real eval subprocess, stopped by SIGHUP (a closed terminal)
+def test_sighup_stops_like_sigterm(workspace):
+    make_synthetic(workspace, "lasot", n_sequences=3, n_frames=12)
+    write_scripted_spec(workspace, "slow", delay=0.05)
+    names = set(_boxes(workspace))
+    folder = workspace / "results" / "slow" / SPLIT_KEY
+    proc = _spawn_eval(workspace, "slow", 1)
+    _wait_for_results(proc, folder, names)
+    workers = _children(proc.pid)
+    os.kill(proc.pid, signal.SIGHUP)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 129 and "SIGHUP" in err, (out, err)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(map(_alive, workers)):
+        time.sleep(0.1)
+    assert not [p for p in workers if _alive(p)]
+    assert json.loads((folder / "run.json").read_text())["status"] == "interrupted"

@@ -11,7 +11,7 @@ from ..app.evaluation import evaluate_spec
 from ..errors import ConfigError
 from ..runner.backends import SCHEDULER_TIMEOUT_S
 from ..runner.evaluate import BACKENDS
-from ..runner.signals import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated, terminate_as_interrupt
+from ..runner.signals import EXIT_INTERRUPTED, Terminated, terminate_as_interrupt
 from ..workspace import Workspace
 from .options import results_option, root_option, trust_checkpoint_option
 
@@ -56,8 +56,8 @@ def command(ws: Workspace, tracker, dataset, split, jobs, device, threads, backe
 
     Sequences already complete (same spec hash, same ground truth) are skipped; a sequence whose
     tracker raises, crashes its worker or runs past a timeout is logged to errors.log and the
-    run ends with exit status 1. Ctrl-C (exit 130) and SIGTERM (exit 143) stop cleanly: workers
-    stopped, finished sequences kept, run.json marked interrupted; rerun to resume. Results on
+    run ends with exit status 1. Ctrl-C (exit 130), SIGTERM (143) and SIGHUP (129) stop cleanly:
+    workers stopped, finished sequences kept, run.json marked interrupted; rerun to resume. Results on
     anything but the whole official split are marked subset or partial. A metrics step that
     refuses is reported after the run summary (exit 2).
     """
@@ -74,10 +74,10 @@ def command(ws: Workspace, tracker, dataset, split, jobs, device, threads, backe
                                    trust_checkpoint=trust_checkpoint, sequences=subset,
                                    progress=not as_json, results_dir=results_dir, root=root,
                                    threads=threads)
-    except Terminated:
-        click.echo("terminated (SIGTERM): workers stopped, finished sequences are saved; run the "
+    except Terminated as stop:
+        click.echo(f"terminated ({stop}): workers stopped, finished sequences are saved; run the "
                    "same command to resume", err=True)
-        sys.exit(EXIT_TERMINATED)
+        sys.exit(stop.exit_status)
     except KeyboardInterrupt:
         click.echo("interrupted: finished sequences are saved; run the same command to resume",
                    err=True)

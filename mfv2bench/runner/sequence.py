@@ -92,6 +92,19 @@ class SequenceResult:
         return self.error is None
 
 
+def init_box_problem(box: Any) -> str | None:
+    """What makes a first-frame box unusable (None: usable): NaN/inf, or no positive size."""
+    arr = np.asarray(box, dtype=np.float64).reshape(-1)
+    shown = "(" + ", ".join(f"{v:g}" for v in arr) + ")"
+    if arr.size != 4:
+        return f"{shown} does not have 4 values (x, y, w, h)"
+    if not np.isfinite(arr).all():
+        return f"{shown} is not finite (NaN or infinity)"
+    if arr[2] <= 0 or arr[3] <= 0:
+        return f"{shown} has no positive width and height"
+    return None
+
+
 def run_sequence(tracker: Any, seq: Sequence, prefetch: int = 4,
                  on_frame: Callable[[int], None] | None = None) -> SequenceResult:
     """Initialize on frame 0 with the first GT box, then track every later frame.
@@ -100,6 +113,11 @@ def run_sequence(tracker: Any, seq: Sequence, prefetch: int = 4,
     Exceptions from the tracker or a frame are caught and returned as ``error`` with the
     traceback, so one bad sequence never stops the others."""
     n = seq.n_frames
+    problem = init_box_problem(seq.init_box)
+    if problem is not None:
+        return SequenceResult(seq.name, error=f"sequence {seq.name}: the first ground-truth box "
+                              f"{problem}, so no tracker can start on it; fix the first line of "
+                              "its annotation file (groundtruth.txt)")
     boxes = np.zeros((n, 4), dtype=np.float64)
     times = np.zeros(n, dtype=np.float64)
     scores: list[float | None] = [None] * n
