@@ -16,6 +16,7 @@ from . import custom, got10k, lasot, nfs, otb, tnl2k, trackingnet, uav
 from .base import DatasetSplit, Sequence
 from .description import DATASETS, DatasetDescription, known_names, parse_name
 from .listing import SplitListing, check_root
+from .common import package_table
 from .splits import official_list
 
 _LAYOUTS = {
@@ -164,7 +165,14 @@ def _official_files(info: DatasetDescription, split: str) -> list[str] | None:
         return [got10k.OFFICIAL_LISTS[split]]
     if info.layout == "trackingnet" and info.official == "trackingnet" and split == "test":
         return [trackingnet.OFFICIAL_TEST_LIST]
+    if info.layout == "tnl2k":
+        return [tnl2k.OFFICIAL_LIST]
     return None
+
+
+# Layouts whose official split is a shipped table (one row per sequence, a ``name`` column).
+_OFFICIAL_TABLES = {"otb100": otb.OFFICIAL_TABLE, "uav123": uav.OFFICIAL_TABLE,
+                    "nfs": nfs.OFFICIAL_TABLE}
 
 
 def official_names(dataset: str, split: str | None = None) -> list[str] | None:
@@ -173,6 +181,8 @@ def official_names(dataset: str, split: str | None = None) -> list[str] | None:
     shipped (synthetic trees, GOT-10k train, TrackingNet train chunks): the root's own list is
     then the only authority."""
     info, split_name = _resolve(dataset, split)
+    if info.official is not None and info.layout in _OFFICIAL_TABLES:
+        return [row["name"] for row in package_table(_OFFICIAL_TABLES[info.layout])]
     files = _official_files(info, split_name)
     if files is None:
         return None
