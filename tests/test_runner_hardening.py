@@ -244,16 +244,18 @@ def test_tracker_stuck_in_a_blocking_call_is_killed_by_its_worker(ws):
     assert "worker process" in log and "was ended" in log
 
 
-@pytest.mark.slow  # a Dask LocalCluster
-def test_timeout_on_dask(ws):
+@pytest.mark.slow  # a Dask LocalCluster (the blocking case kills a worker twice: ~25 s)
+@pytest.mark.parametrize("mode,option", [("busy", "timeout_frame"), ("sleep", "timeout_sequence")])
+def test_timeout_on_dask(ws, mode, option):
     pytest.importorskip("distributed")
     make_synthetic(ws, "lasot", n_sequences=2, n_frames=5)
     boxes = _boxes(ws)
     bad = sorted(boxes)[0]
-    write_spec(ws, "busy", "busy", boxes[bad])
-    run = run_eval("busy", "synthetic-lasot", workspace=load_workspace(ws), jobs=2,
-                   backend="dask", timeout_frame=1.0, progress=False)
-    assert list(run.failed) == [bad] and "--timeout-frame" in run.failed[bad]
+    write_spec(ws, mode, mode, boxes[bad])
+    run = run_eval(mode, "synthetic-lasot", workspace=load_workspace(ws), jobs=2,
+                   backend="dask", progress=False, **{option: 1.0})
+    flag = "--" + option.replace("_", "-")
+    assert list(run.failed) == [bad] and flag in run.failed[bad], run.failed
     assert run.done == [n for n in boxes if n != bad]
 
 
@@ -598,3 +600,8 @@ def test_sighup_stops_like_sigterm(workspace):
         time.sleep(0.1)
     assert not [p for p in workers if _alive(p)]
     assert json.loads((folder / "run.json").read_text())["status"] == "interrupted"
+
+
+def test_official_names_of_the_reference_layouts():
+    assert len(official_names("otb100")) == 100 and len(official_names("uav123")) == 123
+    assert len(official_names("tnl2k")) == 700 and official_names("synthetic-otb100") is None

@@ -113,6 +113,18 @@ def _async_raise(ident: int, exc: type[BaseException] | None) -> None:
                                                ctypes.py_object(exc) if exc is not None else None)
 
 
+def _dask_worker() -> Any:
+    """The Dask worker running this task (None outside Dask)."""
+    if "distributed" not in sys.modules:
+        return None
+    try:
+        from distributed import get_worker
+
+        return get_worker()
+    except (ImportError, ValueError):
+        return None
+
+
 class Watchdog:
     """Enforces ``--timeout-frame`` / ``--timeout-sequence`` in a worker process.
 
@@ -127,6 +139,7 @@ class Watchdog:
         self.frame_limit = task.timeout_frame
         self.seq_limit = task.timeout_sequence
         self.ident = threading.get_ident()
+        self.dask_worker = _dask_worker()  # get_worker() only works in the task's own thread
         self.start = self.last = time.monotonic()
         self.frames = 0
         self.reason: str | None = None
@@ -175,11 +188,9 @@ class Watchdog:
             if self.task.claims_dir:
                 marker = Path(self.task.claims_dir) / f"{self.task.index}{TIMEOUT_SUFFIX}"
                 marker.write_text(message, encoding="utf-8")
-            elif "distributed" in sys.modules:
-                from distributed import get_worker
-
-                get_worker().log_event(TIMEOUT_EVENT, {"sequence": self.task.seq.name,
-                                                       "message": message})
+            elif self.dask_worker is not None:
+                self.dask_worker.log_event(TIMEOUT_EVENT, {"sequence": self.task.seq.name,
+                                                           "message": message})
                 time.sleep(1.0)  # let the worker's event loop send it
         except Exception:  # noqa: BLE001 - the kill below must happen whatever failed here
             log.debug("could not record the timeout of %s", self.task.seq.name, exc_info=True)
