@@ -27,6 +27,7 @@ from mfv2bench.datasets.registry import list_datasets, load_split
 from mfv2bench.datasets.synthetic import write_synthetic
 from mfv2bench.errors import InputError, MissingDataError
 from mfv2bench.leaderboard.published import load_published
+from mfv2bench.metrics import analysis as analysis_module
 from mfv2bench.metrics.protocols import get_protocol
 from mfv2bench.workspace import load_workspace
 
@@ -483,10 +484,15 @@ PUBLISHED = {"otb100": "OTB100", "uav123": "UAV123", "nfs": "NFS", "tnl2k": "TNL
 
 
 @pytest.mark.parametrize("name", list(PUBLISHED))
-def test_leaderboard_ranks_local_results_against_the_published_rows(name, workspace):
+def test_leaderboard_ranks_local_results_against_the_published_rows(name, workspace,
+                                                                    monkeypatch):
+    """Ranked among the published rows when the split is the official one; here the official
+    list is made to be these two sequences (a full tree of the real benchmark would take
+    hundreds of thousands of files)."""
     root = workspace / "datasets" / name
     _golden_root(name, root)
     _store(workspace, f"{name}-test", "hand", {"SeqA": A_PRED, "SeqB": B_PRED})
+    monkeypatch.setattr(analysis_module, "official_names", lambda *a, **k: ["SeqA", "SeqB"])
     board = leaderboard(load_workspace(), name, metric="auc", root=root)
     table = load_published()
     published = table[(table["dataset"] == PUBLISHED[name]) & (table["metric"] == "AUC")]
@@ -498,6 +504,16 @@ def test_leaderboard_ranks_local_results_against_the_published_rows(name, worksp
     assert value == pytest.approx(100 * (AUC_A + EXPECTED[name][2][0]) / 2, rel=1e-5)
     assert int(ours["rank"].iloc[0]) == 1 + int((published["value"] > value).sum())
     assert any(EXPECTED[name][0] in n for n in board.notes)
+
+
+def test_leaderboard_keeps_a_subset_of_the_official_split_unranked(workspace):
+    """Two sequences are not OTB-100: the row is shown, marked, and not ranked."""
+    root = workspace / "datasets" / "otb100"
+    _golden_root("otb100", root)
+    _store(workspace, "otb100-test", "hand", {"SeqA": A_PRED, "SeqB": B_PRED})
+    board = leaderboard(load_workspace(), "otb100", metric="auc", root=root)
+    ours = board.rows[board.rows["ours"].astype(bool)]
+    assert list(ours["coverage"]) == ["subset"] and not bool(ours["comparable"].iloc[0])
 
 
 def test_eval_and_report_on_a_synthetic_benchmark(workspace):
