@@ -605,3 +605,24 @@ def test_sighup_stops_like_sigterm(workspace):
 def test_official_names_of_the_reference_layouts():
     assert len(official_names("otb100")) == 100 and len(official_names("uav123")) == 123
     assert len(official_names("tnl2k")) == 700 and official_names("synthetic-otb100") is None
+
+
+def test_results_from_before_fingerprints_are_fingerprinted_at_resume(ws):
+    make_synthetic(ws, "lasot", n_sequences=2, n_frames=5)
+    names = sorted(_boxes(ws))
+    run = run_eval("kcf", "synthetic-lasot", workspace=load_workspace(ws), jobs=1,
+                   sequences=names[:1], progress=False)
+    legacy = dict(run.manifest)
+    legacy.pop("annotations")
+    for key in ("coverage", "subset", "sequences_expected", "sequences_done"):
+        legacy.pop(key)
+    (run.folder / "run.json").write_text(json.dumps(legacy))
+    assert mf.coverage(legacy) == "partial"  # read by the old rule
+    again = run_eval("kcf", "synthetic-lasot", workspace=load_workspace(ws), jobs=1,
+                     progress=False)
+    recorded = mf.annotation_fingerprints(again.manifest)
+    assert recorded[names[0]]["recorded"] == "at resume" and "recorded" not in recorded[names[1]]
+    _edit_gt(_gt_file(ws, names[0]))
+    third = run_eval("kcf", "synthetic-lasot", workspace=load_workspace(ws), jobs=1,
+                     progress=False)
+    assert third.done == [names[0]]

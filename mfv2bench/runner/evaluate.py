@@ -456,6 +456,11 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
         complete = set(store.complete_sequences(tracker, data.key, lengths))
         pending = [s for s in data.sequences if s.name not in complete]
         skipped = [s.name for s in data.sequences if s.name in complete]
+        # results from before fingerprints were recorded: fingerprinted now, marked as such, so
+        # a later change of their ground truth is caught from here on
+        for name in skipped:
+            if name not in annotations:
+                annotations[name] = {**fingerprints[name], "recorded": "at resume"}
         workers = max(1, min(jobs, len(pending))) if pending else 1
         if threads is None:  # this machine's cores say nothing about a remote cluster's
             local_cpu = devices[0] == "cpu" and not scheduler
