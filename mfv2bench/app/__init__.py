@@ -135,15 +135,21 @@ def analyze(dataset: str, trackers: list[str] | str, protocol: str | None = None
 def report(dataset: str, trackers: list[str] | str, out: str | Path | None = None, *,
            workspace: WorkspaceLike = None, pdf: bool = False, protocol: str | None = None,
            root: str | Path | None = None, results_dir: str | Path | None = None,
-           title: str | None = None, allow_partial: bool = False) -> ReportFiles:
+           title: str | None = None, allow_partial: bool = False,
+           failures: bool | None = None,
+           attention: list[str | Path] | None = None) -> ReportFiles:
     """A self-contained HTML report (and, with ``pdf``, a PDF) of stored results, in ``out``
-    (default: ``reports/<dataset>-<split>`` of the workspace); returns the files written."""
+    (default: ``reports/<dataset>-<split>`` of the workspace); returns the files written.
+
+    ``failures``: per-sequence IoU strips and failure galleries (default: on when the frames are
+    on disk); ``attention``: folders written by ``explain`` whose figures the report shows."""
     names = [trackers] if isinstance(trackers, str) else list(trackers)
     if not names:
         raise ConfigError("report needs at least one tracker name")
     return build_report(_ws(workspace), dataset, names, out=Path(out) if out else None, pdf=pdf,
                         protocol=protocol, root=root, results_dir=results_dir, title=title,
-                        allow_partial=allow_partial)
+                        allow_partial=allow_partial, failures=failures,
+                        attention=[Path(a) for a in attention or []])
 
 
 def _ws(where: WorkspaceLike) -> Workspace:
