@@ -122,10 +122,12 @@ def test_unknown_or_bad_keys_fail_at_resolve_naming_file_and_key(registry, text,
 
 
 def test_dataset_overrides_are_validated_too(registry):
+    # every [dataset.*] override is checked at resolve, whichever data set is asked for (issue
+    # 11: a bad override fails before any run, naming the file, the key and the override)
     _write(registry, "bad", 'extends = "mfv2-s"\n[dataset.trackingnet.params]\nsearch_factr = 4\n')
-    registry.resolve("bad", dataset="lasot")
-    with pytest.raises(ConfigError, match="search_factr"):
-        registry.resolve("bad", dataset="trackingnet")
+    for dataset in ("lasot", "trackingnet", None):
+        with pytest.raises(ConfigError, match=r"search_factr.*\[dataset.trackingnet\]"):
+            registry.resolve("bad", dataset=dataset)
 
 
 def test_opencv_params_reach_the_tracker(registry):

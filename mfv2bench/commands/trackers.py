@@ -26,17 +26,30 @@ def command() -> None:
 @click.option("--all", "show_all", is_flag=True, help="Include base specs (names starting with '_').")
 @click.pass_obj
 def list_cmd(ws: Workspace, as_json: bool, show_all: bool) -> None:
-    """Every spec: name, kind, parent spec, parameter hash, description."""
+    """Every spec: name, kind, parent spec, parameter hash, description. A spec with an error
+    is listed with it (hash "INVALID"); the others stay usable and the exit status is 0."""
     rows = [r for r in spec_rows(_registry(ws)) if show_all or not r["base_spec"]]
     if as_json:
         click.echo(json.dumps(rows, indent=1))
         return
     cols = ["name", "kind", "extends", "hash", "description"]
-    cells = [[str(r[c] or "") if c != "hash" else r[c][:12] for c in cols] for r in rows]
-    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(cols)]
-    click.echo("  ".join(c.ljust(w) for c, w in zip(cols, widths)).rstrip())
+    cells = []
+    for r in rows:
+        row = [str(r[c] or "") for c in cols]
+        row[3] = (r["hash"] or "")[:12] if r["error"] is None else "INVALID"
+        if r["error"] is not None:
+            row[4] = f"error: {r['error']}"
+        elif r.get("trust_checkpoint_ignored"):
+            row[4] += "  [spec asks trust_checkpoint: ignored]"
+        cells.append(row)
+    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(cols[:-1])]
+    click.echo("  ".join(c.ljust(w) for c, w in zip(cols, widths + [0])).rstrip())
     for row in cells:
-        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths + [0])).rstrip())
+    bad = [r["name"] for r in rows if r["error"] is not None]
+    if bad:
+        click.echo(f"warning: {len(bad)} spec(s) with errors: {', '.join(bad)} "
+                   "(mfv2bench trackers show NAME for the error)", err=True)
 
 
 @command.command("show")
@@ -60,6 +73,7 @@ def show_cmd(ws: Workspace, name: str, dataset: str | None, as_json: bool) -> No
         present = info.get("checkpoint_present")
         note = "" if present is None else ("  [present]" if present else "  [MISSING]")
         click.echo(f"  weights: {info['weights']}{note}")
+    click.echo(f"  trust_checkpoint: {info['trust_checkpoint']}")
     sections = [("spec (as declared)", info["spec"]),
                 ("effective config (hashed; defaults included)", info["config"])]
     for title, data in sections:
@@ -81,10 +95,17 @@ def check_cmd(ws: Workspace, name: str, dataset: str | None, trust_checkpoint: b
     if as_json:
         click.echo(json.dumps(info, indent=1))
         return
-    click.echo(f"{name}: ok ({info['kind']}, hash {info['hash']})")
-    for key in ("weights", "checkpoint_sha256", "parameters", "state_dict_keys"):
+    bad = info.get("non_finite_tensors") or []
+    click.echo(f"{name}: {'ok' if not bad else 'loaded, with WARNINGS'} ({info['kind']}, "
+               f"hash {info['hash']})")
+    for key in ("weights", "checkpoint_sha256", "parameters", "state_dict_keys",
+                "trust_checkpoint_in_spec"):
         if key in info:
             click.echo(f"  {key}: {info[key]}")
+    if bad:
+        shown = ", ".join(bad[:10]) + (f" ... ({len(bad)} in all)" if len(bad) > 10 else "")
+        click.echo(f"warning: {len(bad)} tensor(s) hold NaN or Inf (every output will be NaN): "
+                   f"{shown}", err=True)
 
 
 def _flatten(data: dict, prefix: str = "") -> list[str]:

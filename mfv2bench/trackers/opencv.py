@@ -8,6 +8,7 @@ we then repeat the last box, so the result file has one row per frame.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any, Callable
 
 import cv2
@@ -147,9 +148,10 @@ class OpenCVKind(TrackerKind):
         for name, value in params.items():
             want = type(defaults[name])  # type: ignore[index]
             ok = isinstance(value, want) or (want is float and isinstance(value, int))
-            if not ok or (want is not bool and isinstance(value, bool)):
-                raise ConfigError(f"{source_of(spec)}: [params] {name} must be {want.__name__}, "
-                                  f"got {value!r}")
+            if not ok or (want is not bool and isinstance(value, bool)) or \
+                    (want is float and not math.isfinite(value)):
+                raise ConfigError(f"{source_of(spec)}: [params] {name} must be {want.__name__}"
+                                  f"{' (finite)' if want is float else ''}, got {value!r}")
             params[name] = want(value)
         return key, params, defaults
 

@@ -7,6 +7,12 @@ factor on TrackingNet). A resolved spec is checked by its kind (unknown keys are
 hash is the hash of the kind's effective configuration (every value that affects outputs, code
 defaults included, never names or load-time consent) and travels with every result.
 
+Consent to load pickled checkpoints is never taken from a spec: ``trust_checkpoint = true`` in a
+spec file (or a table registered with ``add``) is IGNORED with a warning and shown by
+``trackers show``; only the caller's ``overrides`` (the CLI's ``--trust-checkpoint``) grant it.
+Every value is type-checked at resolve, ``[dataset.<name>]`` overrides included (all of them,
+not only the one asked for), so a bad spec fails naming its file and key before any run.
+
 Example (``trackers/mfv2-s.toml``)::
 
     kind = "mixformerv2"
@@ -23,6 +29,7 @@ Example (``trackers/mfv2-s.toml``)::
 from __future__ import annotations
 
 import copy
+import logging
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -39,7 +46,13 @@ from ..hashing import stable_hash
 from .base import Tracker
 from .kinds import KINDS, kind_of
 
+logger = logging.getLogger(__name__)
+
 _NOT_HASHED = ("name", "description", "extends", "dataset", "path")
+# keys a [dataset.<name>] table may override
+DATASET_OVERRIDE_KEYS = ("model", "params")
+TRUST_KEY = "trust_checkpoint"
+_WARNED_TRUST: set[str] = set()
 
 
 @dataclass
@@ -54,6 +67,15 @@ class ResolvedSpec:
     dataset: str | None = None
     workspace_root: Path | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
+    # the spec file (or an inherited one) sets trust_checkpoint = true: ignored, shown
+    file_asks_trust: bool = False
+
+    @property
+    def trusts_checkpoint(self) -> bool:
+        """Whether pickled checkpoints may load: only the caller's override (the command
+        line's --trust-checkpoint) grants it, never the spec file."""
+        model = self.body.get("model")
+        return isinstance(model, dict) and model.get(TRUST_KEY) is True
 
     @property
     def model(self) -> dict[str, Any]:
@@ -127,28 +149,44 @@ class SpecRegistry:
         self.folder = Path(folder)
         self.workspace_root = Path(workspace_root) if workspace_root else self.folder.parent
         self._raw: dict[str, tuple[Path, dict[str, Any]]] = {}
+        # specs whose file cannot be read: listed (with the error), refused when resolved, so
+        # that one broken file never makes the others unusable
+        self._broken: dict[str, str] = {}
         if self.folder.is_dir():
             for path in sorted(self.folder.glob("*.toml")):
                 try:
                     with open(path, "rb") as f:
                         self._raw[path.stem] = (path, tomllib.load(f))
                 except tomllib.TOMLDecodeError as exc:
-                    raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+                    self._raw[path.stem] = (path, {})
+                    self._broken[path.stem] = f"{path}: not valid TOML: {exc}"
+                except (OSError, UnicodeDecodeError) as exc:
+                    self._raw[path.stem] = (path, {})
+                    self._broken[path.stem] = f"{path}: cannot read the spec file: {exc}"
 
     def names(self) -> list[str]:
         return sorted(self._raw)
 
+    def raw(self, name: str) -> tuple[Path, dict[str, Any]]:
+        """(file, table as read) of one spec, before inheritance; KeyError if unknown."""
+        return self._raw[name]
+
     def add(self, name: str, body: dict[str, Any]) -> None:
         """Register a spec from data (tests, notebooks)."""
         self._raw[name] = (self.folder / f"{name}.toml", body)
+        self._broken.pop(name, None)
 
     def _chain(self, name: str, seen: tuple[str, ...] = ()) -> dict[str, Any]:
         if name not in self._raw:
             known = ", ".join(self.names()) or "none"
-            raise ConfigError(f"unknown tracker '{name}' (specs in {self.folder}: {known})")
+            where = f" (extended by {self._raw[seen[-1]][0]})" if seen else ""
+            raise ConfigError(f"unknown tracker '{name}'{where} (specs in {self.folder}: {known})")
         if name in seen:
             raise ConfigError(f"tracker spec inheritance loop: {' -> '.join(seen + (name,))}")
+        if name in self._broken:
+            raise ConfigError(self._broken[name])
         path, body = self._raw[name]
+        _check_shape(path, body)
         parent = body.get("extends")
         if parent:
             merged = deep_merge(self._chain(parent, seen + (name,)), body)
@@ -161,31 +199,87 @@ class SpecRegistry:
                 overrides: dict[str, Any] | None = None) -> ResolvedSpec:
         """Resolve ``name`` (inheritance, then ``[dataset.<family>]`` overrides, then ``overrides``)."""
         body = self._chain(name)
+        path = self._raw[name][0]
         per_dataset = body.pop("dataset", {}) or {}
+        kind = body.get("kind")
+        if not isinstance(kind, str) or kind not in KINDS:
+            raise ConfigError(f"{path}: kind = {kind!r} is not one of {sorted(KINDS)}")
+        self._validated(name, path, body, dataset=None, where="")
+        # every [dataset.<name>] override must make a valid spec, asked for or not
+        for key, table in per_dataset.items():
+            self._validated(name, path, deep_merge(body, table), dataset=None,
+                            where=f" with its [dataset.{key}] overrides")
         if dataset is not None:
             family = dataset_family(dataset)
             for key in (family, dataset):
                 if key in per_dataset:
                     body = deep_merge(body, per_dataset[key])
+        asks_trust = _strip_trust(path, body)
+        if asks_trust and str(path) not in _WARNED_TRUST:
+            _WARNED_TRUST.add(str(path))
+            logger.warning("%s: trust_checkpoint = true in a spec file is ignored: loading a "
+                           "pickled checkpoint needs --trust-checkpoint on the command line", path)
         if overrides:
             body = deep_merge(body, overrides)
-        kind = body.get("kind")
-        if kind not in KINDS:
-            raise ConfigError(
-                f"{self._raw[name][0]}: kind = {kind!r} is not one of {sorted(KINDS)}"
-            )
-        spec = ResolvedSpec(
-            name=name,
-            kind=kind,
-            description=body.get("description", ""),
-            body=body,
-            path=self._raw[name][0],
-            dataset=dataset,
-            workspace_root=self.workspace_root,
-            overrides=overrides or {},
-        )
-        kind_of(spec).validate(spec)
+        spec = self._validated(name, path, body, dataset=dataset, where="")
+        spec.overrides = overrides or {}
+        spec.file_asks_trust = asks_trust
         return spec
+
+    def _validated(self, name: str, path: Path, body: dict[str, Any], dataset: str | None,
+                   where: str) -> ResolvedSpec:
+        """A ResolvedSpec of ``body``, checked by its kind (``where`` says which overrides
+        were merged, for the error)."""
+        description = body.get("description", "")
+        if not isinstance(description, str):
+            raise ConfigError(f"{path}: description must be a string, got {description!r}")
+        spec = ResolvedSpec(name=name, kind=body["kind"], description=description, body=body,
+                            path=path, dataset=dataset, workspace_root=self.workspace_root)
+        try:
+            kind_of(spec).validate(spec)
+        except ConfigError as exc:
+            if not where:
+                raise
+            raise ConfigError(f"{exc}{where}") from None
+        return spec
+
+
+def _check_shape(path: Path, body: dict[str, Any]) -> None:
+    """The spec-level types that must hold before merging: ``extends`` a spec name,
+    ``[dataset.<name>]`` tables holding only ``[model]``/``[params]`` tables."""
+    parent = body.get("extends")
+    if parent is not None and (not isinstance(parent, str) or not parent.strip()):
+        raise ConfigError(f"{path}: extends must be the name of one spec (a string, e.g. "
+                          f"extends = \"mfv2-s\"), got {parent!r}")
+    per_dataset = body.get("dataset")
+    if per_dataset is None:
+        return
+    if not isinstance(per_dataset, dict):
+        raise ConfigError(f"{path}: [dataset] must be a table of [dataset.<name>] tables, "
+                          f"got {per_dataset!r}")
+    for key, table in per_dataset.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: [dataset.{key}] must be a table (e.g. "
+                              f"[dataset.{key}.params]), got {table!r}")
+        for sub, value in table.items():
+            if sub not in DATASET_OVERRIDE_KEYS:
+                raise ConfigError(f"{path}: unknown key {sub!r} in [dataset.{key}] (known: "
+                                  f"{', '.join(DATASET_OVERRIDE_KEYS)})")
+            if not isinstance(value, dict):
+                raise ConfigError(f"{path}: [dataset.{key}.{sub}] must be a table, got {value!r}")
+
+
+def _strip_trust(path: Path, body: dict[str, Any]) -> bool:
+    """Remove ``trust_checkpoint`` from a spec body read from a file; True when it asked for
+    trust (a non-bool value is refused by the kind's checks, so it is checked here too)."""
+    model = body.get("model")
+    if not isinstance(model, dict) or TRUST_KEY not in model:
+        return False
+    value = model.pop(TRUST_KEY)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{path}: [model] {TRUST_KEY} must be true or false, got {value!r} (and it is "
+                          "ignored in spec files: use --trust-checkpoint)")
+    return value
 
 
 def dataset_family(dataset: str) -> str:

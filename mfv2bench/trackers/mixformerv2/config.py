@@ -10,6 +10,7 @@ configuration that the spec hash covers; ``model.py`` builds the network from a
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import asdict, dataclass, fields
 from typing import Any
@@ -53,6 +54,54 @@ class ModelConfigError(ConfigError, ValueError):
 
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+# ----------------------------------------------------------------------------------------------
+# Value types of the spec tables: a wrong type is a ConfigError naming the key (never a
+# TypeError/ValueError deep in a comparison or int() call, never silently truthy).
+
+_TYPE_NAMES = {
+    "int": "an integer", "int?": "an integer", "number": "a finite number", "bool": "true or false",
+    "str": "a string", "str?": "a string", "3 numbers": "a list of 3 finite numbers",
+    "ints": "a list of integers",
+}
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+def value_has_type(value: Any, want: str) -> bool:
+    """Whether ``value`` is of the spec type ``want`` (see ``_TYPE_NAMES``)."""
+    if want.endswith("?") and value is None:
+        return True
+    base = want.rstrip("?")
+    if base == "int":
+        return _is_int(value)
+    if base == "number":
+        return _is_number(value)
+    if base == "bool":
+        return isinstance(value, bool)
+    if base == "str":
+        return isinstance(value, str)
+    if base == "3 numbers":
+        return isinstance(value, (list, tuple)) and len(value) == 3 and all(map(_is_number, value))
+    if base == "ints":
+        return isinstance(value, (list, tuple)) and all(map(_is_int, value))
+    raise AssertionError(want)
+
+
+def check_types(values: dict[str, Any], types: dict[str, str], where: str) -> None:
+    """ConfigError ``<where> <key> must be <type>, got <value>`` for the first wrong-typed key."""
+    for key, value in values.items():
+        want = types.get(key)
+        if want is not None and not value_has_type(value, want):
+            raise ConfigError(f"{where} {key} must be {_TYPE_NAMES[want]}, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -208,6 +257,7 @@ class TrackerParams:
         return p
 
     def validate(self, source: str = "params") -> None:
+        check_types(asdict(self), PARAM_TYPES, f"{source}:")
         if self.runtime not in RUNTIMES:
             raise ConfigError(f"{source}: runtime must be one of {RUNTIMES}, got {self.runtime!r}")
         if self.attention not in ATTENTION_MODES:
@@ -226,9 +276,30 @@ class TrackerParams:
             raise ConfigError(f"{source}: crop factors must be positive")
         if len(self.normalize_mean) != 3 or len(self.normalize_std) != 3 or min(self.normalize_std) <= 0:
             raise ConfigError(f"{source}: normalize_mean/std need 3 values each, std > 0")
+        if self.max_score_decay < 0:
+            raise ConfigError(f"{source}: max_score_decay must be >= 0, got {self.max_score_decay}")
+        if self.clip_margin < 0:
+            raise ConfigError(f"{source}: clip_margin must be >= 0, got {self.clip_margin}")
+        if self.threads is not None and self.threads < 0:
+            raise ConfigError(f"{source}: threads must be >= 0 (0: the runtime's default), "
+                              f"got {self.threads}")
+        for side in ("template_size", "search_size"):
+            if getattr(self, side) is not None and getattr(self, side) <= 0:
+                raise ConfigError(f"{source}: {side} must be positive, got {getattr(self, side)}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+# spec type of every TrackerParams field (checked before any range check)
+PARAM_TYPES: dict[str, str] = {
+    "template_factor": "number", "template_size": "int?", "search_factor": "number",
+    "search_size": "int?", "update_interval": "int", "score_threshold": "number",
+    "max_score_decay": "number", "online_size": "int", "clip_margin": "int", "runtime": "str",
+    "cached": "bool", "attention": "str", "threads": "int?", "quantize": "str?",
+    "normalize_mean": "3 numbers", "normalize_std": "3 numbers",
+}
+assert set(PARAM_TYPES) == {f.name for f in fields(TrackerParams)}, "PARAM_TYPES out of date"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -236,6 +307,10 @@ class TrackerParams:
 
 MODEL_KEYS = ("variant", "depth", "keep_layers", "mlp_hidden", "head", "checkpoint",
               "random_weights", "seed", "trust_checkpoint")
+MODEL_TYPES: dict[str, str] = {
+    "variant": "str", "depth": "int", "keep_layers": "ints", "mlp_hidden": "int", "head": "str",
+    "checkpoint": "str", "random_weights": "bool", "seed": "int", "trust_checkpoint": "bool",
+}
 
 
 def model_config_from_spec(model_spec: dict[str, Any], attention: str = "eager") -> dict[str, Any]:
@@ -243,6 +318,7 @@ def model_config_from_spec(model_spec: dict[str, Any], attention: str = "eager")
     unknown = [k for k in model_spec if k not in MODEL_KEYS]
     if unknown:
         raise ConfigError(f"[model]: unknown key(s) {unknown}; known: {list(MODEL_KEYS)}")
+    check_types(model_spec, MODEL_TYPES, "[model]")
     variant = model_spec.get("variant", "base")
     if variant not in VARIANTS:
         raise ConfigError(f"[model] variant must be one of {sorted(VARIANTS)}, got {variant!r}")
@@ -282,10 +358,13 @@ def params_from_spec(params_table: dict[str, Any], model_cfg: dict[str, Any], va
     normalisation from the variant's weights record unless the table sets them."""
     p = TrackerParams.from_dict(dict(params_table), strict=True, source=source)
     weights = WEIGHTS[variant]
-    if p.template_size is None:
-        p.template_size = int(model_cfg["template_size"])
-    if p.search_size is None:
-        p.search_size = int(model_cfg["search_size"])
+    for side in ("template_size", "search_size"):
+        given = getattr(p, side)
+        if given is None:
+            setattr(p, side, int(model_cfg[side]))
+        elif given != int(model_cfg[side]):
+            raise ConfigError(f"{source}: {side} = {given} does not match the model's "
+                              f"{int(model_cfg[side])} (leave it out: it comes from the model)")
     if "normalize_mean" not in params_table:
         p.normalize_mean = tuple(weights.mean)
     if "normalize_std" not in params_table:

@@ -13,8 +13,9 @@ from __future__ import annotations
 import logging
 import tempfile
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import torch
@@ -168,13 +169,8 @@ class OnnxEngine:
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
             qpath = spath.with_name(spath.stem + ".int8.onnx")
-            root = logging.getLogger()
-            level = root.level
-            root.setLevel(logging.ERROR)  # quiet its advice to run shape pre-processing first
-            try:
+            with quiet_onnxruntime_logging(ort.__file__):  # its pre-processing advice
                 quantize_dynamic(str(spath), str(qpath), weight_type=QuantType.QInt8)
-            finally:
-                root.setLevel(level)
             spath = qpath
         elif quantize is not None:
             raise ConfigError(f"quantize must be 'int8' or absent, got {quantize!r}")
@@ -192,6 +188,39 @@ class OnnxEngine:
     def step(self, search: torch.Tensor) -> tuple[torch.Tensor, float]:
         boxes, scores = self.session.run(None, {"search": search.cpu().numpy(), **self._templates})
         return torch.from_numpy(boxes).reshape(-1, 4), float(scores.reshape(-1)[0])
+
+
+class _FromPackage(logging.Filter):
+    """Drops records below ERROR created by code under one package folder."""
+
+    def __init__(self, folder: str) -> None:
+        super().__init__()
+        self.folder = folder
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR or not record.pathname.startswith(self.folder)
+
+
+@contextmanager
+def quiet_onnxruntime_logging(package_file: str) -> Iterator[None]:
+    """Silence ONNX Runtime's warnings (and only its) for the block. Its quantisation tools log
+    through the ROOT logger's module functions (``logging.warning``), so the root LEVEL is left
+    alone: a filter on the root logger drops only records created by files of the onnxruntime
+    package, a NullHandler keeps ``logging.warning`` from installing a default stderr handler
+    (``basicConfig``) behind everyone's back, and the ``onnxruntime`` named loggers are raised to
+    ERROR. Everything is restored on exit."""
+    folder = str(Path(package_file).resolve().parent)
+    root, named = logging.getLogger(), logging.getLogger("onnxruntime")
+    keep_filter, null, level = _FromPackage(folder), logging.NullHandler(), named.level
+    root.addFilter(keep_filter)
+    root.addHandler(null)
+    named.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        named.setLevel(level)
+        root.removeHandler(null)
+        root.removeFilter(keep_filter)
 
 
 def export_onnx(module: nn.Module, args: tuple, path: Path, input_names: list[str],

@@ -9,6 +9,7 @@ only when they change (``cached=True``) instead of every frame.
 
 from __future__ import annotations
 
+import logging
 import math
 from pathlib import Path
 from typing import Any
@@ -19,12 +20,14 @@ import torch
 from ...errors import ConfigError, InputError, MissingDataError
 from ...hashing import file_sha256
 from ..base import TrackOutput
-from .checkpoint import keep_blocks, load_checkpoint, load_into, slice_mlp
+from .checkpoint import keep_blocks, load_checkpoint, load_into, non_finite_tensors, slice_mlp
 from .config import (VARIANTS, WEIGHTS, TrackerParams, kept_layers, model_config_from_spec,
                      params_from_spec)
 from .model import MixFormerV2, build_model, init_random_weights
 from .preprocessing import Normalizer, clip_box, map_box_back, sample_target
 from .runtimes import RUNTIMES, make_engine
+
+logger = logging.getLogger(__name__)
 
 
 class MixFormerV2Tracker:
@@ -178,7 +181,12 @@ def build_from_spec(spec, device: str = "cpu") -> MixFormerV2Tracker:
         if expected is not None and file_sha256(str(path)) != expected:
             raise InputError(f"sha256 differs from the released {variant} weights ({expected})",
                              path=path)
-        sd = load_checkpoint(path, trust=bool(mspec.get("trust_checkpoint", False)))
+        # consent comes from the caller's override (--trust-checkpoint), never the spec file
+        sd = load_checkpoint(path, trust=bool(getattr(spec, "trusts_checkpoint", False)))
+        bad = non_finite_tensors(sd)
+        if bad:
+            logger.warning("%s: %d tensor(s) hold NaN or Inf (every output will be NaN): %s",
+                           path, len(bad), ", ".join(bad[:5]) + (" ..." if len(bad) > 5 else ""))
         full_depth = VARIANTS[variant]["depth"]
         keep = kept_layers(mspec, full_depth)
         if keep != list(range(full_depth)):
