@@ -105,12 +105,7 @@ def list_command(ws: Workspace, results_dir, as_json) -> None:
     """Every run folder: tracker, split, sequences, coverage (full/subset/partial), imported,
     timing."""
     not_empty(results=results_dir)
-    store = ResultsStore(results_dir or ws.results_dir)
-    rows = store.runs()
-    for r in rows:  # full / subset / partial, judged when the run or import was written
-        manifest = store.read_manifest(r["tracker"], r["split"])
-        r["coverage"] = mf.coverage(manifest) if manifest is not None else None
-        r["coverage_reasons"] = mf.coverage_reasons(manifest) if manifest is not None else []
+    rows = ResultsStore(results_dir or ws.results_dir).runs()  # coverage judged when written
     if as_json:
         click.echo(json.dumps(rows, indent=1))
         return

@@ -261,11 +261,8 @@ def _import_from(base: Path, src: Path, as_name: str, data: SplitSequences, stor
         }
         state, reasons = import_coverage(data, present, missing)
         ref = data.official if data.official is not None else list(lengths) + list(data.missing)
-        manifest.update({
-            "complete": state == mf.FULL, "partial": state != mf.FULL,
-            "coverage": state, "subset": reasons, "sequences_expected": len(ref),
-            "sequences_done": len(set(present) & set(ref)),
-            mf.ANNOTATIONS_KEY: {s: data.annotations[s] for s in present if s in data.annotations},
-        })
+        manifest.update(mf.coverage_fields(state, len(ref), len(set(present) & set(ref)), reasons))
+        manifest[mf.ANNOTATIONS_KEY] = {s: data.annotations[s] for s in present
+                                        if s in data.annotations}
         store.write_manifest(as_name, data.key, manifest)
     return ImportResult(as_name, data.key, folder, present, missing, with_times, manifest)
