@@ -168,7 +168,9 @@ def layout_error(title: str, root: Path, expected: str,
                             f"found {what}{hint}")
 
 
-def _children(root: Path, depth: int) -> list[Path]:
+def _children(root: Path, depth: int, limit: int = 60) -> list[Path]:
+    """Sub-folders of ``root`` down to ``depth`` levels, breadth first, at most ``limit`` (a
+    wrong root can be a huge folder: the hint is worth a few dozen probes, not a crawl)."""
     out: list[Path] = []
     level = [root]
     for _ in range(depth):
@@ -179,7 +181,11 @@ def _children(root: Path, depth: int) -> list[Path]:
                     subs = sorted(Path(e.path) for e in it if e.is_dir() and e.name[0] != ".")
             except OSError:
                 continue
-            nxt.extend(subs[:50])
+            nxt.extend(subs[:limit - len(out) - len(nxt)])
+            if len(out) + len(nxt) >= limit:
+                break
         out.extend(nxt)
         level = nxt
+        if len(out) >= limit:
+            break
     return out

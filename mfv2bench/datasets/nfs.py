@@ -56,7 +56,8 @@ def probe(root: Path) -> bool:
     if _is_pytracking(root):
         return True
     try:
-        return any(os.path.isdir(os.path.join(root, e, "30")) for e in os.listdir(root)[:400])
+        return any(os.path.isdir(os.path.join(root, e, "30"))
+                   for e in sorted(os.listdir(root))[:100])
     except OSError:
         return False
 
