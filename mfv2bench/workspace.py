@@ -70,6 +70,8 @@ class Workspace:
             return _resolve(Path(env).expanduser())
         if dataset in self.data_roots:
             return self.data_roots[dataset]
+        if dataset.startswith("synthetic-"):  # every synthetic layout under datasets/synthetic/
+            return _resolve(self.root / "datasets" / "synthetic" / dataset.removeprefix("synthetic-"))
         return _resolve(self.root / "datasets" / dataset)
 
 

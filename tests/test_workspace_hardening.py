@@ -63,3 +63,10 @@ def test_cli_bad_config_is_exit_2_one_line(tmp_path):
     assert res.exit_code == 2, res.output
     assert "Traceback" not in res.output
     assert "'paths' must be a table" in res.output
+
+
+def test_every_synthetic_layout_defaults_under_datasets_synthetic(tmp_path):
+    ws = load_workspace(_ws(tmp_path, ""))
+    for fmt in ("lasot", "otb100", "uav123", "nfs", "tnl2k", "custom"):
+        assert ws.data_root(f"synthetic-{fmt}") == (tmp_path / "datasets" / "synthetic" / fmt).resolve()
+    assert ws.data_root("uav123") == (tmp_path / "datasets" / "uav123").resolve()
