@@ -51,8 +51,9 @@ def workspace(where: WorkspaceLike = None) -> Workspace:
 
 def synthesize(fmt: str = "lasot", sequences: int = 3, frames: int | tuple[int, int] = 20,
                seed: int = 0, workspace: WorkspaceLike = None, overwrite: bool = False) -> str:
-    """Write a small synthetic data set in the real layout of ``fmt`` (lasot, got10k,
-    trackingnet) into the workspace's ``datasets/synthetic/<fmt>``, unless one is there already
+    """Write a small synthetic data set in the real layout of ``fmt`` (one of
+    ``SYNTHETIC_FORMATS``: lasot, got10k, trackingnet, otb100, uav123, nfs, tnl2k, custom) into
+    the workspace's ``datasets/synthetic/<fmt>``, unless one is there already
     (``overwrite`` rewrites it); returns its data-set name, e.g. ``synthetic-lasot``."""
     if fmt not in SYNTHETIC_FORMATS:
         raise ConfigError(f"unknown synthetic format {fmt!r} (one of {', '.join(SYNTHETIC_FORMATS)})")
