@@ -65,7 +65,7 @@ def test_analyze_json_has_every_curve(tree) -> None:
 @pytest.mark.parametrize("args,message", [
     (["--trackers", "alpha,nobody"], "no results of tracker 'nobody'"),
     (["--trackers", "alpha", "--protocol", "bogus"], "unknown metric protocol"),
-    (["--trackers", " , "], "--trackers needs at least one name"),
+    (["--trackers", " , "], "'--trackers': ' , ' names nothing"),
 ])
 def test_analyze_errors_are_one_line(tree, args: list[str], message: str) -> None:
     ws, root = tree

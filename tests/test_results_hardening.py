@@ -250,9 +250,9 @@ def test_archive_over_the_member_cap_is_refused(tmp_path):
     (["--max-bytes", "0"], "--max-bytes '0': expected a size"),
     (["--max-bytes", "-5MB"], "expected a size"),
     (["--max-bytes", "nan"], "expected a size"),
-    (["--max-members", "0"], "--max-members must be at least 1"),
+    (["--max-members", "0"], "'--max-members': 0 is not >= 1"),
     (["--max-bytes", "1KB"], "archive would extract to"),
-    (["--as", ""], "a tracker name is one folder name"),
+    (["--as", ""], "'--as': must not be empty"),
     (["--as", "../escape"], "a tracker name is one folder name"),
 ])
 def test_import_cli_caps_and_names_are_checked(workspace, tmp_path, args, message):
@@ -301,14 +301,25 @@ def test_results_zip_read_for_analysis_is_capped(tmp_path, monkeypatch):
     ["analyze", "--dataset", "synthetic-lasot", "--trackers", "a", "--results", " "],
     ["analyze", "--dataset", "synthetic-lasot", "--trackers", "a", "--root", ""],
     ["report", "--dataset", "synthetic-lasot", "--trackers", "a", "--out", ""],
-    ["report", "--dataset", "synthetic-lasot", "--trackers", "a", "--title", ""],
     ["leaderboard", "--dataset", "lasot", "--out", ""],
     ["submit", "--dataset", "synthetic-got10k", "--tracker", "a", "--out", ""],
-    ["submit", "--dataset", "synthetic-got10k", "--tracker", ""],
     ["results", "import", ".", "--as", "x", "-d", "synthetic-lasot", "--root", ""],
 ])
 def test_empty_option_values_are_refused_not_read_as_default(workspace, args):
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 2, res.output
     assert "is empty (leave it out for the default)" in res.output
+    assert len(res.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("args, message", [
+    (["report", "--dataset", "synthetic-lasot", "--trackers", "a", "--title", ""],
+     "'--title': must not be empty"),
+    (["submit", "--dataset", "synthetic-got10k", "--tracker", ""], "'--tracker': must not be empty"),
+    (["submit", "--dataset", " ", "--tracker", "a"], "'--dataset': must not be empty"),
+    (["results", "import", ".", "--as", " ", "-d", "synthetic-lasot"], "'--as': must not be empty"),
+])
+def test_empty_names_are_refused_by_the_shared_option_type(workspace, args, message):
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 2 and message in res.output, res.output
     assert len(res.output.strip().splitlines()) == 1

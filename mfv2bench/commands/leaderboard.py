@@ -9,15 +9,15 @@ import click
 from ..app.leaderboard import FORMATS, leaderboard, render_board
 from ..leaderboard.published import check_metric, load_published
 from ..metrics.protocols import check_protocol_name
-from .analyze import name_list, not_empty
-from .options import results_option, root_option
+from .analyze import not_empty
+from .options import NAME, NAME_LIST, results_option, root_option
 
 
 @click.command("leaderboard")
-@click.option("--dataset", required=True, help="lasot, lasot_ext, got10k, trackingnet (or any published set, e.g. uav123).")
-@click.option("--metric", default="auc", show_default=True, help="auc, p, p_norm, ao, sr50, sr75, eao.")
+@click.option("--dataset", type=NAME, required=True, help="lasot, lasot_ext, got10k, trackingnet (or any published set, e.g. uav123).")
+@click.option("--metric", type=NAME, default="auc", show_default=True, help="auc, p, p_norm, ao, sr50, sr75, eao.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-@click.option("--trackers", default=None, help="Local trackers to include (default: all with results).")
+@click.option("--trackers", type=NAME_LIST, default=None, help="Local trackers to include (default: all with results).")
 @click.option("--speed", type=click.Choice(["gpu", "cpu"]), default="gpu", show_default=True,
               help="FPS column of the speed-accuracy Pareto front.")
 @click.option("--protocol", default=None, callback=lambda c, p, v: check_protocol_name(v),
@@ -31,9 +31,9 @@ from .options import results_option, root_option
 def command(workspace, dataset, metric, fmt, trackers, speed, protocol, root, results_dir, published_path, out):
     """Rank published results (with sources) and ours; mark ours, show the reproduction delta
     (e.g. our mfv2-b vs the paper's 70.6 AUC on LaSOT) and the speed-accuracy Pareto front."""
-    not_empty(results=results_dir, root=root, dataset=dataset, out=out, published=published_path)
+    not_empty(results=results_dir, root=root, out=out, published=published_path)
     check_metric(metric, load_published(published_path))
-    names = name_list(trackers, "--trackers") if trackers is not None else None
+    names = trackers  # a list (NAME_LIST) or None
     board = leaderboard(workspace, dataset, metric, trackers=names, speed=speed, protocol=protocol,
                         root=root, results_dir=results_dir, published_path=published_path)
     text = render_board(board, fmt)

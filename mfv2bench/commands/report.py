@@ -8,13 +8,13 @@ import click
 
 from ..metrics.protocols import check_protocol_name
 from ..report.build import build_report
-from .analyze import name_list, not_empty
-from .options import results_option, root_option
+from .analyze import not_empty
+from .options import NAME, NAME_LIST, results_option, root_option
 
 
 @click.command("report")
-@click.option("--dataset", required=True, help="Data set (and split), e.g. lasot, got10k-val, synthetic-lasot.")
-@click.option("--trackers", required=True, help="Comma-separated tracker names with results in the store.")
+@click.option("--dataset", type=NAME, required=True, help="Data set (and split), e.g. lasot, got10k-val, synthetic-lasot.")
+@click.option("--trackers", type=NAME_LIST, required=True, help="Comma-separated tracker names with results in the store.")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Report folder (default reports/<dataset>-<split>).")
 @click.option("--pdf/--no-pdf", default=False, show_default=True, help="Also write report.pdf.")
@@ -22,7 +22,7 @@ from .options import results_option, root_option
               help="Metric protocol (default: the data set's).")
 @root_option
 @results_option
-@click.option("--title", default=None, help="Report title.")
+@click.option("--title", type=NAME, default=None, help="Report title.")
 @click.option("--allow-partial", is_flag=True,
               help="Score on the sequences every tracker has when some results are missing "
                    "(the report is then marked partial).")
@@ -39,8 +39,8 @@ def command(workspace, dataset, trackers, out, pdf, protocol, root, results_dir,
     Success, precision and normalized precision plots, per-attribute AUC, speed-accuracy scatter,
     tables with confidence intervals and paired comparisons, sortable per-sequence tables, the
     metric protocol and its hash, the run manifests, and a banner when anything was partial."""
-    not_empty(results=results_dir, root=root, dataset=dataset, out=out, title=title)
-    names = name_list(trackers, "--trackers")
+    not_empty(results=results_dir, root=root, out=out)
+    names = trackers  # a list, checked by NAME_LIST
     files = build_report(workspace, dataset, names, out=Path(out) if out else None,
                          pdf=pdf, protocol=protocol, root=root, results_dir=results_dir,
                          title=title, allow_partial=allow_partial, failures=failures,

@@ -13,7 +13,7 @@ from ..results import manifest as mf
 from ..results.store import ResultsStore
 from ..workspace import Workspace
 from .analyze import not_empty
-from .options import results_option, root_option
+from .options import NAME, count, results_option, root_option
 
 
 @click.group("results")
@@ -23,16 +23,16 @@ def command() -> None:
 
 @command.command("import")
 @click.argument("path", type=click.Path(exists=True))
-@click.option("--as", "as_name", required=True, help="Tracker name to store the results under.")
-@click.option("--dataset", "-d", required=True, help="Data set, optionally with split.")
-@click.option("--split", default=None, help="Split (default: the data set's).")
+@click.option("--as", "as_name", type=NAME, required=True, help="Tracker name to store the results under.")
+@click.option("--dataset", "-d", type=NAME, required=True, help="Data set, optionally with split.")
+@click.option("--split", type=NAME, default=None, help="Split (default: the data set's).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="auto", show_default=True,
               help="Layout of the raw results.")
 @click.option("--force", is_flag=True, help="Replace results already stored under that name.")
 @click.option("--allow-partial", is_flag=True, help="Import when some sequences have no result.")
 @click.option("--max-bytes", default="4GiB", show_default=True,
               help="Refuse an archive that would extract to more (e.g. 500MB, 8GiB, 1000000).")
-@click.option("--max-members", type=int, default=DEFAULT_MAX_MEMBERS, show_default=True,
+@click.option("--max-members", type=count(1), default=DEFAULT_MAX_MEMBERS, show_default=True,
               help="Refuse an archive with more entries.")
 @root_option
 @results_option
@@ -41,12 +41,8 @@ def command() -> None:
 def import_command(ws: Workspace, path, as_name, dataset, split, fmt, force, allow_partial,
                    max_bytes, max_members, root, results_dir, as_json) -> None:
     """Import raw results at PATH (folder, zip or tar) as tracker --as on a split."""
-    not_empty(results=results_dir, root=root, dataset=dataset)
+    not_empty(results=results_dir, root=root)
     cap = parse_size(max_bytes, "--max-bytes")
-    if split is not None and not split.strip():
-        raise ConfigError("--split is empty (leave it out for the data set's default split)")
-    if max_members < 1:
-        raise ConfigError(f"--max-members must be at least 1, not {max_members}")
     if not as_name.strip() or as_name != as_name.strip() or "/" in as_name or "\\" in as_name \
             or as_name in (".", ".."):
         raise ConfigError(f"--as {as_name!r}: a tracker name is one folder name (no slashes, "

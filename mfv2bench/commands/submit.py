@@ -8,12 +8,12 @@ import click
 
 from ..submit.workflow import check_zip, submit
 from .analyze import not_empty
-from .options import results_option, root_option
+from .options import NAME, results_option, root_option
 
 
 @click.command("submit")
-@click.option("--tracker", help="Tracker whose raw results are packed (results/<tracker>/...).")
-@click.option("--dataset", required=True, help="got10k-test or trackingnet-test (synthetic-* too).")
+@click.option("--tracker", type=NAME, help="Tracker whose raw results are packed (results/<tracker>/...).")
+@click.option("--dataset", type=NAME, required=True, help="got10k-test or trackingnet-test (synthetic-* too).")
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="Zip to write (default reports/submissions/<tracker>_<dataset>-<split>.zip).")
 @root_option
@@ -26,8 +26,7 @@ def command(workspace, tracker, dataset, out, root, results_dir, check, as_json)
     """Pack raw results for an evaluation server, re-read the zip and validate it.
 
     Raw results are only read, never moved or deleted."""
-    not_empty(results=results_dir, root=root, dataset=dataset, out=out, tracker=tracker,
-              check=check)
+    not_empty(results=results_dir, root=root, out=out, check=check)
     if check:
         report = check_zip(workspace, check, dataset, root=root)
     else:
