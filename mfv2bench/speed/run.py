@@ -9,6 +9,7 @@ weights"; accuracy never comes from such runs."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,10 +23,13 @@ from ..trackers.kinds import kind_of
 from ..trackers.specs import ResolvedSpec, SpecRegistry
 from ..workspace import Workspace
 from .breakdown import component_breakdown
+from .numeric import numeric_warnings_logged
 from .model_latency import check_precision, measure_engine_latency, measure_model_latency
 from .scaling import batch_scaling, thread_counts, thread_scaling
 from .store import ISOLATED, SpeedResult, save_speed_result
 from .tracking import measure_tracking_speed
+
+logger = logging.getLogger(__name__)
 
 RANDOM_WEIGHTS = "random weights"
 CHECKPOINT = "checkpoint"
@@ -131,9 +135,16 @@ def run_speed(tracker_name: str, workspace: Workspace, device: str = "cpu",
     """Measure ``tracker_name`` (a spec in the workspace) and save the result (see ``store``).
 
     ``threads`` defaults to every available core on the CPU; ``runtime`` overrides the spec's
-    runtime (eager, sdpa, compile, onnxruntime) where the tracker supports it.
+    runtime (eager, sdpa, compile, onnxruntime) where the tracker supports it. NumPy overflow
+    warnings of a diverging tracker are logged (``-v``), not spilled on stderr.
     """
-    opts = options or SpeedOptions()
+    with numeric_warnings_logged(logger, f"speed of {tracker_name}"):
+        return _run_speed(tracker_name, workspace, device, threads, batch, precision, runtime,
+                          options or SpeedOptions())
+
+
+def _run_speed(tracker_name: str, workspace: Workspace, device: str, threads: int | None,
+               batch: int, precision: str, runtime: str | None, opts: SpeedOptions) -> SpeedResult:
     check_device(device)
     check_precision(precision, device)
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:

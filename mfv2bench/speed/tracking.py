@@ -14,7 +14,7 @@ import numpy as np
 from ..datasets.base import Sequence
 from ..datasets.images import read_rgb
 from ..devices import synchronize
-from ..errors import ConfigError
+from ..errors import ConfigError, Mfv2benchError
 from ..trackers.base import Tracker
 from .timing import LatencyStats, summarize_ms
 
@@ -109,6 +109,23 @@ def measure_tracking_speed(tracker: Tracker, sequences: Iterable[Sequence], *,
     seqs = list(sequences)
     if not seqs:
         raise ConfigError("no sequences to time end-to-end speed on")
+    try:
+        return _measure(tracker, seqs, max_frames, warmup_frames, reader, device)
+    except Mfv2benchError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the tracker (maybe the user's code) raised
+        message = " ".join(str(exc).split()) or "(no message)"
+        raise TrackerRaisedError(f"tracker {getattr(tracker, 'name', type(tracker).__name__)!r} "
+                                 f"raised {type(exc).__name__} while timed end to end: "
+                                 f"{message}") from exc
+
+
+class TrackerRaisedError(Mfv2benchError):
+    """The timed tracker raised: one line naming it and its exception, not a traceback."""
+
+
+def _measure(tracker: Tracker, seqs: list, max_frames: int | None, warmup_frames: int,
+             reader: ImageReader | None, device: str) -> TrackingSpeed:
     read = reader or default_reader()
     warm = _warm_up(tracker, seqs[0], warmup_frames, read, device) if warmup_frames > 0 else 0
     samples: list[float] = []
