@@ -338,3 +338,27 @@ def test_onnxruntime_quieting_leaves_the_root_logger_alone(tmp_path, monkeypatch
     assert "please pre-process first" not in messages and "named advice" not in messages
     assert "a real failure" in messages and "ours still shown" in messages
     assert "other root records still shown" in messages
+
+
+def test_a_tracker_raising_while_timed_is_one_line():
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from mfv2bench.speed.tracking import TrackerRaisedError, measure_tracking_speed
+
+    class Raises:
+        name = "mine"
+
+        def initialize(self, image, box):
+            pass
+
+        def track(self, image):
+            raise ZeroDivisionError("division by zero\nin my code")
+
+    seq = SimpleNamespace(name="s", n_frames=4, frames=["a", "b", "c", "d"],
+                          init_box=np.array([1.0, 1.0, 4.0, 4.0]))
+    with pytest.raises(TrackerRaisedError, match="tracker 'mine' raised ZeroDivisionError while "
+                                                 "timed end to end: division by zero in my code"):
+        measure_tracking_speed(Raises(), [seq], warmup_frames=0,
+                               reader=lambda _p: np.zeros((8, 8, 3), np.uint8))

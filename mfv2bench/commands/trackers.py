@@ -9,7 +9,7 @@ import click
 from ..trackers.catalog import check_spec, describe_spec, spec_rows
 from ..trackers.specs import SpecRegistry
 from ..workspace import Workspace
-from .options import trust_checkpoint_option
+from .options import NAME, trust_checkpoint_option
 
 
 def _registry(ws: Workspace) -> SpecRegistry:
@@ -53,8 +53,8 @@ def list_cmd(ws: Workspace, as_json: bool, show_all: bool) -> None:
 
 
 @command.command("show")
-@click.argument("name")
-@click.option("--dataset", default=None, help="Apply this data set's overrides (e.g. trackingnet).")
+@click.argument("name", type=NAME)
+@click.option("--dataset", type=NAME, default=None, help="Apply this data set's overrides (e.g. trackingnet).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
 def show_cmd(ws: Workspace, name: str, dataset: str | None, as_json: bool) -> None:
@@ -83,8 +83,8 @@ def show_cmd(ws: Workspace, name: str, dataset: str | None, as_json: bool) -> No
 
 
 @command.command("check")
-@click.argument("name")
-@click.option("--dataset", default=None, help="Apply this data set's overrides.")
+@click.argument("name", type=NAME)
+@click.option("--dataset", type=NAME, default=None, help="Apply this data set's overrides.")
 @trust_checkpoint_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
