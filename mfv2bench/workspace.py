@@ -8,6 +8,7 @@ directory.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from dataclasses import dataclass, field
@@ -21,7 +22,11 @@ else:  # pragma: no cover
 
 from .errors import ConfigError
 
+logger = logging.getLogger(__name__)
+
 CONFIG_NAME = "mfv2bench.toml"
+# the [paths] keys: the workspace's places
+PLACES = ("trackers", "results", "reports", "checkpoints")
 ENV_WORKSPACE = "MFV2BENCH_WORKSPACE"
 # MFV2BENCH_DATA_LASOT=/data/LaSOT overrides [datasets].lasot, and so on for every data set name.
 ENV_DATA_PREFIX = "MFV2BENCH_DATA_"
@@ -102,6 +107,14 @@ def load_workspace(root: str | Path | None = None) -> Workspace:
     if not isinstance(paths, dict):
         raise ConfigError(f"{cfg_path}: 'paths' must be a table ([paths] with trackers, results, "
                           f"reports, checkpoints = \"folder\"), not {type(paths).__name__}")
+    unknown = sorted(set(paths) - set(PLACES))
+    if unknown:  # a typo (reslts = ...) would silently write elsewhere
+        raise ConfigError(f"{cfg_path}: unknown key(s) {', '.join(unknown)} in [paths] (known: "
+                          f"{', '.join(PLACES)})")
+    extra = sorted(set(cfg) - {"paths", "datasets"})
+    if extra:
+        logger.warning("%s: section(s) %s are not used by mfv2bench (known: [paths], "
+                       "[datasets])", cfg_path, ", ".join(extra))
     datasets = cfg.get("datasets") or {}
     if not isinstance(datasets, dict):
         raise ConfigError(f"{cfg_path}: 'datasets' must be a table ([datasets] with "

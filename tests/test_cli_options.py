@@ -132,3 +132,14 @@ def test_numeric_warnings_are_logged_not_spilled(caplog, recwarn):
     numeric = [r for r in caplog.records if "numeric warning" in r.getMessage()]
     assert len(numeric) == 2 and all("demo" in r.getMessage() for r in numeric)
     assert [str(w.message) for w in recwarn] == ["an unrelated warning"]
+
+
+def test_workspace_config_typos_are_refused_or_warned(tmp_path, caplog):
+    (tmp_path / "mfv2bench.toml").write_text('[paths]\nreslts = "elsewhere"\n')
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) reslts in \[paths\]"):
+        load_workspace(str(tmp_path))
+    (tmp_path / "mfv2bench.toml").write_text('[path]\nresults = "elsewhere"\n')
+    with caplog.at_level(logging.WARNING, logger="mfv2bench"):
+        ws = load_workspace(str(tmp_path))
+    assert ws.results_dir == (tmp_path / "results").resolve()
+    assert "section(s) path are not used" in caplog.text
