@@ -147,5 +147,34 @@ def export_stage(run_dir: str | Path, stage: str, dest: str | Path) -> Path:
     if not src.is_file():
         raise ConfigError(f"stage {stage!r} is not finished in {run_dir}")
     config, sd, meta = load_trained(src)
+    chain = _ancestors(Path(run_dir), stage)
+    if chain:
+        meta = {**meta, "pipeline": chain,
+                "pipeline_train_seconds": round(sum(c["train_seconds"] for c in chain), 1)}
     save_trained(Path(dest), config, sd, meta)
     return Path(dest)
+
+
+def _ancestors(run_dir: Path, stage: str) -> list[dict[str, Any]]:
+    """The stages whose weights went into ``stage`` (through init / teacher), in recipe order,
+    each with its steps, training time and validation IoU (from their sidecars)."""
+    try:
+        stages = json.loads((run_dir / "recipe.json").read_text())["effective"]["stages"]
+    except (OSError, KeyError, ValueError):
+        return []
+    by_name = {s["name"]: s for s in stages}
+    wanted, todo = set(), [stage]
+    while todo:
+        name = todo.pop()
+        if name in wanted or name not in by_name:
+            continue
+        wanted.add(name)
+        todo += [by_name[name].get("init", ""), by_name[name].get("teacher", "")]
+    out = []
+    for s in stages:
+        side = run_dir / s["name"] / SIDECAR
+        if s["name"] in wanted and side.is_file():
+            m = json.loads(side.read_text())
+            out.append({k: m.get(k) for k in ("stage", "method", "steps", "train_seconds",
+                                              "samples_per_s", "val_iou")})
+    return out
