@@ -42,13 +42,15 @@ def test_demo_flow(workspace, monkeypatch):
     _specs(workspace / "trackers")
     res = CliRunner().invoke(main, ["demo", "--sequences", "2", "--frames", "12", "--no-speed",
                                     "--trackers", "alpha,mfv2-b,broken,beta,ghost", "--jobs", "2"])
-    assert res.exit_code == 0, res.output
+    # a tracker failed (broken) and a named one has no spec (ghost): exit 1, report still written
+    assert res.exit_code == 1, res.output
+    assert "error: 2 tracker(s) failed: broken, ghost" in res.output
     assert [c[0] for c in calls] == ["alpha", "broken", "beta"]
     assert all(c[1] == "synthetic-lasot" and c[2] == 2 for c in calls)
     out = res.output
     assert "wrote synthetic LaSOT-format data set" in out
     assert "skip mfv2-b: checkpoint not found" in out and "checkpoints/mixformerv2_base.pth.tar" in out
-    assert "skip ghost: no usable tracker spec" in out
+    assert "failed ghost: no usable tracker spec" in out
     assert "failed broken: x.toml:3: tracker exploded" in out
     assert "ran: alpha, beta" in out
     html = (workspace / "reports" / "demo" / "index.html").read_text()
