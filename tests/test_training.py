@@ -227,6 +227,10 @@ def test_resume_after_a_kill_gives_the_same_state(tiny_pairs, tmp_path, monkeypa
     assert res.steps == 4
     for k, v in full.student.state_dict().items():
         assert torch.allclose(v, resumed.student.state_dict()[k], atol=1e-6), k
+    # a state written for another configuration (stage hash) is set aside, not resumed
+    other = Stage(scfg, None, None, 0)
+    res = run_stage(other, train, val, tmp_path / "b", seed=5, progress_bar=False, key="changed")
+    assert res.steps == 4 and (tmp_path / "b" / "state.stale.pt").is_file()
 
 
 def test_checkpoint_layout_loads_with_the_safe_loader(tmp_path):

@@ -55,16 +55,23 @@ def lr_at(cfg: StageConfig, step: int, progress: float) -> float:
 
 def run_stage(stage: Stage, train: PairSet, val: PairSet, out_dir: Path, seed: int,
               flip: bool = True, progress_bar: bool | None = None,
-              log_file: Path | None = None) -> StageResult:
-    """Train ``stage`` in ``out_dir`` (resuming from ``out_dir/state.pt`` when present)."""
+              log_file: Path | None = None, key: str = "") -> StageResult:
+    """Train ``stage`` in ``out_dir`` (resuming from ``out_dir/state.pt`` when present and
+    written for the same ``key``, the stage hash; a state of another configuration is set
+    aside as ``state.stale.pt`` and the stage starts afresh)."""
     cfg = stage.cfg
     out_dir.mkdir(parents=True, exist_ok=True)
     state_path = out_dir / "state.pt"
     params = stage.parameters()
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     step, used, history = 0, 0.0, []
-    if state_path.is_file():
-        st = torch.load(state_path, map_location="cpu", weights_only=True)
+    st = torch.load(state_path, map_location="cpu", weights_only=True) if state_path.is_file() else None
+    if st is not None and st.get("key", "") != key:
+        log.warning("stage %s: %s was written for another configuration; starting afresh",
+                    cfg.name, state_path)
+        os.replace(state_path, out_dir / "state.stale.pt")
+        st = None
+    if st is not None:
         stage.student.load_state_dict(st["model"], strict=True)
         opt.load_state_dict(st["optim"])
         step, used, history = int(st["step"]), float(st["seconds"]), json.loads(st["history"])
@@ -83,7 +90,8 @@ def run_stage(stage: Stage, train: PairSet, val: PairSet, out_dir: Path, seed: i
 
     def save() -> None:
         _atomic_save({"model": stage.student.state_dict(), "optim": opt.state_dict(),
-                      "step": step, "seconds": used, "history": json.dumps(history)}, state_path)
+                      "step": step, "seconds": used, "history": json.dumps(history), "key": key},
+                     state_path)
 
     def record(entry: dict[str, Any]) -> None:
         history.append(entry)

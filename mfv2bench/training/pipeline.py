@@ -117,7 +117,7 @@ def train_recipe(recipe: Recipe, run_dir: str | Path, only: list[str] | None = N
         stage = Stage(scfg, resolve(scfg.init), resolve(scfg.teacher), seed)
         train, val = _pairs_for(recipe, scfg.method == "score", pair_cache, workspace)
         res: StageResult = run_stage(stage, train, val, out, seed, flip=recipe.data.flip,
-                                     progress_bar=progress_bar, log_file=log_file)
+                                     progress_bar=progress_bar, log_file=log_file, key=stage_hash)
         cfg, sd = stage.final()
         meta = {"stage": scfg.name, "method": scfg.method, "recipe": recipe.name,
                 "recipe_path": recipe.path, "recipe_hash": recipe.hash, "stage_hash": stage_hash,
