@@ -31,6 +31,11 @@ class Sequence:
     attributes: dict[str, Any] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
     image_size: tuple[int, int] | None = None
+    # the file the GT rows were read from, and the line of frame 1's row in it (None where rows do
+    # not map one to one onto lines, e.g. NfS's 240 fps release file): a bad GT value found later
+    # (a NaN the protocol refuses) is then reported at its file and line
+    annotation_file: str | None = None
+    annotation_first_line: int | None = None
 
     @property
     def n_frames(self) -> int:

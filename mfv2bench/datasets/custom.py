@@ -104,4 +104,5 @@ class CustomLoader:
                 raise InputError(f"cannot read language annotation: {exc.strerror}",
                                  lang) from None
         return Sequence(name=name, dataset=self.dataset, split=self.split,
-                        frames=FrameList(img_dir, frames), gt=gt, visible=visible, meta=meta)
+                        frames=FrameList(img_dir, frames), gt=gt, visible=visible, meta=meta,
+                        annotation_file=str(gt_path), annotation_first_line=1)

@@ -103,6 +103,8 @@ class Got10kLoader:
             visible=visible,
             cover=cover,
             meta=meta,
+            annotation_file=str(gt_path),
+            annotation_first_line=1,
             image_size=image_size,
         )
 

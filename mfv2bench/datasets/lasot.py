@@ -121,6 +121,8 @@ class LasotLoader:
             visible=visible,
             attributes=dict(self._attributes.get(name, {})),
             meta=meta,
+            annotation_file=str(gt_path),
+            annotation_first_line=1,
         )
 
     @staticmethod

@@ -171,4 +171,6 @@ class NfsLoader:
         return Sequence(name=name, dataset=self.dataset, split=self.split, frames=frames, gt=gt,
                         visible=None,
                         meta={"folder": e["folder"], "object_class": e["object_class"],
-                              "occlusion": e["occlusion"], "layout": listing.layout})
+                              "occlusion": e["occlusion"], "layout": listing.layout},
+                        annotation_file=str(anno),
+                        annotation_first_line=1 if listing.layout == "pytracking" else None)

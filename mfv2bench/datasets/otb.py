@@ -170,7 +170,8 @@ class OtbLoader:
                         gt=np.ascontiguousarray(gt[omit:]), visible=None,
                         attributes=dict(self._attributes.get(name, {})),
                         meta={"folder": e["folder"], "object_class": e["object_class"],
-                              "first_frame": start + omit, "layout": "release"})
+                              "first_frame": start + omit, "layout": "release"},
+                        annotation_file=str(anno), annotation_first_line=1 + omit)
 
     def _load_pysot(self, name: str, e: dict[str, Any], listing: SplitListing) -> Sequence:
         index = listing.source

@@ -100,4 +100,5 @@ class Tnl2kLoader:
                 raise InputError(f"cannot read language annotation: {exc.strerror}",
                                  lang) from None
         return Sequence(name=name, dataset=self.dataset, split=self.split,
-                        frames=FrameList(img_dir, frames), gt=gt, visible=None, meta=meta)
+                        frames=FrameList(img_dir, frames), gt=gt, visible=None, meta=meta,
+                        annotation_file=str(gt_path), annotation_first_line=1)

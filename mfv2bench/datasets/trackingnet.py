@@ -110,4 +110,6 @@ class TrackingNetLoader:
             gt=gt,
             visible=None,
             meta={"chunk": chunk},
+            annotation_file=str(anno),
+            annotation_first_line=1,
         )

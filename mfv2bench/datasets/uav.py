@@ -124,4 +124,5 @@ class UavLoader:
         return Sequence(name=name, dataset=self.dataset, split=self.split, frames=frames, gt=gt,
                         visible=None, attributes=dict(self._attributes.get(name, {})),
                         meta={"folder": e["folder"], "first_frame": start,
-                              "object_class": e["object_class"], "nan_rows": absent})
+                              "object_class": e["object_class"], "nan_rows": absent},
+                        annotation_file=str(anno), annotation_first_line=1)

@@ -249,7 +249,8 @@ def sequence_input(seq: Sequence, result: RawResult | np.ndarray | list[np.ndarr
     else:
         runs, sources, times = [result], [], None
     return SequenceInput(seq.name, seq.gt, runs, visible=seq.visible, cover=seq.cover,
-                         image_size=seq.image_size, times=times, sources=sources)
+                         image_size=seq.image_size, times=times, sources=sources,
+                         gt_source=seq.annotation_file, gt_first_line=seq.annotation_first_line)
 
 
 @QUIET

@@ -49,6 +49,8 @@ class SequenceInput:
     image_size: tuple[int, int] | None = None
     times: np.ndarray | None = None
     sources: list[Path | None] = field(default_factory=list)
+    gt_source: Path | str | None = None  # the GT file, for errors about a GT value
+    gt_first_line: int | None = None  # its line holding frame 1 (None: rows are not lines)
 
 
 @dataclass
@@ -87,10 +89,12 @@ class FrameErrors:
     submitted: np.ndarray | None = None  # TrackingNet's sanity check: h + w + x + y > 0
 
 
-def _reject(p: MetricProtocol, rule: str, name: str, src: Path | None, detail: str) -> None:
+def _reject(p: MetricProtocol, rule: str, name: str, src: Path | str | None, detail: str,
+            line: int | None = None) -> None:
     reason = p.reject_messages.get(rule, rule)
     raise ProtocolRejection(
-        f"protocol {p.name!r} cannot evaluate sequence {name}: {reason}; {detail}", path=src
+        f"protocol {p.name!r} cannot evaluate sequence {name}: {reason}; {detail}", path=src,
+        line=line,
     )
 
 
@@ -238,8 +242,12 @@ def _check_rejections(flat: _Flat, p: MetricProtocol, items: Seq[SequenceInput],
             _, f = _first_bad(umask, flat)
             run = int(u - np.flatnonzero(flat.unit_item == flat.unit_item[u])[0])
             src = it.sources[run] if run < len(it.sources) else None
+            line = None
+            if rule == "nan_gt" and it.gt_source is not None:  # the GT file holds the bad value
+                src = it.gt_source
+                line = None if it.gt_first_line is None else it.gt_first_line + f - 1
             try:
-                _reject(p, rule, it.name, src, detail.format(f=f))
+                _reject(p, rule, it.name, src, detail.format(f=f), line=line)
             except ProtocolRejection as exc:
                 if on_reject == "raise":
                     raise
