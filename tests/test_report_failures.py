@@ -200,3 +200,19 @@ def test_frames_not_on_disk_default_off_asked_strips_only(synthetic_ws, monkeypa
     assert m.failures is not None and all(f.uri == "" for s in m.failures.sequences for f in s.frames)
     assert any("not on disk" in n for n in m.failures.notes)
     assert all(str(s.strip).startswith("<svg") for s in m.failures.sequences)
+
+
+def test_diverged_boxes_draw_without_error():
+    """A tracker whose boxes grow without bound (1e308, overflowing x + w) or sit far away is
+    drawn clipped or skipped, never an OverflowError (issue 11)."""
+    import numpy as np
+
+    from mfv2bench.report.gallery import draw_frame, thumbnail
+
+    img = np.zeros((48, 64, 3), np.uint8)
+    gt = [10, 10, 20, 20]
+    for bad in ([1e308, 1e308, 1e308, 1e308], [1e12, -1e12, 5, 5], [5, 5, 1e300, 1e300],
+                [float("inf"), 0, 1, 1]):
+        out = thumbnail(img, gt, [(bad, "#ff0000")])
+        assert out.ndim == 3 and out.size > 0
+        assert draw_frame(img, gt, [("t", bad, "#ff0000")]).shape == img.shape

@@ -45,9 +45,26 @@ def hex_to_rgb(colour: str) -> tuple[int, int, int]:
     return r, g, b
 
 
+_FAR = 1e7  # px: a box beyond this is drawn clipped (and ignored when choosing the view)
+
+
 def _valid(box: Any) -> bool:
+    """A drawable box: 4 finite values, positive size, corners that stay finite (a tracker that
+    diverged can emit 1e308-sized boxes, whose x + w overflows)."""
     b = np.asarray(box, float).reshape(-1)
-    return b.size == 4 and bool(np.isfinite(b).all()) and b[2] > 0 and b[3] > 0
+    if b.size != 4 or not np.isfinite(b).all() or b[2] <= 0 or b[3] <= 0:
+        return False
+    with np.errstate(over="ignore"):
+        return bool(np.isfinite(b[:2] + b[2:]).all())
+
+
+def _near(box: Any) -> bool:
+    """A valid box within ``_FAR`` pixels of the frame (usable to choose a thumbnail's view)."""
+    return _valid(box) and bool((np.abs(np.asarray(box, float).reshape(4)) < _FAR).all())
+
+
+def _px(v: float) -> int:
+    return int(round(min(max(v, -_FAR), _FAR)))
 
 
 def draw_box(image: np.ndarray, box: Any, colour: str, thickness: int = 1, scale: float = 1.0,
@@ -57,8 +74,8 @@ def draw_box(image: np.ndarray, box: Any, colour: str, thickness: int = 1, scale
     if not _valid(box):
         return
     x, y, w, h = (float(v) for v in np.asarray(box, float).reshape(4))
-    p1 = (int(round((x - offset[0]) * scale)), int(round((y - offset[1]) * scale)))
-    p2 = (int(round((x + w - offset[0]) * scale)), int(round((y + h - offset[1]) * scale)))
+    p1 = (_px((x - offset[0]) * scale), _px((y - offset[1]) * scale))
+    p2 = (_px((x + w - offset[0]) * scale), _px((y + h - offset[1]) * scale))
     if outline:
         cv2.rectangle(image, p1, p2, (0, 0, 0), thickness + 2, lineType=cv2.LINE_8)
     cv2.rectangle(image, p1, p2, hex_to_rgb(colour), thickness, lineType=cv2.LINE_8)
@@ -93,7 +110,7 @@ def view_region(shape: tuple[int, ...], boxes: list[Any], pad: float = 0.3,
     ``pad`` of its size, at least ``min_side`` pixels, inside the frame (the whole frame when no
     box is valid)."""
     H, W = shape[:2]
-    valid = [np.asarray(b, float).reshape(4) for b in boxes if _valid(b)]
+    valid = [np.asarray(b, float).reshape(4) for b in boxes if _near(b)]
     if not valid:
         return 0, 0, W, H
     a = np.array(valid)
