@@ -128,13 +128,18 @@ def test_missing_sequences_short_results_and_partial(workspace, tmp_path):
     for s in split.sequences[:2]:
         np.savetxt(src / f"{s.name}.txt", _int_boxes(s), delimiter=",", fmt="%d")
     ws = load_workspace(workspace)
-    with pytest.raises(MissingDataError, match="1 of 3 sequences"):
+    with pytest.raises(MissingDataError, match="1 of the 3 .* sequences under the data root"):
         _import(ws, src, "half", "synthetic-lasot")
     res = _import(ws, src, "half", "synthetic-lasot", allow_partial=True)
     assert res.missing == [split.sequences[2].name] and res.manifest["partial"]
     short = split.sequences[0]
     np.savetxt(src / f"{short.name}.txt", _int_boxes(short)[:-1], delimiter=",", fmt="%d")
+    last = split.sequences[2]
+    np.savetxt(src / f"{last.name}.txt", _int_boxes(last), delimiter=",", fmt="%d")
     with pytest.raises(InputError, match=short.name):
-        _import(ws, src, "short", "synthetic-lasot", allow_partial=True)
+        _import(ws, src, "short", "synthetic-lasot")
+    cut = _import(ws, src, "short", "synthetic-lasot", allow_partial=True)  # reported, not padded
+    assert cut.short == {short.name: (short.n_frames - 1, short.n_frames)}
+    assert short.name in cut.missing and short.name not in cut.sequences
     with pytest.raises(ConfigError):
         _import(ws, src, "x", "synthetic-lasot", fmt="nope")

@@ -7,13 +7,18 @@ disk is the caller's business (the data-set layer sits above this one)."""
 
 from __future__ import annotations
 
+import difflib
+import logging
 import os
+import re
 import tarfile
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
+
+import numpy as np
 
 from .. import __version__
 from ..errors import ConfigError, InputError, MissingDataError, Mfv2benchError
@@ -24,6 +29,8 @@ from .readers import MAX_ARCHIVE_BYTES, MAX_ARCHIVE_MEMBERS, locate_results, rea
 from .store import ResultsStore
 
 FORMATS = ("auto", "pytracking", "got10k", "trackingnet")
+BOX_FORMATS = ("xywh", "xyxy")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,7 @@ class SplitSequences:
     missing: tuple[str, ...] = ()     # sequences of the split not on disk
     official: tuple[str, ...] | None = None  # the shipped official list (None: none shipped)
     annotations: dict[str, dict[str, Any]] = field(default_factory=dict)  # seq -> GT fingerprint
+    gt: dict[str, Any] = field(default_factory=dict)  # seq -> (N,4) xywh GT (box-format checks)
 
 
 def import_coverage(data: SplitSequences, present: list[str], missing: list[str]
@@ -70,6 +78,11 @@ class ImportResult:
     missing: list[str] = field(default_factory=list)
     with_times: int = 0
     manifest: dict[str, Any] = field(default_factory=dict)
+    renamed: dict[str, str] = field(default_factory=dict)     # file stem -> sequence name
+    outside: list[str] = field(default_factory=list)          # result files outside the split
+    not_on_disk: list[str] = field(default_factory=list)      # results whose sequence is absent
+    short: dict[str, tuple[int, int]] = field(default_factory=dict)  # seq -> (rows, frames)
+    warnings: list[str] = field(default_factory=list)         # box-format doubts etc.
 
 
 def _safe_member(name: str, archive: Path) -> str:
@@ -161,33 +174,189 @@ def _in_archive(exc: Mfv2benchError, tmp: Path, archive: Path) -> Mfv2benchError
     return type(exc)(text.replace(prefix, f"{archive}:").replace(str(tmp), str(archive)))
 
 
+def name_key(name: str) -> str:
+    """The key two spellings of one sequence name share: case and the common separators
+    (``-``, ``_``, space, none) ignored, so ``jogging_1``, ``Jogging-1`` and ``jogging1`` meet."""
+    return re.sub(r"[-_ ]+", "", name).casefold()
+
+
+def _entry_stems(folder: Path) -> list[str]:
+    """Result entries of a folder: ``<stem>.txt`` files (time files excluded) and sub-folders
+    (GOT-10k run layout), by stem; a stem with both counts once."""
+    stems: list[str] = []
+    seen: set[str] = set()
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        return []
+    for e in entries:
+        if e.name == "__MACOSX" or e.name.startswith("."):
+            continue
+        if e.is_dir():
+            stem = e.name
+        elif e.name.endswith(".txt") and not e.name.endswith("_time.txt"):
+            stem = e.name[:-4]
+        else:
+            continue
+        if stem not in seen:
+            seen.add(stem)
+            stems.append(stem)
+    return stems
+
+
+@dataclass
+class NameMatch:
+    """Which result entry (file stem or folder) holds which sequence of the split."""
+
+    found: dict[str, str]            # sequence -> stem
+    renamed: dict[str, str]          # stem -> sequence, where they differ
+    outside: list[str]               # stems matching no sequence of the split
+
+
+def match_names(stems: list[str], sequences: list[str]) -> NameMatch:
+    """Match result entries to sequence names: exactly, else by ``name_key`` (case and
+    separators ignored). Two entries for one sequence are an error naming both."""
+    by_key: dict[str, list[str]] = {}
+    for st in stems:
+        by_key.setdefault(name_key(st), []).append(st)
+    found: dict[str, str] = {}
+    renamed: dict[str, str] = {}
+    used: set[str] = set()
+    for seq in sequences:
+        cands = by_key.get(name_key(seq), [])
+        if len(cands) > 1:
+            raise InputError(f"sequence {seq} matches more than one result: "
+                             f"{' and '.join(repr(c) for c in cands)} (which is the result? "
+                             "remove or rename one)")
+        if cands:
+            found[seq] = cands[0]
+            used.add(cands[0])
+            if cands[0] != seq:
+                renamed[cands[0]] = seq
+    return NameMatch(found, renamed, [st for st in stems if st not in used])
+
+
+def _few(names: list[str], n: int = 5) -> str:
+    return ", ".join(names[:n]) + (f" ... (+{len(names) - n})" if len(names) > n else "")
+
+
+def _near(missing: list[str], spare: list[str], n: int = 5) -> str:
+    """``seq ~ file`` suggestions (difflib) for names without a result."""
+    keys = {name_key(s): s for s in spare}
+    tips = []
+    for seq in missing[:n]:
+        close = difflib.get_close_matches(name_key(seq), list(keys), n=1, cutoff=0.6)
+        if close:
+            tips.append(f"{seq} ~ {keys[close[0]]}")
+    return f" (near matches: {'; '.join(tips)})" if tips else ""
+
+
 def _results_root(base: Path, names: list[str]) -> Path:
     """The folder (base or below) holding the most sequences' result files: archives often wrap
-    results in ``<tracker>/<dataset>/``."""
-    wanted = set(names)
+    results in ``<tracker>/<dataset>/``. Names count in any spelling ``name_key`` accepts."""
+    wanted = {name_key(n) for n in names}
     best, best_n = base, -1
     for folder, dirs, files in os.walk(base):
         dirs[:] = [d for d in dirs if d != "__MACOSX"]
-        n = sum(1 for f in files if f.endswith(".txt") and f[:-4] in wanted)
-        n += sum(1 for d in dirs if d in wanted)
+        n = sum(1 for f in files if f.endswith(".txt") and name_key(f[:-4]) in wanted)
+        n += sum(1 for d in dirs if name_key(d) in wanted)
         if n > best_n:
             best, best_n = Path(folder), n
     return best
 
 
+def _xyxy_to_xywh(b: np.ndarray) -> np.ndarray:
+    out = np.array(b, dtype=np.float64, copy=True)
+    out[..., 2] = b[..., 2] - b[..., 0]
+    out[..., 3] = b[..., 3] - b[..., 1]
+    return out
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise IoU of xywh boxes (NaN where either row is NaN)."""
+    ax2, ay2 = a[:, 0] + a[:, 2], a[:, 1] + a[:, 3]
+    bx2, by2 = b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
+    iw = np.clip(np.minimum(ax2, bx2) - np.maximum(a[:, 0], b[:, 0]), 0, None)
+    ih = np.clip(np.minimum(ay2, by2) - np.maximum(a[:, 1], b[:, 1]), 0, None)
+    inter = iw * ih
+    union = np.clip(a[:, 2], 0, None) * np.clip(a[:, 3], 0, None) \
+        + np.clip(b[:, 2], 0, None) * np.clip(b[:, 3], 0, None) - inter
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+
+
+def box_format_check(boxes: np.ndarray, gt: np.ndarray | None) -> dict[str, Any]:
+    """How a result reads against its ground truth: first-row IoU and mean IoU as xywh and as
+    xyxy, the share of rows with x2>x1 and y2>y1, and a verdict (``xywh``, ``xyxy`` or
+    ``unclear``). Results in corner format import silently and score lower without this."""
+    b = np.asarray(boxes, dtype=np.float64)
+    if gt is None or len(b) == 0:
+        return {"verdict": "unknown"}
+    g = np.asarray(gt, dtype=np.float64)[: len(b)]
+    b = b[: len(g)]
+    ok = np.isfinite(b).all(1) & np.isfinite(g).all(1) & (g[:, 2] > 0) & (g[:, 3] > 0)
+    if not ok.any():
+        return {"verdict": "unknown"}
+    bv, gv = b[ok], g[ok]
+    as_wh, as_xy = _iou(bv, gv), _iou(_xyxy_to_xywh(bv), gv)
+    corner = float(np.mean((bv[:, 2] > bv[:, 0]) & (bv[:, 3] > bv[:, 1])))
+    first = int(np.argmax(ok))
+    f_wh = float(_iou(b[first:first + 1], g[first:first + 1])[0])
+    f_xy = float(_iou(_xyxy_to_xywh(b[first:first + 1]), g[first:first + 1])[0])
+    m_wh, m_xy = float(np.mean(as_wh)), float(np.mean(as_xy))
+    if (f_xy >= 0.9 and f_wh < 0.9) or (corner >= 0.98 and m_xy > m_wh + 0.15 and f_xy >= f_wh):
+        verdict = "xyxy"
+    elif f_wh >= 0.5 or m_wh > max(m_xy, 0.2):
+        verdict = "xywh"
+    else:
+        verdict = "unclear"
+    return {"verdict": verdict, "first_iou_xywh": f_wh, "first_iou_xyxy": f_xy,
+            "mean_iou_xywh": m_wh, "mean_iou_xyxy": m_xy, "corner_rows": corner}
+
+
+def _box_warnings(checks: dict[str, dict[str, Any]], box_format: str) -> list[str]:
+    """One line per kind of doubt, naming a few sequences."""
+    other = "xyxy" if box_format == "xywh" else "xywh"
+    flipped = [s for s, c in checks.items() if c["verdict"] == other]
+    off = [s for s, c in checks.items() if c["verdict"] == "unclear"
+           or (c["verdict"] == box_format and c.get("first_iou_" + box_format, 1.0) < 0.5)]
+    out = []
+    if flipped:
+        c = checks[flipped[0]]
+        out.append(f"{len(flipped)} of {len(checks)} result(s) read as {other} rather than "
+                   f"{box_format} (e.g. {flipped[0]}: first row IoU with the init box "
+                   f"{c['first_iou_' + box_format]:.2f} as {box_format}, "
+                   f"{c['first_iou_' + other]:.2f} as {other}; mean IoU "
+                   f"{c['mean_iou_' + box_format]:.2f} vs {c['mean_iou_' + other]:.2f}): "
+                   f"{_few(flipped)}; re-import with --box-format {other} if the release "
+                   f"writes {'x1,y1,x2,y2' if other == 'xyxy' else 'x,y,w,h'}")
+    if off:
+        c = checks[off[0]]
+        out.append(f"{len(off)} result(s) disagree with the init box in the first row (e.g. "
+                   f"{off[0]}: IoU {c.get('first_iou_' + box_format, 0.0):.2f}): {_few(off)}")
+    return out
+
+
 def import_results(source: str | Path, as_name: str, data: SplitSequences,
                    results_dir: str | Path, fmt: str = "auto", force: bool = False,
                    allow_partial: bool = False, max_bytes: int = DEFAULT_MAX_BYTES,
-                   max_members: int = DEFAULT_MAX_MEMBERS) -> ImportResult:
+                   max_members: int = DEFAULT_MAX_MEMBERS, box_format: str = "xywh"
+                   ) -> ImportResult:
     """Read raw results of every sequence of the split from ``source`` and write them to
     ``<results_dir>/<as_name>/<split key>/`` with an ``imported`` manifest.
 
     ``fmt``: pytracking (``<seq>.txt``, comma or tab), got10k (``<seq>/<seq>_001.txt``; the first
     run is kept), trackingnet (``<seq>.txt``); auto accepts any. Integer boxes become floats.
-    An archive is refused with a repeated member, over ``max_members`` entries or over
-    ``max_bytes`` extracted; errors about its files name ``archive:member:line``."""
+    File names match sequence names case-insensitively and across ``-``/``_``/space/none
+    (each renaming listed). ``box_format`` ``xyxy`` converts corner rows to x,y,w,h; either way
+    rows that read better in the other format are warned. A result shorter than its sequence
+    is refused (never padded); with ``allow_partial`` the other sequences are imported and the
+    short ones listed. An archive is refused with a repeated member, over ``max_members``
+    entries or over ``max_bytes`` extracted; errors about its files name ``archive:member:line``."""
     if fmt not in FORMATS:
         raise ConfigError(f"unknown result format {fmt!r} (one of {', '.join(FORMATS)})")
+    if box_format not in BOX_FORMATS:
+        raise ConfigError(f"unknown box format {box_format!r} (one of {', '.join(BOX_FORMATS)})")
     src = Path(source).expanduser()
     if not src.exists():
         raise MissingDataError(f"results to import not found: {src}")
@@ -195,41 +364,101 @@ def import_results(source: str | Path, as_name: str, data: SplitSequences,
     folder = store.sequence_dir(as_name, data.key)
     with tempfile.TemporaryDirectory(prefix="mfv2bench-import-") as tmp:
         if src.is_dir():
-            return _import_from(src, src, as_name, data, store, folder, fmt, force, allow_partial)
+            return _import_from(src, src, as_name, data, store, folder, fmt, force, allow_partial,
+                                box_format)
         extract_archive(src, Path(tmp), max_bytes=max_bytes, max_members=max_members)
         try:
             return _import_from(Path(tmp), src, as_name, data, store, folder, fmt, force,
-                                allow_partial)
+                                allow_partial, box_format)
         except Mfv2benchError as exc:
             raise _in_archive(exc, Path(tmp), src) from None
 
 
+def _coverage_error(data: SplitSequences, src: Path, no_result: list[str], not_on_disk: list[str],
+                    neither: list[str], spare: list[str]) -> str:
+    """Which side lacks what: results missing in the source vs sequences missing under the
+    data root, with counts and a few names."""
+    parts = []
+    if no_result:
+        parts.append(f"{len(no_result)} of the {len(data.lengths)} {data.key} sequences under the "
+                     f"data root have no result in {src}: {_few(no_result)}"
+                     f"{_near(no_result, spare)}")
+    if not_on_disk:
+        parts.append(f"{len(not_on_disk)} sequence(s) with a result in {src} are not under the "
+                     f"data root (the data root lacks them, not the results): "
+                     f"{_few(not_on_disk)}")
+    if neither:
+        parts.append(f"{len(neither)} sequence(s) of the split are neither under the data root "
+                     f"nor in the results: {_few(neither)}")
+    return "; ".join(parts)
+
+
 def _import_from(base: Path, src: Path, as_name: str, data: SplitSequences, store: ResultsStore,
-                 folder: Path, fmt: str, force: bool, allow_partial: bool) -> ImportResult:
+                 folder: Path, fmt: str, force: bool, allow_partial: bool,
+                 box_format: str = "xywh") -> ImportResult:
     """The import proper, from a folder (the source itself or the extracted archive)."""
     lengths = dict(data.lengths)
-    res_root = _results_root(base, list(lengths))
-    present = [s for s in lengths if (res_root / f"{s}.txt").is_file() or (res_root / s).is_dir()]
-    missing = [s for s in lengths if s not in present] + list(data.missing)
+    split_names = list(lengths) + [s for s in data.missing if s not in lengths]
+    res_root = _results_root(base, split_names)
+    match = match_names(_entry_stems(res_root), split_names)
+    present = [s for s in lengths if s in match.found]
+    no_result = [s for s in lengths if s not in match.found]
+    not_on_disk = [s for s in data.missing if s in match.found]
+    neither = [s for s in data.missing if s not in match.found]
+    missing = no_result + list(data.missing)
+    if match.outside:
+        log.warning("%d result file(s) in %s match no sequence of %s: %s", len(match.outside),
+                    src, data.key, _few(match.outside))
     if not present:
-        raise MissingDataError(f"no result file of any {data.key} sequence in {src}")
+        why = _coverage_error(data, src, no_result, not_on_disk, neither, match.outside)
+        raise MissingDataError(f"no result file of any {data.key} sequence under the data root "
+                               f"in {src}" + (f": {why}" if why else ""))
     if missing and not allow_partial:
-        few = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
-        raise MissingDataError(f"{len(missing)} of {data.expected} sequences of {data.key} have "
-                               f"no result in {src}: {few} (pass --allow-partial to import the "
-                               "rest; the import is then marked partial)")
-    files = locate_results(res_root, present)
+        why = _coverage_error(data, src, no_result, not_on_disk, neither, match.outside)
+        raise MissingDataError(f"{why} (pass --allow-partial to import the rest; the import is "
+                               "then marked partial)")
+    located = locate_results(res_root, [match.found[s] for s in present])
+    files = type(located)(located.source, {s: located.runs[match.found[s]] for s in present},
+                          {s: located.times[match.found[s]] for s in present}, located.listing)
     layouts = {"got10k" if "/" in files.runs[s][0] else "flat" for s in present}
     if fmt == "got10k" and layouts != {"got10k"}:
         raise InputError("--format got10k expects <seq>/<seq>_001.txt files", src)
     if fmt in ("pytracking", "trackingnet") and layouts != {"flat"}:
         raise InputError(f"--format {fmt} expects one <seq>.txt file per sequence", src)
-    raw = read_results(files, {s: lengths[s] for s in present}, nan="keep", cache=False)
+    raw = read_results(files, present, nan="keep", cache=False)
+    short: dict[str, tuple[int, int]] = {}
     for s in present:
         rows = len(raw[s].boxes)
-        if rows != lengths[s]:
+        if rows < lengths[s]:
+            short[s] = (rows, lengths[s])
+        elif rows != lengths[s]:
             raise InputError(f"result has {rows} rows but sequence {s} has {lengths[s]} frames",
                              raw[s].sources[0])
+    if short:
+        first = next(iter(short))
+        detail = ", ".join(f"{s} ({r} of {n} rows)" for s, (r, n) in list(short.items())[:5])
+        if not allow_partial:
+            r0, n0 = short[first]
+            raise InputError(f"result has {r0} rows but sequence {first} has {n0} frames; "
+                             f"{len(short)} result(s) shorter than their sequence: {detail}"
+                             f"{' ...' if len(short) > 5 else ''} (results are never padded; "
+                             "pass --allow-partial to import the other sequences and mark the "
+                             "import partial)", raw[first].sources[0],
+                             short[first][0] + 1)
+        present = [s for s in present if s not in short]
+        missing = missing + list(short)
+        if not present:
+            raise InputError(f"every result is shorter than its sequence: {detail}",
+                             raw[first].sources[0], short[first][0] + 1)
+    boxes = {s: np.asarray(raw[s].boxes, dtype=np.float64) for s in present}
+    if box_format == "xyxy":
+        boxes = {s: _xyxy_to_xywh(b) for s, b in boxes.items()}
+    checks = {s: box_format_check(raw[s].boxes, data.gt.get(s)) for s in present
+              if s in data.gt}
+    checks = {s: c for s, c in checks.items() if c["verdict"] != "unknown"}
+    warnings = _box_warnings(checks, box_format)
+    for w in warnings:
+        log.warning("%s", w)
     with store.lock(as_name, data.key):
         old = store.read_manifest(as_name, data.key)
         has_files = folder.is_dir() and any(folder.glob("*.txt"))
@@ -244,13 +473,14 @@ def _import_from(base: Path, src: Path, as_name: str, data: SplitSequences, stor
             if times is not None and len(times) != lengths[s]:
                 times = None
             with_times += times is not None
-            store.write_sequence(as_name, data.key, s, raw[s].boxes, times)
+            store.write_sequence(as_name, data.key, s, boxes[s], times)
         manifest = {
             "format": mf.FORMAT_VERSION, "tracker": as_name, "dataset": data.dataset,
             "split": data.split, "split_key": data.key, "imported": True,
             "source": str(src.resolve()),
             "source_sha256": None if src.is_dir() else file_sha256(str(src)),
             "source_format": fmt if fmt != "auto" else ("got10k" if layouts == {"got10k"} else "pytracking"),
+            "source_box_format": box_format,
             "runs_in_source": max(len(raw[s].runs) for s in present),
             "spec_hash": None, "checkpoint": None, "timing": "imported",
             "package": {"name": "mfv2bench", "version": __version__, "git_commit": git_commit()},
@@ -258,11 +488,19 @@ def _import_from(base: Path, src: Path, as_name: str, data: SplitSequences, stor
             "complete": not missing, "partial": bool(missing),
             "sequences": {"expected": data.expected, "done": len(present), "failed": [],
                           "missing": missing},
+            "import": {"renamed": {st: s for st, s in match.renamed.items() if s in present},
+                       "outside_split": match.outside, "not_on_disk": not_on_disk,
+                       "short": {s: {"rows": r, "frames": n} for s, (r, n) in short.items()},
+                       "warnings": warnings},
         }
         state, reasons = import_coverage(data, present, missing)
+        if short:
+            reasons = reasons + [f"{len(short)} result(s) shorter than the sequence, not imported"]
         ref = data.official if data.official is not None else list(lengths) + list(data.missing)
         manifest.update(mf.coverage_fields(state, len(ref), len(set(present) & set(ref)), reasons))
         manifest[mf.ANNOTATIONS_KEY] = {s: data.annotations[s] for s in present
                                         if s in data.annotations}
         store.write_manifest(as_name, data.key, manifest)
-    return ImportResult(as_name, data.key, folder, present, missing, with_times, manifest)
+    return ImportResult(as_name, data.key, folder, present, missing, with_times, manifest,
+                        renamed=dict(match.renamed), outside=list(match.outside),
+                        not_on_disk=not_on_disk, short=short, warnings=warnings)
