@@ -323,3 +323,18 @@ def test_empty_names_are_refused_by_the_shared_option_type(workspace, args, mess
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 2 and message in res.output, res.output
     assert len(res.output.strip().splitlines()) == 1
+
+
+def test_short_result_with_a_blank_line_is_reported_at_that_line(tmp_path):
+    """A blank line inside a result stands for a lost frame: the error names its own line."""
+    from mfv2bench.errors import InputError
+    from mfv2bench.results.readers import read_results
+
+    (tmp_path / "seq.txt").write_text("1,2,3,4\n1,2,3,4\n\n1,2,3,4\n")
+    with pytest.raises(InputError) as exc:
+        read_results(tmp_path, {"seq": 4}, cache=False, times=False)
+    assert exc.value.line == 3 and "empty line" in str(exc.value)
+    (tmp_path / "seq.txt").write_text("1,2,3,4\n1,2,3,4\n1,2,3,4\n\n")
+    with pytest.raises(InputError) as exc:
+        read_results(tmp_path, {"seq": 4}, cache=False, times=False)
+    assert exc.value.line == 4 and "never padded" in str(exc.value)

@@ -620,8 +620,14 @@ def read_results(source: str | Path | ResultFiles, sequences: Iterable[str] | di
         res = RawResult(seq, [by_rel[r] for r in run_rels], [src.path(r) for r in run_rels])
         if lengths is not None:
             n = int(lengths[seq])
-            for arr, path in zip(res.runs, res.sources):
+            for arr, path, rel in zip(res.runs, res.sources, run_rels):
                 if len(arr) < n:
+                    blank = _inner_blank_line(src, files, rel)
+                    if blank is not None:
+                        raise InputError(
+                            f"empty line: result has {len(arr)} rows but sequence {seq} has {n} "
+                            "frames, and a blank line inside the file stands for a missing frame "
+                            "(never padded)", path=path, line=blank)
                     raise InputError(
                         f"result has {len(arr)} rows but sequence {seq} has {n} frames (a result "
                         "shorter than the sequence is an error, never padded)", path=path,
@@ -635,6 +641,21 @@ def read_results(source: str | Path | ResultFiles, sequences: Iterable[str] | di
             res.time_source = src.path(time_rel)
         out[seq] = res
     return out
+
+
+def _inner_blank_line(src: "_Source", files: "ResultFiles", rel: str) -> int | None:
+    """1-based line of the first blank line followed by a non-blank one (None if none): where a
+    short result lost its frame, reported at its own line rather than at the end of the file."""
+    try:
+        data = src.read(rel) if src.zip is not None else (src.root / rel).read_bytes()
+    except OSError:
+        return None
+    lines = data.decode("utf-8", "replace").splitlines()
+    last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
+    for i, line in enumerate(lines[:last]):
+        if not line.strip():
+            return i + 1
+    return None
 
 
 def read_store(results_dir: str | Path, tracker: str, split_key: str,
