@@ -189,3 +189,62 @@ def test_short_results_are_a_per_sequence_outcome(lasot, tmp_path):
     assert m["partial"] and set(m["import"]["short"]) == {s.name for s in short}
     n = split.sequences[1].n_frames
     assert m["import"]["short"][short[0].name] == {"rows": n - 1, "frames": n}
+
+
+# --- reproduction delta for any tracker (leaderboard) ----------------------------------------
+
+from mfv2bench.commands.leaderboard import parse_published_as  # noqa: E402
+from mfv2bench.leaderboard.board import LocalEntry, build_leaderboard  # noqa: E402
+from mfv2bench.leaderboard.published import load_published  # noqa: E402
+
+
+def _paper(published, tracker, variant, dataset="LaSOT", metric="AUC") -> float:
+    row = published[(published.tracker == tracker) & (published.variant == variant)
+                    & (published.dataset == dataset) & (published.metric == metric)]
+    return float(row["value"].iloc[0])
+
+
+def test_delta_for_any_tracker_by_name_and_mapping():
+    published = load_published()
+    local = [LocalEntry("transt", 60.0), LocalEntry("ostrack_384", 70.0),
+             LocalEntry("MixFormerV2-B", 70.0), LocalEntry("mine", 50.0),
+             LocalEntry("ostrack", 69.0), LocalEntry("csrt", 30.0)]
+    board = build_leaderboard(published, "lasot", "auc", local)
+    ours = board.rows[board.rows["ours"]].set_index("tracker")
+    assert ours.loc["transt", "paper_value"] == _paper(published, "TransT", "TransT")
+    assert ours.loc["ostrack_384", "paper_value"] == _paper(published, "OSTrack", "OSTrack-384")
+    assert ours.loc["MixFormerV2-B", "delta"] == pytest.approx(70.0 - 70.6)
+    assert np.isnan(ours.loc["mine", "delta"]) and np.isnan(ours.loc["csrt", "delta"])
+    assert np.isnan(ours.loc["ostrack", "delta"])  # two OSTrack variants: ambiguous, said so
+    assert any("ostrack: no reproduction delta" in n and "--published-as" in n
+               for n in board.notes)
+    assert any("transt: reproduction delta against published TransT" in n for n in board.notes)
+    mapped = build_leaderboard(published, "lasot", "auc", local, published_as=parse_published_as(
+        ["mine=OSTrack:OSTrack-256,ostrack=OSTrack-384", "csrt=NoSuchTracker"]))
+    ours = mapped.rows[mapped.rows["ours"]].set_index("tracker")
+    assert ours.loc["mine", "delta"] == pytest.approx(50.0 - _paper(published, "OSTrack",
+                                                                      "OSTrack-256"))
+    assert ours.loc["ostrack", "paper_value"] == _paper(published, "OSTrack", "OSTrack-384")
+    assert np.isnan(ours.loc["csrt", "delta"])
+    assert any("--published-as NoSuchTracker matches no published row" in n for n in mapped.notes)
+    for bad in (["x"], ["=TransT"], ["a=b,a=c"]):
+        with pytest.raises(ConfigError, match="--published-as"):
+            parse_published_as(bad)
+
+
+def test_leaderboard_cli_published_as(workspace, tmp_path):
+    from report_samples import official_lasot_tree, write_store_results
+    root = official_lasot_tree(tmp_path)
+    split = load_split("lasot", root=root, allow_partial=True)
+    write_store_results(workspace / "results", "my-transt", split, noise=1.0)
+    runner = CliRunner()
+    plain = runner.invoke(main, ["leaderboard", "--dataset", "lasot", "--root", str(root)])
+    assert plain.exit_code == 0, plain.output
+    mapped = runner.invoke(main, ["leaderboard", "--dataset", "lasot", "--root", str(root),
+                                  "--published-as", "my-transt=TransT"])
+    assert mapped.exit_code == 0, mapped.output
+    paper = _paper(load_published(), "TransT", "TransT")
+    assert f"vs {paper:.1f}" in mapped.output and "matched by --published-as TransT" in mapped.output
+    bad = runner.invoke(main, ["leaderboard", "--dataset", "lasot", "--root", str(root),
+                               "--published-as", "oops"])
+    assert bad.exit_code != 0 and "LOCAL=PUBLISHED" in bad.output

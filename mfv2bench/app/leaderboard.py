@@ -32,13 +32,15 @@ def leaderboard(workspace: Workspace, dataset: str, metric: str = "auc",
                 trackers: list[str] | None = None, speed: str = "gpu",
                 protocol: str | None = None, root: str | Path | None = None,
                 results_dir: str | Path | None = None,
-                published_path: str | Path | None = None) -> Leaderboard:
+                published_path: str | Path | None = None,
+                published_as: dict[str, str] | None = None) -> Leaderboard:
     """Published rows (the shipped table or ``published_path``) and local rows (every tracker
     with results for the split, or ``trackers``) on one board, with notes on what was left out."""
     published = load_published(published_path)
     local = local_scores(workspace, dataset, metric, trackers=trackers, protocol=protocol,
                          root=root, results_dir=results_dir)
-    board = build_leaderboard(published, dataset, metric, local.entries, speed=speed)
+    board = build_leaderboard(published, dataset, metric, local.entries, speed=speed,
+                              published_as=published_as)
     used = [f"local results scored with protocol {local.protocol}"] if local.protocol else []
     board.notes = local.notes + used + board.notes
     return board

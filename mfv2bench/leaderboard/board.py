@@ -13,6 +13,7 @@ come from different hardware, which the ``hardware`` column keeps).
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -94,9 +95,66 @@ def _opt(x: float | None) -> float:
     return math.nan if x is None else float(x)
 
 
+def name_key(name: str) -> str:
+    """Tracker names compared without case, spaces or punctuation (``OSTrack-384`` = ``ostrack_384``)."""
+    return re.sub(r"[^0-9a-z]+", "", str(name).casefold())
+
+
+def _row_keys(chosen: pd.DataFrame) -> dict[str, set[tuple[str, str]]]:
+    """Normalised name -> the (tracker, variant) pairs it can mean: the variant (often
+    ``OSTrack-384``), tracker + variant (``MixFormerV2`` + ``B``), and the tracker alone (one
+    pair where it has a single variant on this data set and metric, else all of them)."""
+    keys: dict[str, set[tuple[str, str]]] = {}
+    variants: dict[str, set[str]] = {}
+    for tracker, variant in zip(chosen["tracker"], chosen["variant"]):
+        variants.setdefault(tracker, set()).add(variant)
+        for k in {name_key(variant), name_key(f"{tracker}{variant}")}:
+            if k:
+                keys.setdefault(k, set()).add((tracker, variant))
+    for tracker, vs in variants.items():  # several variants: ambiguous, said so
+        keys.setdefault(name_key(tracker), set()).update((tracker, v) for v in vs)
+    return keys
+
+
+def published_counterpart(local: str, chosen: pd.DataFrame, mapping: dict[str, str] | None = None
+                          ) -> tuple[tuple[str, str] | None, str]:
+    """The published (tracker, variant) a local tracker reproduces, and how it was found:
+    ``--published-as`` (``Tracker``, ``Variant``, ``Tracker Variant`` or ``Tracker:Variant``),
+    the MixFormerV2 specs, else the normalised name. ``(None, why)`` when none or ambiguous."""
+    keys = _row_keys(chosen)
+    if mapping and local in mapping:
+        want = mapping[local]
+        if ":" in want:
+            t, v = (name_key(x) for x in want.split(":", 1))
+            pairs = {(a, b) for a, b in zip(chosen["tracker"], chosen["variant"])
+                     if name_key(a) == t and name_key(b) == v}
+        else:
+            pairs = keys.get(name_key(want), set())
+        if len(pairs) == 1:
+            return next(iter(pairs)), f"--published-as {want}"
+        if not pairs:
+            return None, f"--published-as {want} matches no published row here"
+        return None, (f"--published-as {want} is ambiguous here ("
+                      + "; ".join(f"{a}:{b}" for a, b in sorted(pairs)) + "); use Tracker:Variant")
+    paper = PAPER_COUNTERPARTS.get(local)
+    if paper is not None:
+        return paper, "spec"
+    pairs = keys.get(name_key(local), set())
+    if len(pairs) == 1:
+        return next(iter(pairs)), "name"
+    if len(pairs) > 1:
+        return None, ("name matches several published rows ("
+                      + "; ".join(f"{a}:{b}" for a, b in sorted(pairs))
+                      + "); pick one with --published-as LOCAL=Tracker:Variant")
+    return None, ""
+
+
 def build_leaderboard(published: pd.DataFrame, dataset: str, metric: str = "auc",
-                      local: list[LocalEntry] | None = None, speed: str = "gpu") -> Leaderboard:
-    """Published rows of ``dataset``/``metric`` and our rows, ranked by value (best first)."""
+                      local: list[LocalEntry] | None = None, speed: str = "gpu",
+                      published_as: dict[str, str] | None = None) -> Leaderboard:
+    """Published rows of ``dataset``/``metric`` and our rows, ranked by value (best first).
+    Each local row gets the reproduction delta against the published row it reproduces
+    (``published_counterpart``; ``published_as`` maps local names to published ones)."""
     if speed not in ("gpu", "cpu"):
         raise ConfigError(f"speed column must be 'gpu' or 'cpu', not {speed!r}")
     check_metric(metric, published)
@@ -121,11 +179,17 @@ def build_leaderboard(published: pd.DataFrame, dataset: str, metric: str = "auc"
         })
     for entry in local or []:
         paper = math.nan
-        counterpart = PAPER_COUNTERPARTS.get(entry.tracker)
+        counterpart, how = published_counterpart(entry.tracker, chosen, published_as)
         if counterpart is not None:
             match = chosen[(chosen["tracker"] == counterpart[0]) & (chosen["variant"] == counterpart[1])]
             if not match.empty:
                 paper = float(match["value"].iloc[0])
+                if how != "spec":
+                    notes.append(f"{entry.tracker}: reproduction delta against published "
+                                 f"{counterpart[0]} {counterpart[1]} ({paper:g}; matched by "
+                                 f"{'name' if how == 'name' else how})")
+        elif how:
+            notes.append(f"{entry.tracker}: no reproduction delta: {how}")
         state = entry.state
         source = entry.source + ("" if entry.comparable
                                  else f" ({state.upper()}: not comparable, not ranked)")
