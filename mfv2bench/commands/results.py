@@ -103,9 +103,10 @@ def import_notes(res) -> list[str]:
         lines.append(f"{len(res.short)} result(s) shorter than the sequence, not imported and "
                      "never padded: " + _few([f"{s} ({r} of {n} rows)"
                                               for s, (r, n) in res.short.items()]))
-        lines.append("  (whether the TrackingNet server pads or accepts a short file is not "
-                     "confirmed from its rules here, so mfv2bench refuses such files for scoring "
-                     "and submission alike)")
+        lines.append("  (the TrackingNet server accepts a short file: its scorer, the devkit's "
+                     "metrics.py, scores the missing trailing frames as failures with no overlap; "
+                     "mfv2bench does not score them so, nor pad them: those sequences are left "
+                     "out and the import is marked partial)")
     lines.extend(f"WARNING: {w}" for w in res.warnings)
     return lines
 
