@@ -248,3 +248,26 @@ def test_leaderboard_cli_published_as(workspace, tmp_path):
     bad = runner.invoke(main, ["leaderboard", "--dataset", "lasot", "--root", str(root),
                                "--published-as", "oops"])
     assert bad.exit_code != 0 and "LOCAL=PUBLISHED" in bad.output
+
+
+def test_results_only_for_sequences_the_data_root_lacks(lasot, tmp_path):
+    workspace, split = lasot
+    src = tmp_path / "release"
+    for s in split.sequences[:2]:
+        _write(src / f"{s.name}.txt", _gt_rows(s))
+    full = _shape(load_workspace(workspace))
+    shape = SplitSequences(full.dataset, full.split, full.key,
+                           {s: n for s, n in full.lengths.items()
+                            if s not in {x.name for x in split.sequences[:2]}},
+                           full.expected, tuple(s.name for s in split.sequences[:2]))
+    with pytest.raises(MissingDataError) as err:
+        import_results(src, "t", shape, workspace / "results")
+    msg = str(err.value)
+    assert "2 sequence(s) with a result in" in msg and "data root lacks them" in msg
+    assert "2 of the 2 synthetic-lasot-test sequences under the data root have no result" in msg
+
+
+def test_published_as_for_a_tracker_not_on_the_board_is_noted():
+    board = build_leaderboard(load_published(), "lasot", "auc", [LocalEntry("a", 50.0)],
+                              published_as={"b": "TransT"})
+    assert any("--published-as names no local row on this board: b" in n for n in board.notes)

@@ -208,6 +208,9 @@ def build_leaderboard(published: pd.DataFrame, dataset: str, metric: str = "auc"
             notes.append(f"{entry.tracker}: {state.upper()} ({why}); not comparable, listed "
                          "after the ranked rows without a rank")
 
+    unused = sorted(set(published_as or {}) - {e.tracker for e in local or []})
+    if unused:
+        notes.append(f"--published-as names no local row on this board: {', '.join(unused)}")
     rows = pd.DataFrame(records, columns=[c for c in BOARD_COLUMNS if c not in ("rank", "pareto")])
     if not rows.empty:
         rows["comparable"] = rows["comparable"].astype(bool)
