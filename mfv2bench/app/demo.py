@@ -26,6 +26,7 @@ from ..speed.run import SpeedOptions, run_speed
 from ..trackers.kinds import kind_of
 from ..trackers.specs import SpecRegistry
 from ..workspace import Workspace
+from .explain import explain
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class DemoOptions:
     speed_frames: int = 40
     pdf: bool = True
     out: Path | None = None
+    explain: bool = True  # one attention figure per trained network tracker in the report
 
 
 @dataclass
@@ -61,6 +63,7 @@ class DemoResult:
     report_html: Path | None = None
     report_pdf: Path | None = None
     metrics_text: str | None = None  # the table the report opens with
+    attention: dict[str, Path] = field(default_factory=dict)  # tracker -> explain folder
 
     @property
     def ok(self) -> bool:
@@ -144,15 +147,42 @@ def _run_demo(workspace: Workspace, opts: DemoOptions, log: Callable[[str], None
         raise Mfv2benchError("no tracker ran, so there is no report; "
                              + "; ".join(f"{k}: {v}" for k, v in {**result.skipped, **result.failed}.items()))
     out = opts.out or workspace.reports_dir / "demo"
+    if opts.explain:
+        _explain_networks(workspace, result, out, log)
     notes = [f"skipped {k}: {v}" for k, v in result.skipped.items()]
     notes += [f"failed {k}: {v}" for k, v in result.failed.items()]
     notes += [f"speed of {k} not measured: {v}" for k, v in result.speed_failed.items()]
     files = build_report(workspace, DEMO_DATASET, result.ran, out=out, pdf=opts.pdf,
-                         title="mfv2bench demo: synthetic LaSOT-format data", notes=notes)
+                         title="mfv2bench demo: synthetic LaSOT-format data", notes=notes,
+                         attention=list(result.attention.values()))
     result.report_html, result.report_pdf = files.html, files.pdf
     log(f"report: {files.html}" + (f" and {files.pdf}" if files.pdf else ""))
     result.metrics_text = metrics_text(workspace, result.ran)
     return result
+
+
+def _explain_networks(workspace: Workspace, result: DemoResult, out: Path,
+                      log: Callable[[str], None]) -> None:
+    """The prediction tokens' attention on one frame of the first sequence, for each tracker that
+    ran with trained weights and whose kind can explain itself (the figure the report shows);
+    an explanation that fails is logged, never a demo failure."""
+    registry = SpecRegistry(workspace.trackers_dir, workspace.root)
+    split = load_split(DEMO_DATASET, workspace=workspace)
+    seq = split.sequences[0]
+    frame = max(2, seq.n_frames // 2)
+    for name in result.ran:
+        spec = registry.resolve(name, dataset=DEMO_DATASET)
+        kind = kind_of(spec)
+        if not kind.capabilities(spec).explain or kind.weights(spec).random:
+            continue
+        log(f"explain {name}: attention on frame {frame} of {seq.name} ...")
+        try:
+            files = explain(workspace, name, DEMO_DATASET, seq.name, frame,
+                            out=out / "explain" / name, state="result", layers=False)
+        except Exception as exc:  # noqa: BLE001 - a figure is not worth failing the demo
+            logger.warning("attention of %s not drawn: %s", name, exc)
+            continue
+        result.attention[name] = files.folder
 
 
 def metrics_text(workspace: Workspace, trackers: list[str]) -> str:
