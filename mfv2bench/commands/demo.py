@@ -17,7 +17,7 @@ from .options import JOBS, NAME_LIST
 @click.option("--frames", type=click.IntRange(5, 5000), default=None,
               help="Frames per synthetic sequence (default 60 to 100).")
 @click.option("--trackers", type=NAME_LIST, default=None,
-              help="Comma-separated tracker specs (default: csrt,kcf,mil,mfv2-b,mfv2-s).")
+              help="Comma-separated tracker specs (default: csrt,kcf,mil,mfv2-micro,mfv2-b,mfv2-s).")
 @click.option("--jobs", type=JOBS, default=1, show_default=True,
               help="Parallel workers for the runs.")
 @click.option("--no-speed", is_flag=True, help="Skip the speed measurements.")
