@@ -21,6 +21,7 @@ def demo_workspace(workspace):
     return workspace
 
 
+@pytest.mark.slow  # end-to-end with worker processes (> 1 s)
 def test_demo_runs_baselines_and_skips_missing_checkpoints(demo_workspace):
     pytest.importorskip("cv2")
     if not (demo_workspace / "trackers" / "csrt.toml").is_file():

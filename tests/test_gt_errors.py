@@ -3,6 +3,8 @@ the annotation file and its line, not at the results file (issue 11)."""
 
 from __future__ import annotations
 
+import pytest
+
 import shutil
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from runner_helpers import make_synthetic
 REPO_TRACKERS = Path(__file__).resolve().parent.parent / "trackers"
 
 
+@pytest.mark.slow  # end-to-end with worker processes (> 1 s)
 def test_nan_in_a_later_gt_row_names_groundtruth_file_and_line(workspace):
     shutil.copy(REPO_TRACKERS / "kcf.toml", workspace / "trackers" / "kcf.toml")
     make_synthetic(workspace, n_sequences=2, n_frames=8)

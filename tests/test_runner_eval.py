@@ -38,6 +38,7 @@ def _init_boxes(ws_root: Path, dataset: str = "synthetic-lasot") -> dict[str, np
 @pytest.mark.parametrize("fmt,dataset,full_gt", [("lasot", "synthetic-lasot", True),
                                                  ("got10k", "synthetic-got10k-val", True),
                                                  ("trackingnet", "synthetic-trackingnet", False)])
+@pytest.mark.slow  # end-to-end with worker processes (> 1 s)
 def test_opencv_baseline_end_to_end(ws, fmt, dataset, full_gt):
     names = make_synthetic(ws, fmt, n_sequences=2, n_frames=6)
     res = CliRunner().invoke(main, ["eval", "-t", "kcf", "-d", dataset, "-j", "1"])
@@ -60,6 +61,7 @@ def test_opencv_baseline_end_to_end(ws, fmt, dataset, full_gt):
     assert len(names) == 2
 
 
+@pytest.mark.slow  # end-to-end with worker processes (> 1 s)
 def test_resume_skips_complete_and_redoes_broken(ws):
     make_synthetic(ws, "lasot", n_sequences=3, n_frames=6)
     first = run_eval("kcf", "synthetic-lasot", workspace=load_workspace(ws), jobs=1, progress=False)
@@ -80,6 +82,7 @@ def test_resume_skips_complete_and_redoes_broken(ws):
     assert len(forced.manifest["runs"]) == 1
 
 
+@pytest.mark.slow  # end-to-end with worker processes (> 1 s)
 def test_changed_spec_never_mixes(ws):
     make_synthetic(ws, "lasot", n_sequences=2, n_frames=5)
     write_scripted_spec(ws, "scripted", delay=0.0)
@@ -92,6 +95,7 @@ def test_changed_spec_never_mixes(ws):
     assert len(run.done) == 2 and run.manifest["spec"]["spec"]["params"]["delay"] == 0.001
 
 
+@pytest.mark.slow  # end-to-end with worker processes (> 1 s)
 def test_raising_tracker_is_logged_others_finish_exit_nonzero(ws):
     make_synthetic(ws, "lasot", n_sequences=3, n_frames=6)
     boxes = _init_boxes(ws)
@@ -128,6 +132,7 @@ def test_killed_worker_loses_only_its_sequence(ws, tmp_path):
     assert not run2.failed and sorted(run2.done) == sorted(boxes)
 
 
+@pytest.mark.slow  # end-to-end with worker processes (> 1 s)
 def test_missing_checkpoint_fails_before_any_sequence(ws):
     make_synthetic(ws, "lasot", n_sequences=2, n_frames=5)
     with pytest.raises(MissingDataError, match="checkpoint not found"):
@@ -145,6 +150,7 @@ def test_missing_checkpoint_fails_before_any_sequence(ws):
     assert len(list(first.folder.glob("*_time.txt"))) == 2 and (first.folder / "run.json").is_file()
 
 
+@pytest.mark.slow  # end-to-end with worker processes (> 1 s)
 def test_mixformerv2_random_weights_runs(ws):
     make_synthetic(ws, "lasot", n_sequences=1, n_frames=4)
     (ws / "trackers" / "tiny-mfv2.toml").write_text(
@@ -178,6 +184,7 @@ def test_device_and_option_errors(ws):
     assert res.exit_code == 2 and "unknown tracker" in res.output
 
 
+@pytest.mark.slow  # end-to-end with worker processes (> 1 s)
 def test_subset_run_is_partial_until_the_whole_split_is_done(ws):
     import cv2
 
@@ -223,6 +230,7 @@ def test_each_worker_process_takes_its_own_device(tmp_path):
     proc.join(10)
 
 
+@pytest.mark.slow  # end-to-end with worker processes (> 1 s)
 def test_missing_sequences_on_disk_need_allow_partial(ws):
     make_synthetic(ws, "lasot", n_sequences=3, n_frames=5)
     split = load_split("synthetic-lasot", workspace=load_workspace(ws))

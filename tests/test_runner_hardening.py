@@ -57,6 +57,7 @@ def _eval(ws_root: Path, *args: str):
 
 
 # -- coverage: results on anything but the whole official split are marked ----------------------
+@pytest.mark.slow  # end-to-end with worker processes (> 1 s)
 def test_sequences_subset_is_marked_subset_until_the_rest_is_done(ws):
     make_synthetic(ws, "lasot", n_sequences=3, n_frames=5)
     names = sorted(_boxes(ws))
@@ -94,6 +95,7 @@ def make_synthetic_at(root: Path, k: int) -> list[tuple[str, str]]:
     return [(n.split("-", 1)[0], n) for n in names]
 
 
+@pytest.mark.slow  # end-to-end with worker processes (> 1 s)
 def test_lasot_root_listing_three_sequences_is_a_subset_not_complete(ws, tmp_path):
     root, official = _official_lasot_root(tmp_path)
     res = _eval(ws, "-t", "kcf", "-d", "lasot", "--root", str(root), "-j", "1", "--no-metrics")
@@ -106,6 +108,7 @@ def test_lasot_root_listing_three_sequences_is_a_subset_not_complete(ws, tmp_pat
     assert m["sequences"]["official"] == "package"
 
 
+@pytest.mark.slow  # end-to-end with worker processes (> 1 s)
 def test_allow_partial_is_partial_with_its_reason(ws):
     make_synthetic(ws, "lasot", n_sequences=3, n_frames=5)
     split = load_split("synthetic-lasot", workspace=load_workspace(ws))
@@ -146,6 +149,7 @@ def _edit_gt(path: Path, line: int = 3) -> None:
     path.write_text("\n".join(rows) + "\n")
 
 
+@pytest.mark.slow  # end-to-end with worker processes (> 1 s)
 def test_changed_ground_truth_is_run_again(ws, caplog):
     make_synthetic(ws, "lasot", n_sequences=2, n_frames=6)
     names = sorted(_boxes(ws))
@@ -163,6 +167,7 @@ def test_changed_ground_truth_is_run_again(ws, caplog):
     assert again.manifest["runs"][-1]["rerun_changed_ground_truth"] == [names[0]]
 
 
+@pytest.mark.slow  # end-to-end with worker processes (> 1 s)
 def test_changed_ground_truth_outside_a_subset_run_is_not_counted_done(ws):
     make_synthetic(ws, "lasot", n_sequences=2, n_frames=6)
     names = sorted(_boxes(ws))
@@ -190,6 +195,7 @@ def test_fingerprint_follows_values_and_frame_count_not_spelling():
 
 
 # -- metrics refusal after the run: the summary is printed first ----------------------------------
+@pytest.mark.slow  # end-to-end with worker processes (> 1 s)
 def test_run_summary_printed_when_the_metrics_step_refuses(ws):
     make_synthetic(ws, "lasot", n_sequences=2, n_frames=6)
     names = sorted(_boxes(ws))
@@ -209,6 +215,7 @@ def test_run_summary_printed_when_the_metrics_step_refuses(ws):
 
 
 # -- hangs: per-frame / per-sequence timeouts -----------------------------------------------------
+@pytest.mark.slow  # end-to-end with worker processes (> 1 s)
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_tracker_stuck_in_python_times_out_the_others_finish(ws, jobs):
     make_synthetic(ws, "lasot", n_sequences=3, n_frames=5)
@@ -272,6 +279,7 @@ def test_timeout_values_and_tracker_objects_refused(ws):
 
 
 # -- --jobs 1: a native crash costs its sequence, not the run -------------------------------------
+@pytest.mark.slow  # end-to-end with worker processes (> 1 s)
 def test_native_crash_with_one_job_is_reported_and_the_rest_kept(ws):
     make_synthetic(ws, "lasot", n_sequences=3, n_frames=5)
     boxes = _boxes(ws)
@@ -335,6 +343,7 @@ class _Server:
 @pytest.mark.parametrize("reply,match", [(None, "sent no Dask handshake"),
                                          (b"\xff" * 64, "not as a Dask scheduler"),
                                          (b"HTTP/1.1 200 OK\r\n\r\nhello", "not as a Dask scheduler")])
+@pytest.mark.slow  # end-to-end with worker processes (> 1 s)
 def test_scheduler_that_hangs_or_is_not_dask_is_one_clear_error(ws, reply, match):
     make_synthetic(ws, "lasot", n_sequences=1, n_frames=4)
     with _Server(reply) as server:
@@ -500,6 +509,7 @@ def test_too_many_threads_is_bounded_by_the_cores(ws):
     assert res.exit_code == 2 and "core" in res.output and "Traceback" not in res.output
 
 
+@pytest.mark.slow  # end-to-end with worker processes (> 1 s)
 def test_disk_full_keeps_finished_results_and_says_so(ws, monkeypatch):
     make_synthetic(ws, "lasot", n_sequences=3, n_frames=5)
     real = ResultsStore.write_sequence
@@ -526,6 +536,7 @@ def test_disk_full_keeps_finished_results_and_says_so(ws, monkeypatch):
     assert res.exit_code == 2 and "disk is full" in res.output and "Traceback" not in res.output
 
 
+@pytest.mark.slow  # end-to-end with worker processes (> 1 s)
 def test_disk_full_at_the_final_manifest_is_one_line(ws, monkeypatch):
     make_synthetic(ws, "lasot", n_sequences=1, n_frames=4)
     real = ResultsStore.write_manifest
@@ -542,6 +553,7 @@ def test_disk_full_at_the_final_manifest_is_one_line(ws, monkeypatch):
         run_eval("kcf", "synthetic-lasot", workspace=load_workspace(ws), jobs=1, progress=False)
 
 
+@pytest.mark.slow  # end-to-end with worker processes (> 1 s)
 @pytest.mark.parametrize("umask,mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
 def test_result_files_follow_the_umask_like_the_rest_of_the_store(ws, umask, mode):
     make_synthetic(ws, "lasot", n_sequences=1, n_frames=4)
@@ -557,6 +569,7 @@ def test_result_files_follow_the_umask_like_the_rest_of_the_store(ws, umask, mod
         assert stat.S_IMODE(p.stat().st_mode) == mode, p
 
 
+@pytest.mark.slow  # end-to-end with worker processes (> 1 s)
 def test_a_reader_holding_the_lock_briefly_does_not_refuse_an_eval(tmp_path):
     folder = tmp_path / "t" / "s-test"
     holder = StoreLock(folder).acquire()
@@ -568,6 +581,7 @@ def test_a_reader_holding_the_lock_briefly_does_not_refuse_an_eval(tmp_path):
             StoreLock(folder).acquire()
 
 
+@pytest.mark.slow  # end-to-end with worker processes (> 1 s)
 @pytest.mark.parametrize("first", ["nan,nan,nan,nan", "10,10,0,5", "10,10,inf,5"])
 def test_unusable_first_box_fails_its_sequence_with_the_annotation_named(ws, first):
     make_synthetic(ws, "lasot", n_sequences=2, n_frames=5)
@@ -607,6 +621,7 @@ def test_official_names_of_the_reference_layouts():
     assert len(official_names("tnl2k")) == 700 and official_names("synthetic-otb100") is None
 
 
+@pytest.mark.slow  # end-to-end with worker processes (> 1 s)
 def test_results_from_before_fingerprints_are_fingerprinted_at_resume(ws):
     make_synthetic(ws, "lasot", n_sequences=2, n_frames=5)
     names = sorted(_boxes(ws))

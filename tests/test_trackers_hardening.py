@@ -294,6 +294,7 @@ def test_trackers_check_warns_on_non_finite_weights(registry, workspace):
 # demo exit status; ONNX Runtime logging scoped
 
 
+@pytest.mark.slow  # end-to-end with worker processes (> 1 s)
 def test_demo_exits_non_zero_when_a_tracker_failed_and_still_reports(registry, workspace,
                                                                      tmp_path, monkeypatch):
     pytest.importorskip("cv2")
