@@ -3,11 +3,10 @@ the annotation file and its line, not at the results file (issue 11)."""
 
 from __future__ import annotations
 
-import pytest
-
 import shutil
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from mfv2bench.cli import main
