@@ -16,6 +16,7 @@ from typing import Callable
 
 from ..errors import InputError, MissingDataError
 from .frames import FrameList
+from .listing import SplitListing, contained_path, list_frame_folder
 from .splits import check_name
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp")
@@ -87,15 +88,23 @@ class FolderCache:
 
     def names(self, folder: str) -> frozenset[str]:
         if folder not in self._names:
-            try:
-                self._names[folder] = frozenset(os.listdir(folder))
-            except FileNotFoundError:
-                raise InputError("frame folder not found", folder) from None
-            except NotADirectoryError:
-                raise InputError("frame folder is not a directory", folder) from None
-            except OSError as exc:
-                raise InputError(f"cannot list frame folder: {exc.strerror}", folder) from None
+            self._names[folder] = frozenset(list_frame_folder(folder))
         return self._names[folder]
+
+
+class TableLoader:
+    """What every benchmark loader of this family holds: its root, data-set and split names, and
+    one folder-listing cache (sequences cut from one folder list it once)."""
+
+    def __init__(self, root: Path, dataset: str, split: str, official: str | None):
+        self.root = root
+        self.dataset = dataset
+        self.split = split
+        self._folders = FolderCache()
+
+    def _dir(self, name: str, listing: SplitListing) -> str:
+        """``<root>/<name>``, the sequence's folder (refused if the name leaves the root)."""
+        return contained_path(self.root, (name,), *listing.origin(name))
 
 
 def numbered_frames(cache: FolderCache, folder: str, first: int, last: int, digits: int,

@@ -24,9 +24,9 @@ from pathlib import Path
 from ..errors import InputError, MissingDataError
 from .annotations import read_boxes, read_flag_row
 from .base import Sequence
-from .common import IMAGE_EXTS, FolderCache, first_dir, sorted_images
+from .common import IMAGE_EXTS, TableLoader, first_dir, sorted_images
 from .frames import FrameList
-from .listing import SplitListing, contained_path, frame_count_error
+from .listing import SplitListing, frame_count_error
 from .splits import check_name, read_list_entries
 
 LIST_FILE = "list.txt"
@@ -66,17 +66,8 @@ def split_listing(root: Path, split: str, official: str | None) -> SplitListing:
     return SplitListing(names=names, source=f"{root}/*/{GT_FILE}")
 
 
-class CustomLoader:
+class CustomLoader(TableLoader):
     """Loads sequences of the generic layout."""
-
-    def __init__(self, root: Path, dataset: str, split: str, official: str | None):
-        self.root = root
-        self.dataset = dataset
-        self.split = split
-        self._folders = FolderCache()
-
-    def _dir(self, name: str, listing: SplitListing) -> str:
-        return contained_path(self.root, (name,), *listing.origin(name))
 
     def exists(self, name: str, listing: SplitListing) -> bool:
         return os.path.isfile(os.path.join(self._dir(name, listing), GT_FILE))

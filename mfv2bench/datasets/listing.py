@@ -97,16 +97,22 @@ def check_root(root: str | Path) -> Path:
     return resolved
 
 
-def list_jpgs(folder: str) -> list[str]:
-    """File names ending in ``.jpg`` in ``folder`` (one directory listing, no image read)."""
+def list_frame_folder(folder: str) -> list[str]:
+    """The names in a frame folder (one directory listing); a missing, non-folder or unreadable
+    one is an InputError naming it."""
     try:
-        return [n for n in os.listdir(folder) if n.endswith(".jpg")]
+        return os.listdir(folder)
     except FileNotFoundError:
         raise InputError("frame folder not found", folder) from None
     except NotADirectoryError:
         raise InputError("frame folder is not a directory", folder) from None
     except OSError as exc:
         raise InputError(f"cannot list frame folder: {exc.strerror}", folder) from None
+
+
+def list_jpgs(folder: str) -> list[str]:
+    """File names ending in ``.jpg`` in ``folder`` (one directory listing, no image read)."""
+    return [n for n in list_frame_folder(folder) if n.endswith(".jpg")]
 
 
 def sort_numeric(names: list[str], folder: str) -> list[str]:

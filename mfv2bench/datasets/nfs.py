@@ -31,7 +31,7 @@ import numpy as np
 from ..errors import InputError, MissingDataError
 from .annotations import read_boxes
 from .base import Sequence
-from .common import (FolderCache, layout_error, numbered_frames, package_table, read_root_table,
+from .common import (TableLoader, layout_error, numbered_frames, package_table, read_root_table,
                      table_int)
 from .listing import SplitListing, contained_path, plain_component
 
@@ -127,14 +127,8 @@ def read_release_annotation(path: str | Path, n_images: int | None = None) -> np
     return arr
 
 
-class NfsLoader:
+class NfsLoader(TableLoader):
     """Loads NfS 30 fps sequences from the layout ``split_listing`` found."""
-
-    def __init__(self, root: Path, dataset: str, split: str, official: str | None):
-        self.root = root
-        self.dataset = dataset
-        self.split = split
-        self._folders = FolderCache()
 
     def _paths(self, name: str, listing: SplitListing) -> tuple[dict[str, Any], str, str]:
         e = listing.entries[name]

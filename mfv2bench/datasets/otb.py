@@ -44,7 +44,7 @@ import numpy as np
 from ..errors import InputError, MissingDataError
 from .annotations import read_boxes
 from .base import Sequence
-from .common import (FolderCache, layout_error, numbered_frames, package_table, read_root_table,
+from .common import (TableLoader, layout_error, numbered_frames, package_table, read_root_table,
                      table_int)
 from .frames import FrameList
 from .listing import SplitListing, contained_path, plain_component
@@ -132,14 +132,11 @@ def _pysot_listing(root: Path, index: Path, entries: dict[str, dict[str, Any]]) 
                         layout="pysot-json")
 
 
-class OtbLoader:
+class OtbLoader(TableLoader):
     """Loads OTB-100 sequences from the release folders or pysot's index."""
 
     def __init__(self, root: Path, dataset: str, split: str, official: str | None):
-        self.root = root
-        self.dataset = dataset
-        self.split = split
-        self._folders = FolderCache()
+        super().__init__(root, dataset, split, official)
         self._attributes = package_attributes(ATTRIBUTES) if official else {}
 
     def _entry(self, name: str, listing: SplitListing) -> dict[str, Any]:

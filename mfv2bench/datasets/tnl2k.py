@@ -23,9 +23,9 @@ from pathlib import Path
 from ..errors import InputError, MissingDataError
 from .annotations import read_boxes
 from .base import Sequence
-from .common import FolderCache, layout_error, sorted_images
+from .common import TableLoader, layout_error, sorted_images
 from .frames import FrameList
-from .listing import SplitListing, contained_path, frame_count_error
+from .listing import SplitListing, frame_count_error
 from .splits import official_list, read_list_entries
 
 OFFICIAL_LIST = "tnl2k_test.txt"
@@ -66,17 +66,8 @@ def split_listing(root: Path, split: str, official: str | None) -> SplitListing:
     return SplitListing(names=names, source=f"package:{OFFICIAL_LIST}")
 
 
-class Tnl2kLoader:
+class Tnl2kLoader(TableLoader):
     """Loads TNL2K test sequences."""
-
-    def __init__(self, root: Path, dataset: str, split: str, official: str | None):
-        self.root = root
-        self.dataset = dataset
-        self.split = split
-        self._folders = FolderCache()
-
-    def _dir(self, name: str, listing: SplitListing) -> str:
-        return contained_path(self.root, (name,), *listing.origin(name))
 
     def exists(self, name: str, listing: SplitListing) -> bool:
         return os.path.isdir(self._dir(name, listing))

@@ -36,7 +36,7 @@ import numpy as np
 from ..errors import InputError, MissingDataError
 from .annotations import read_boxes
 from .base import Sequence
-from .common import (FolderCache, layout_error, numbered_frames, package_table, read_root_table,
+from .common import (TableLoader, layout_error, numbered_frames, package_table, read_root_table,
                      table_int)
 from .listing import SplitListing, contained_path, plain_component
 from .splits import package_attributes
@@ -89,14 +89,11 @@ def split_listing(root: Path, split: str, official: str | None) -> SplitListing:
     return SplitListing(names=list(entries), source=f"package:{OFFICIAL_TABLE}", entries=entries)
 
 
-class UavLoader:
+class UavLoader(TableLoader):
     """Loads UAV123 sequences (sub-sequences share their folder's listing)."""
 
     def __init__(self, root: Path, dataset: str, split: str, official: str | None):
-        self.root = root
-        self.dataset = dataset
-        self.split = split
-        self._folders = FolderCache()
+        super().__init__(root, dataset, split, official)
         self._attributes = package_attributes(ATTRIBUTES) if official else {}
 
     def _paths(self, name: str, listing: SplitListing) -> tuple[dict[str, Any], str, str]:
