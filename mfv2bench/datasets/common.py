@@ -102,6 +102,15 @@ class TableLoader:
         self.split = split
         self._folders = FolderCache()
 
+    def _paths(self, name: str, listing: SplitListing) -> tuple[dict, str, str]:
+        """(table entry, frame folder, annotation file) of a sequence (loaders with a table)."""
+        raise NotImplementedError
+
+    def exists(self, name: str, listing: SplitListing) -> bool:
+        """The sequence's annotation file and frame folder are on disk."""
+        _, frames, anno = self._paths(name, listing)
+        return os.path.isfile(anno) and os.path.isdir(frames)
+
     def _dir(self, name: str, listing: SplitListing) -> str:
         """``<root>/<name>``, the sequence's folder (refused if the name leaves the root)."""
         return contained_path(self.root, (name,), *listing.origin(name))
@@ -198,3 +207,14 @@ def _children(root: Path, depth: int, limit: int = 60) -> list[Path]:
         if len(out) >= limit:
             break
     return out
+
+
+def language_meta(seq_dir: str) -> dict[str, str]:
+    """``{"language": text}`` from the sequence's ``language.txt`` (TNL2K, custom), else ``{}``."""
+    lang = Path(seq_dir, "language.txt")
+    if not lang.is_file():
+        return {}
+    try:
+        return {"language": lang.read_text(encoding="utf-8", errors="replace").strip()}
+    except OSError as exc:
+        raise InputError(f"cannot read language annotation: {exc.strerror}", lang) from None

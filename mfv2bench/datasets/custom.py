@@ -24,7 +24,7 @@ from pathlib import Path
 from ..errors import InputError, MissingDataError
 from .annotations import read_boxes, read_flag_row
 from .base import Sequence
-from .common import IMAGE_EXTS, TableLoader, first_dir, sorted_images
+from .common import IMAGE_EXTS, TableLoader, first_dir, language_meta, sorted_images
 from .frames import FrameList
 from .listing import SplitListing, frame_count_error
 from .splits import check_name, read_list_entries
@@ -86,14 +86,7 @@ class CustomLoader(TableLoader):
             raise frame_count_error(len(frames), len(gt), img_dir, gt_path)
         vis_path = Path(seq_dir, VISIBLE_FILE)
         visible = read_flag_row(vis_path, len(gt)) if vis_path.is_file() else None
-        meta: dict = {}
-        lang = Path(seq_dir, "language.txt")
-        if lang.is_file():
-            try:
-                meta["language"] = lang.read_text(encoding="utf-8", errors="replace").strip()
-            except OSError as exc:
-                raise InputError(f"cannot read language annotation: {exc.strerror}",
-                                 lang) from None
+        meta = language_meta(seq_dir)
         return Sequence(name=name, dataset=self.dataset, split=self.split,
                         frames=FrameList(img_dir, frames), gt=gt, visible=visible, meta=meta,
                         annotation_file=str(gt_path), annotation_first_line=1)

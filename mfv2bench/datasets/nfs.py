@@ -142,10 +142,6 @@ class NfsLoader(TableLoader):
             anno = contained_path(self.root, (f, "30", f"{f}.txt"), source, line)
         return e, frames, anno
 
-    def exists(self, name: str, listing: SplitListing) -> bool:
-        _, frames, anno = self._paths(name, listing)
-        return os.path.isfile(anno) and os.path.isdir(frames)
-
     def load(self, name: str, listing: SplitListing) -> Sequence:
         e, frame_dir, anno = self._paths(name, listing)
         n = e["end"]

@@ -23,7 +23,7 @@ from pathlib import Path
 from ..errors import InputError, MissingDataError
 from .annotations import read_boxes
 from .base import Sequence
-from .common import TableLoader, layout_error, sorted_images
+from .common import TableLoader, language_meta, layout_error, sorted_images
 from .frames import FrameList
 from .listing import SplitListing, frame_count_error
 from .splits import official_list, read_list_entries
@@ -82,14 +82,7 @@ class Tnl2kLoader(TableLoader):
         frames = sorted_images(self._folders, img_dir)
         if len(frames) != len(gt):
             raise frame_count_error(len(frames), len(gt), img_dir, gt_path)
-        meta: dict = {}
-        lang = Path(seq_dir, "language.txt")
-        if lang.is_file():
-            try:
-                meta["language"] = lang.read_text(encoding="utf-8", errors="replace").strip()
-            except OSError as exc:
-                raise InputError(f"cannot read language annotation: {exc.strerror}",
-                                 lang) from None
+        meta = language_meta(seq_dir)
         return Sequence(name=name, dataset=self.dataset, split=self.split,
                         frames=FrameList(img_dir, frames), gt=gt, visible=None, meta=meta,
                         annotation_file=str(gt_path), annotation_first_line=1)

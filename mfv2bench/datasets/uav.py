@@ -27,7 +27,6 @@ folder holding ``data_seq`` and ``anno``; a root one level off gets an error nam
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -102,10 +101,6 @@ class UavLoader(TableLoader):
         frames = contained_path(self.root, (*FRAMES_DIR, e["folder"]), source, line)
         anno = contained_path(self.root, (*ANNO_DIR, e["anno"]), source, line)
         return e, frames, anno
-
-    def exists(self, name: str, listing: SplitListing) -> bool:
-        _, frames, anno = self._paths(name, listing)
-        return os.path.isfile(anno) and os.path.isdir(frames)
 
     def load(self, name: str, listing: SplitListing) -> Sequence:
         e, frame_dir, anno = self._paths(name, listing)
