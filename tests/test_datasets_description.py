@@ -34,9 +34,12 @@ def test_synthetic_imitates_its_real_set(name):
     real, synth = DATASETS[name], DATASETS[f"synthetic-{name}"]
     assert synth.synthetic and synth.imitates == name and synth.official is None
     assert synth.family == real.family == ("otb" if name == "otb100" else name)
-    for attr in ("layout", "splits", "default_split", "default_protocol", "submission_format",
+    for attr in ("layout", "default_split", "default_protocol", "submission_format",
                  "first_frame_only"):
         assert getattr(synth, attr) == getattr(real, attr), attr
+    # the real splits, plus the generator's own tuning split for LaSOT trees (never a test split)
+    assert synth.splits == real.splits + (("val",) if name == "lasot" else ())
+    assert synth.eval_splits == real.eval_splits
     assert synth.published_name is None  # synthetic numbers never meet published ones
 
 

@@ -117,13 +117,14 @@ def _real(name: str, description: str, splits: tuple[str, ...], default_split: s
         published_name=published, eval_splits=eval_splits, first_frame_only=first_frame_only)
 
 
-def _synthetic(real: DatasetDescription) -> DatasetDescription:
+def _synthetic(real: DatasetDescription, extra_splits: tuple[str, ...] = ()) -> DatasetDescription:
     """The synthetic imitation of ``real``: same layout, splits, protocol and format; its own
-    split lists; no published numbers."""
+    split lists; no published numbers. ``extra_splits``: splits only the generator has (LaSOT's
+    ``val``: a tuning split, disjoint from test and train by construction, see synthetic.py)."""
     return DatasetDescription(
         name=SYNTHETIC_PREFIX + real.name, family=real.family,
         description=f"synthetic sequences in the {_LAYOUT_TITLES[real.layout or '']} layout",
-        splits=real.splits, default_split=real.default_split,
+        splits=real.splits + extra_splits, default_split=real.default_split,
         default_protocol=real.default_protocol, layout=real.layout, official=None,
         imitates=real.name, submission_format=real.submission_format, published_name=None,
         eval_splits=real.eval_splits, first_frame_only=real.first_frame_only)
@@ -165,7 +166,7 @@ _OPE = (_OTB100, _UAV123, _NFS, _TNL2K)
 DATASETS: dict[str, DatasetDescription] = {
     d.name: d
     for d in (_LASOT, _LASOT_EXT, _GOT10K, _TRACKINGNET, *_OPE, _CUSTOM,
-              _synthetic(_LASOT), _synthetic(_GOT10K), _synthetic(_TRACKINGNET),
+              _synthetic(_LASOT, extra_splits=("val",)), _synthetic(_GOT10K), _synthetic(_TRACKINGNET),
               *(_synthetic(d) for d in _OPE), _synthetic(_CUSTOM))
 }
 

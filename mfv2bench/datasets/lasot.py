@@ -22,7 +22,9 @@ from .listing import (SplitListing, contained_path, frame_count_error, is_padded
                       list_jpgs)
 from .splits import lasot_test_attributes, official_list, read_attributes_csv, read_list_entries
 
-ROOT_LIST_FILES = {"test": "testing_set.txt", "train": "training_set.txt"}
+# "val": synthetic trees only (a tuning split; real LaSOT has none, its description refuses it)
+ROOT_LIST_FILES = {"test": "testing_set.txt", "train": "training_set.txt",
+                   "val": "validation_set.txt"}
 OFFICIAL_LISTS = {
     "lasot": {"test": "lasot_test.txt", "train": "lasot_train.txt"},
     "lasot_ext": {"test": "lasot_extension.txt"},

@@ -28,6 +28,7 @@ import numpy as np
 from ..errors import ConfigError, InputError
 from ..results.atomic import atomic_write
 from ..results.boxtext import format_boxes
+from .lasot import ROOT_LIST_FILES
 from .splits import LASOT_ATTRIBUTES, official_list
 
 FORMATS = ("lasot", "got10k", "trackingnet", "otb100", "uav123", "nfs", "tnl2k", "custom")
@@ -389,7 +390,9 @@ def write_synthetic(
     test), so the returned names are, in order, what ``load_split("synthetic-<fmt>")`` lists;
     with several splits, the names of each in turn. Test splits of GOT-10k and TrackingNet get
     first-frame-only GT, as the real ones. LaSOT roots get
-    ``testing_set.txt`` and ``training_set.txt`` (possibly empty) and an ``attributes.csv``.
+    ``testing_set.txt`` and ``training_set.txt`` (possibly empty) and an ``attributes.csv``;
+    LaSOT's ``val`` split (``validation_set.txt``, only when asked for) is a tuning split of its
+    own generator stream, disjoint from test and from train (the stream training draws from).
 
     The tree is generated in a temporary sibling of ``out`` and then put in place, with a marker
     file (``MARKER``: parameters and what was written). A root holding that marker is rewritten
@@ -404,7 +407,7 @@ def write_synthetic(
     if W < 32 or H < 32:
         raise ConfigError(f"image size {size} is too small (at least 32 x 32)")
     chosen = tuple(splits) if splits else DEFAULT_SPLITS[fmt]
-    allowed = {"lasot": ("test", "train"), "got10k": ("train", "val", "test"),
+    allowed = {"lasot": ("test", "train", "val"), "got10k": ("train", "val", "test"),
                "trackingnet": ("test",) + tuple(f"train_{k}" for k in range(12))}.get(
                    fmt, ("test",))
     for s in chosen:
@@ -588,7 +591,11 @@ def _write_lasot(root: Path, splits, n_sequences, n_frames, size, seed) -> list[
     names_by_split = _lasot_names(seed, splits, n_sequences)
     written: list[str] = []
     attr_rows = []
-    for split_index, split in enumerate(("test", "train")):
+    # split index = the generator stream: 0 test, 1 train (the stream training draws from),
+    # 2 val (a tuning split: never trained on, never the test split)
+    for split_index, split in enumerate(("test", "train", "val")):
+        if split == "val" and split not in names_by_split:
+            continue  # validation_set.txt only in trees that asked for it
         names = names_by_split.get(split, [])
         for i, name in enumerate(names):
             track, frames = _sequence(seed, split_index, i, n_frames, size)
@@ -604,8 +611,7 @@ def _write_lasot(root: Path, splits, n_sequences, n_frames, size, seed) -> list[
             attrs = lasot_attributes(track)
             attr_rows.append(name + "," + ",".join(str(attrs[a]) for a in LASOT_ATTRIBUTES))
             written.append(name)
-        (root / ("testing_set.txt" if split == "test" else "training_set.txt")).write_text(
-            "".join(n + "\n" for n in names))
+        (root / ROOT_LIST_FILES[split]).write_text("".join(n + "\n" for n in names))
     (root / "attributes.csv").write_text(
         "sequence," + ",".join(LASOT_ATTRIBUTES) + "\n" + "".join(r + "\n" for r in attr_rows))
     return written
