@@ -23,11 +23,14 @@ OFFICIAL_WEIGHTS_URL = "https://github.com/MCG-NJU/MixFormerV2#model-zoo"
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
 
-RUNTIMES = ("eager", "sdpa", "compile", "onnxruntime", "bf16", "compile-bf16")
+RUNTIMES = ("eager", "sdpa", "compile", "onnxruntime", "onednn", "bf16", "compile-bf16")
 # Runtimes that change the computed function (lower precision): opt-in latency variants, never
 # a reproduction of the official outputs. Their deviation from fp32 is measured by
 # benchmarks/bench_mfv2_cache.py --bf16.
 REDUCED_PRECISION_RUNTIMES = ("bf16", "compile-bf16")
+# float32 runtimes computing the official function (outputs equal to float rounding): the only
+# candidates of ``--runtime auto`` (speed/auto_runtime.py). 'onednn' is the cached step only.
+EXACT_RUNTIMES = tuple(r for r in RUNTIMES if r not in REDUCED_PRECISION_RUNTIMES)
 ATTENTION_MODES = ("eager", "sdpa")
 HEAD_KINDS = ("distribution", "corner")
 
@@ -263,6 +266,9 @@ class TrackerParams:
         if self.attention not in ATTENTION_MODES:
             raise ConfigError(f"{source}: attention must be one of {ATTENTION_MODES}, "
                               f"got {self.attention!r}")
+        if self.runtime == "onednn" and not self.cached:
+            raise ConfigError(f"{source}: runtime \"onednn\" is the cached step: it needs "
+                              "cached = true (the full recompute runs in the other runtimes)")
         if self.quantize is not None and (self.quantize != "int8" or self.runtime != "onnxruntime"):
             raise ConfigError(f"{source}: quantize = {self.quantize!r}: only \"int8\" with "
                               "runtime = \"onnxruntime\" is supported")

@@ -24,6 +24,7 @@ from torch import nn
 from ...errors import ConfigError
 from .config import REDUCED_PRECISION_RUNTIMES, RUNTIMES
 from .model import MixFormerV2
+from .packed import OneDnnEngine
 
 
 class TemplateStep(nn.Module):
@@ -246,6 +247,10 @@ def make_engine(model: MixFormerV2, runtime: str, cached: bool = True, **options
                           "(cached), or any runtime with cached = false")
     if runtime in ("sdpa", *REDUCED_PRECISION_RUNTIMES):
         model.set_attention("sdpa")
+    if runtime == "onednn":  # exact float32 cached step on oneDNN, packed weights (packed.py)
+        if not cached:
+            raise ConfigError("runtime 'onednn' is the cached step; cached = false runs 'eager'")
+        return OneDnnEngine(model)
     if runtime in ("eager", "sdpa"):
         return TorchEngine(model, cached=cached)
     if runtime == "compile":
