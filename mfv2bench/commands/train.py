@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import sys
 from dataclasses import replace
@@ -32,9 +33,20 @@ from ..workspace import Workspace
               help="After training, copy a stage's checkpoint (and its JSON sidecar) to PATH.")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar (default: only on a terminal).")
+@click.option("--device", default="cpu", show_default=True,
+              help="cpu, cuda or cuda:N. Under torchrun (several processes, DDP) pass cpu or cuda: "
+                   "each process then takes cuda:LOCAL_RANK.")
+@click.option("--force-bf16", is_flag=True,
+              help="Train precision = \"bf16\" stages even where the device has no native bf16.")
+@click.option("--trust-checkpoint", "trust", is_flag=True,
+              help="Allow init / teacher checkpoint files that hold pickled objects besides "
+                   "tensors (runs code from the file: only for files of trusted origin).")
 @click.pass_obj
-def command(ws: Workspace, recipe, out_dir, stages, threads, scale, exports, progress) -> None:
-    """Train the stages of RECIPE (TOML under recipes/), resuming a killed run."""
+def command(ws: Workspace, recipe, out_dir, stages, threads, scale, exports, progress, device,
+            force_bf16, trust) -> None:
+    """Train the stages of RECIPE (TOML under recipes/), resuming a killed run.
+
+    Several processes: torchrun --nproc_per_node N -m mfv2bench.cli train RECIPE --device cuda"""
     rec = load_recipe(recipe)
     if threads is not None:
         if threads < 1:
@@ -57,7 +69,10 @@ def command(ws: Workspace, recipe, out_dir, stages, threads, scale, exports, pro
     run_dir = Path(out_dir) if out_dir else ws.root / "train-runs" / rec.name
     command_line = "mfv2bench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     summary = train_recipe(rec, run_dir, only=list(stages) or None, command=command_line,
-                           progress_bar=progress, workspace=ws)
+                           progress_bar=progress, workspace=ws, device=device,
+                           force_bf16=force_bf16, trust_checkpoints=trust)
+    if os.environ.get("RANK", "0").strip() not in ("", "0"):
+        return  # under torchrun: rank 0 exports and reports
     for name, path in targets:
         export_stage(run_dir, name, path)
     rows = {k: {f: v.get(f) for f in ("method", "steps", "train_seconds", "samples_per_s", "val_iou")}

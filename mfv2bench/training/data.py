@@ -62,6 +62,11 @@ class PairSet:
         return PairSet(self.template[index], self.online[index], self.search[index],
                        self.boxes[index], self.present[index])
 
+    def to(self, device: torch.device | str) -> "PairSet":
+        """The same pairs on ``device`` (a training batch going to the GPU)."""
+        return PairSet(*(t.to(device, non_blocking=True) for t in
+                         (self.template, self.online, self.search, self.boxes, self.present)))
+
     def nbytes(self) -> int:
         return sum(t.numel() * t.element_size() for t in
                    (self.template, self.online, self.search, self.boxes, self.present))
@@ -209,9 +214,9 @@ def build_pairs(cfg: DataConfig, template_size: int, search_size: int, seed: int
 class Normalize:
     """uint8 (B, 3, H, W) -> float32 normalised with the ImageNet statistics of the tracker."""
 
-    def __init__(self) -> None:
-        self.mean = torch.tensor(MEAN, dtype=torch.float32).view(1, 3, 1, 1) * 255.0
-        self.std = torch.tensor(STD, dtype=torch.float32).view(1, 3, 1, 1) * 255.0
+    def __init__(self, device: torch.device | str = "cpu") -> None:
+        self.mean = (torch.tensor(MEAN, dtype=torch.float32).view(1, 3, 1, 1) * 255.0).to(device)
+        self.std = (torch.tensor(STD, dtype=torch.float32).view(1, 3, 1, 1) * 255.0).to(device)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return (x.float() - self.mean) / self.std

@@ -24,6 +24,7 @@ import torch
 from tqdm import tqdm
 
 from .data import Normalize, PairSet, batch_indices, flip_batch
+from .distributed import SINGLE, DistInfo, broadcast_float, shard
 from .recipe import StageConfig
 from .stages import Stage
 
@@ -55,11 +56,16 @@ def lr_at(cfg: StageConfig, step: int, progress: float) -> float:
 
 def run_stage(stage: Stage, train: PairSet, val: PairSet, out_dir: Path, seed: int,
               flip: bool = True, progress_bar: bool | None = None,
-              log_file: Path | None = None, key: str = "") -> StageResult:
+              log_file: Path | None = None, key: str = "", dist: DistInfo = SINGLE) -> StageResult:
     """Train ``stage`` in ``out_dir`` (resuming from ``out_dir/state.pt`` when present and
     written for the same ``key``, the stage hash; a state of another configuration is set
-    aside as ``state.stale.pt`` and the stage starts afresh)."""
+    aside as ``state.stale.pt`` and the stage starts afresh).
+
+    The stage's student is on ``stage.device``; batches are cut from the uint8 pairs on the
+    CPU and moved there. With ``dist`` active (torchrun), each process trains on its shard of
+    the same batch under DistributedDataParallel and only rank 0 validates, logs and saves."""
     cfg = stage.cfg
+    device = stage.device
     out_dir.mkdir(parents=True, exist_ok=True)
     state_path = out_dir / "state.pt"
     params = stage.parameters()
@@ -69,15 +75,20 @@ def run_stage(stage: Stage, train: PairSet, val: PairSet, out_dir: Path, seed: i
     if st is not None and st.get("key", "") != key:
         log.warning("stage %s: %s was written for another configuration; starting afresh",
                     cfg.name, state_path)
-        os.replace(state_path, out_dir / "state.stale.pt")
+        if dist.main:
+            os.replace(state_path, out_dir / "state.stale.pt")
         st = None
     if st is not None:
         stage.student.load_state_dict(st["model"], strict=True)
         opt.load_state_dict(st["optim"])
         step, used, history = int(st["step"]), float(st["seconds"]), json.loads(st["history"])
         log.info("stage %s: resumed at step %d (%.0f s used)", cfg.name, step, used)
-    norm = Normalize()
-    vt, vo, vs = norm(val.template), norm(val.online), norm(val.search)
+    if dist.active:
+        stage.distribute()  # after the resume: every process starts from the same state
+    norm = Normalize(device)
+    vt, vo, vs = (norm(x.to(device)) if dist.main else None
+                  for x in (val.template, val.online, val.search))
+    vboxes, vpresent = val.boxes.to(device), val.present.to(device)
     budget_s = cfg.minutes * 60.0
 
     def progress_of(step_: int, used_: float) -> float:
@@ -95,11 +106,11 @@ def run_stage(stage: Stage, train: PairSet, val: PairSet, out_dir: Path, seed: i
 
     def record(entry: dict[str, Any]) -> None:
         history.append(entry)
-        if log_file is not None:
+        if log_file is not None and dist.main:
             with open(log_file, "a", encoding="utf-8") as f:
                 f.write(json.dumps({"stage": cfg.name, **entry}) + "\n")
 
-    show = sys.stderr.isatty() if progress_bar is None else progress_bar
+    show = (sys.stderr.isatty() if progress_bar is None else progress_bar) and dist.main
     bar = tqdm(total=cfg.steps or None, initial=step, desc=cfg.name, disable=not show,
                dynamic_ncols=True, leave=True)
     last_val: dict[str, float] = {}
@@ -108,6 +119,8 @@ def run_stage(stage: Stage, train: PairSet, val: PairSet, out_dir: Path, seed: i
     t_start_used = used
     while progress_of(step, used) < 1.0:
         t0 = time.perf_counter()
+        if dist.active:
+            used = broadcast_float(used, dist)  # one clock for the budget and the schedules
         progress = progress_of(step, used)
         extra = stage.set_progress(progress)
         lr = lr_at(cfg, step, progress)
@@ -116,6 +129,10 @@ def run_stage(stage: Stage, train: PairSet, val: PairSet, out_dir: Path, seed: i
         b = train.take(batch_indices(len(train), cfg.batch, step, seed))
         if flip:
             b = flip_batch(b, step, seed)
+        if dist.active:
+            b = b.take(shard(cfg.batch, dist))
+        if device.type != "cpu":
+            b = b.to(device)
         loss, parts = stage.loss(norm(b.template), norm(b.online), norm(b.search), b.boxes, b.present)
         if not torch.isfinite(loss):
             raise FloatingPointError(f"stage {cfg.name}: loss is {float(loss)} at step {step}")
@@ -140,20 +157,20 @@ def run_stage(stage: Stage, train: PairSet, val: PairSet, out_dir: Path, seed: i
             record(entry)
             bar.set_postfix(loss=f"{entry['loss']:.3f}", val_iou=f"{last_val.get('val_iou', float('nan')):.3f}")
             window_t, window_n, loss_acc, parts_acc, n_acc = now, 0, 0.0, {}, 0
-        if step % cfg.val_every == 0 or done:
+        if (step % cfg.val_every == 0 or done) and dist.main:
             t1 = time.perf_counter()
-            last_val = stage.validate(vt, vo, vs, val.boxes, val.present)
+            last_val = stage.validate(vt, vo, vs, vboxes, vpresent)
             record({"step": step, "seconds": round(used, 2), **last_val, **extra})
             bar.set_postfix(loss=f"{history[-2]['loss'] if len(history) > 1 and 'loss' in history[-2] else float('nan'):.3f}",
                             val_iou=f"{last_val['val_iou']:.3f}")
             log.info("stage %s step %d: %s", cfg.name, step, last_val)
             window_t += time.perf_counter() - t1  # validation is not training throughput
-        if time.perf_counter() - last_save >= cfg.checkpoint_seconds or done:
+        if (time.perf_counter() - last_save >= cfg.checkpoint_seconds or done) and dist.main:
             save()
             last_save = time.perf_counter()
     bar.close()
-    if not last_val:
-        last_val = stage.validate(vt, vo, vs, val.boxes, val.present)
+    if not last_val and dist.main:
+        last_val = stage.validate(vt, vo, vs, vboxes, vpresent)
     rates = [h["samples_per_s"] for h in history if "samples_per_s" in h]
     sps = sorted(rates)[len(rates) // 2] if rates else float("nan")
     return StageResult(cfg.name, step, used, sps, last_val, history)

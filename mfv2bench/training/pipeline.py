@@ -3,6 +3,12 @@ stage's network saved in the official checkpoint layout (``{'net': state_dict}``
 sidecar (command, recipe hash, stage, training time, validation IoU, the model config), then the
 training report. Stages already finished with the same stage hash are not retrained, so a
 killed pipeline re-run continues where it stopped.
+
+``init`` / ``teacher`` may name a checkpoint file instead of a stage: one of ours (its sidecar
+gives the config) or an official MixFormerV2 one (``{'net': state_dict}``; the config is the
+stage's variant with depth, MLP width and head read from the keys, then loaded strictly).
+Runs on ``device`` (``cpu``, ``cuda:N``), and under torchrun on several processes (see
+``distributed.py``): every process runs the pipeline, only rank 0 writes.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import platform
+import re
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -17,12 +24,18 @@ from typing import Any
 
 import torch
 
-from ..errors import ConfigError
+from ..devices import check_device
+from ..errors import ConfigError, InputError
 from ..threads import set_threads
-from ..trackers.mixformerv2.checkpoint import load_checkpoint
+from ..trackers.mixformerv2.checkpoint import load_checkpoint, load_into
+from ..trackers.mixformerv2.config import VARIANTS, MixFormerV2Config
+from ..trackers.mixformerv2.model import MixFormerV2
+from . import distributed
 from .data import PairSet, build_pairs
+from .distributed import DistInfo
 from .loop import StageResult, run_stage
-from .recipe import Recipe
+from .precision import check_precision
+from .recipe import Recipe, file_ref_path, is_file_ref
 from .report import write_report
 from .stages import Stage
 
@@ -51,6 +64,42 @@ def load_trained(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tens
     return meta["config"], load_checkpoint(path), meta
 
 
+_BLOCK_KEY = re.compile(r"^backbone\.blocks\.(\d+)\.")
+
+
+def config_from_state_dict(sd: dict[str, torch.Tensor], variant: str,
+                           path: str | Path | None = None) -> dict[str, Any]:
+    """The model config of a checkpoint without sidecar (an official one): ``variant``'s shape
+    with the depth, MLP width and head kind its keys show."""
+    blocks = {int(m.group(1)) for k in sd if (m := _BLOCK_KEY.match(k))}
+    if not blocks:
+        raise InputError("no backbone.blocks.N.* keys: not a MixFormerV2 checkpoint", path=path)
+    cfg = dict(VARIANTS[variant], depth=max(blocks) + 1, attention="eager",
+               head="corner" if any(k.startswith("box_head.tower_tl.") for k in sd) else "distribution")
+    fc1 = sd.get("backbone.blocks.0.mlp.fc1.weight")
+    if fc1 is not None:
+        cfg["mlp_hidden_dim"] = int(fc1.shape[0])
+    try:
+        return MixFormerV2Config.from_dict(cfg).to_dict()
+    except ConfigError as exc:
+        raise InputError(f"checkpoint does not fit variant {variant!r}: {exc}", path=path) from None
+
+
+def load_reference(path: str | Path, variant: str, trust: bool = False
+                   ) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """(config, state dict) of a checkpoint file named as ``init`` / ``teacher``: ours (the
+    sidecar holds the config) or an official one, checked strictly against the inferred
+    config (one error lists every missing, unexpected or wrong-shaped key)."""
+    path = Path(path)
+    if path.with_suffix(".json").is_file():
+        cfg, sd, _ = load_trained(path)
+        return cfg, sd
+    sd = load_checkpoint(path, trust=trust)
+    cfg = config_from_state_dict(sd, variant, path)
+    load_into(MixFormerV2(cfg), sd, path)
+    return cfg, {k: v.float() for k, v in sd.items()}
+
+
 def _pairs_for(recipe: Recipe, negatives: bool, cache: dict, workspace) -> tuple[PairSet, PairSet]:
     key = "score" if negatives else "box"
     if key not in cache:
@@ -67,21 +116,36 @@ def _pairs_for(recipe: Recipe, negatives: bool, cache: dict, workspace) -> tuple
 
 def train_recipe(recipe: Recipe, run_dir: str | Path, only: list[str] | None = None,
                  command: str = "", progress_bar: bool | None = None,
-                 workspace=None) -> dict[str, Any]:
+                 workspace=None, device: str = "cpu", force_bf16: bool = False,
+                 trust_checkpoints: bool = False) -> dict[str, Any]:
     """Run the recipe's stages (``only``: just these, their inputs must be finished) in
-    ``run_dir``; returns the summary also written to ``run_dir/summary.json``."""
+    ``run_dir`` on ``device`` (several processes under torchrun); returns the summary also
+    written to ``run_dir/summary.json``. ``force_bf16``: bf16 stages even without native bf16;
+    ``trust_checkpoints``: checkpoint files with pickled objects besides tensors."""
+    device = check_device(device)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     set_threads(recipe.threads)
     sizes = {(s.model_config()["template_size"], s.model_config()["search_size"]) for s in recipe.stages}
     if len(sizes) != 1:
         raise ConfigError(f"recipe {recipe.name!r}: stages use different crop sizes {sorted(sizes)}")
-    (run_dir / "recipe.json").write_text(json.dumps(
-        {"name": recipe.name, "hash": recipe.hash, "path": recipe.path, "effective": recipe.effective()},
-        indent=1) + "\n")
     wanted = only or [s.name for s in recipe.stages]
     for name in wanted:
-        recipe.stage(name)
+        check_precision(recipe.stage(name).precision, device, force_bf16, where=f"stage {name!r}")
+    dist = distributed.setup(device)
+    try:
+        return _train(recipe, run_dir, wanted, command, progress_bar, workspace, dist,
+                      trust_checkpoints)
+    finally:
+        distributed.teardown(dist)
+
+
+def _train(recipe: Recipe, run_dir: Path, wanted: list[str], command: str,
+           progress_bar: bool | None, workspace, dist: DistInfo, trust: bool) -> dict[str, Any]:
+    if dist.main:
+        (run_dir / "recipe.json").write_text(json.dumps(
+            {"name": recipe.name, "hash": recipe.hash, "path": recipe.path,
+             "effective": recipe.effective()}, indent=1) + "\n")
     pair_cache: dict = {}
     log_file = run_dir / "log.jsonl"
     t_pipe = time.perf_counter()
@@ -102,22 +166,22 @@ def train_recipe(recipe: Recipe, run_dir: str | Path, only: list[str] | None = N
         def resolve(ref: str) -> tuple[dict, dict] | None:
             if not ref:
                 return None
-            if ref in {s.name for s in recipe.stages}:
+            if not is_file_ref(ref):
                 path = run_dir / ref / MODEL_FILE
                 if not path.is_file():
                     raise ConfigError(f"stage {scfg.name!r} needs stage {ref!r}, not trained yet "
                                       f"in {run_dir} (run it first or without --stage)")
-            else:
-                path = Path(ref)
-            cfg, sd, _ = load_trained(path)
-            return cfg, sd
+                cfg, sd, _ = load_trained(path)
+                return cfg, sd
+            return load_reference(file_ref_path(ref), scfg.variant, trust)
 
         seed = recipe.seed * 1000 + index
         t0 = time.perf_counter()
-        stage = Stage(scfg, resolve(scfg.init), resolve(scfg.teacher), seed)
+        stage = Stage(scfg, resolve(scfg.init), resolve(scfg.teacher), seed).to(dist.device)
         train, val = _pairs_for(recipe, scfg.method == "score", pair_cache, workspace)
         res: StageResult = run_stage(stage, train, val, out, seed, flip=recipe.data.flip,
-                                     progress_bar=progress_bar, log_file=log_file, key=stage_hash)
+                                     progress_bar=progress_bar, log_file=log_file, key=stage_hash,
+                                     dist=dist)
         cfg, sd = stage.final()
         meta = {"stage": scfg.name, "method": scfg.method, "recipe": recipe.name,
                 "recipe_path": recipe.path, "recipe_hash": recipe.hash, "stage_hash": stage_hash,
@@ -130,14 +194,18 @@ def train_recipe(recipe: Recipe, run_dir: str | Path, only: list[str] | None = N
                               if recipe.data.source == "dataset" else "synthetic LaSOT-layout train split",
                 "parameters": int(sum(v.numel() for v in sd.values())),
                 "note": "trained by mfv2bench on synthetic data; not comparable to published numbers"
-                        if recipe.data.source == "synthetic" else "trained by mfv2bench"}
-        save_trained(model_path, cfg, sd, meta)
+                        if recipe.data.source == "synthetic" else "trained by mfv2bench",
+                "device": dist.device, "processes": dist.world, "precision": scfg.precision}
+        if dist.main:
+            save_trained(model_path, cfg, sd, meta)
+        distributed.barrier(dist)  # the next stage's init / teacher is on disk for every rank
         summary["stages"][scfg.name] = meta
         log.info("stage %s done: val IoU %.3f, %d steps, %.0f s", scfg.name, meta["val_iou"],
                  res.steps, res.seconds)
     summary["wall_seconds"] = round(time.perf_counter() - t_pipe, 1)
-    (run_dir / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
-    write_report(run_dir)
+    if dist.main:
+        (run_dir / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+        write_report(run_dir)
     return summary
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..hashing import stable_hash
+from ..hashing import file_sha256, stable_hash
 from ..trackers.mixformerv2.config import VARIANTS, MixFormerV2Config
 
 if sys.version_info >= (3, 11):
@@ -30,6 +30,35 @@ SOURCES = ("synthetic", "dataset")
 # shallow (progressive depth pruning, feature + logit distillation); mlp: MLP reduction
 # (sliced init + distillation); score: score head on the frozen tracker.
 STAGE_METHODS = ("teacher", "direct", "sparse", "prune", "mlp", "score")
+# fp32: float32 forward and weights; bf16: the forward under torch.autocast(bfloat16), float32
+# master weights, optimiser and losses.
+PRECISIONS = ("fp32", "bf16")
+FILE_PREFIX = "file:"
+CHECKPOINT_SUFFIXES = (".pth", ".pt", ".tar")
+# Hash-compatible extension: a field whose default reproduces the old behaviour is hashed only
+# when set (metadata HASHED_WHEN_SET), so the stage hashes of existing recipes, and with them
+# their finished stages, stay valid when such a field is added.
+HASHED_WHEN_SET = "hashed_when_set"
+
+
+def is_file_ref(ref: str) -> bool:
+    """Whether an ``init`` / ``teacher`` value names a checkpoint file (``file:PATH``, or a
+    path ending in .pth / .pt / .tar) rather than an earlier stage."""
+    return ref.startswith(FILE_PREFIX) or ref.endswith(CHECKPOINT_SUFFIXES)
+
+
+def file_ref_path(ref: str) -> Path:
+    """The path of a checkpoint-file reference (``file:`` prefix removed, ``~`` expanded)."""
+    return Path(ref[len(FILE_PREFIX):] if ref.startswith(FILE_PREFIX) else ref).expanduser()
+
+
+def hashed_fields(obj: Any) -> dict[str, Any]:
+    """``asdict(obj)`` less the hash-compatible fields left at their defaults."""
+    out = asdict(obj)
+    for f in fields(obj):
+        if f.metadata.get(HASHED_WHEN_SET) and out[f.name] == f.default:
+            del out[f.name]
+    return out
 
 
 @dataclass(frozen=True)
@@ -114,6 +143,8 @@ class StageConfig:
     iou_threshold: float = 0.5  # score stage: label 1 where the predicted box's IoU exceeds it
     val_every: int = 200
     checkpoint_seconds: float = 60.0
+    # forward precision (bf16: autocast, fp32 master weights); hashed only when not fp32
+    precision: str = field(default="fp32", metadata={HASHED_WHEN_SET: True})
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -129,6 +160,8 @@ class StageConfig:
             raise ConfigError(f"{where}: batch >= 1, lr > 0, val_every >= 1")
         if self.variant not in VARIANTS:
             raise ConfigError(f"{where}: variant must be one of {sorted(VARIANTS)}")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"{where}: precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.method in ("sparse", "prune", "mlp") and not self.teacher:
             raise ConfigError(f"{where}: method {self.method!r} needs a teacher stage")
         if self.method in ("prune", "mlp", "score") and not self.init:
@@ -182,7 +215,7 @@ class Recipe:
             if st.name in seen:
                 raise ConfigError(f"recipe {self.name!r}: stage name {st.name!r} repeated")
             for ref in (st.init, st.teacher):
-                if ref and ref not in seen and not ref.endswith((".pth", ".pt", ".tar")):
+                if ref and ref not in seen and not is_file_ref(ref):
                     raise ConfigError(f"recipe {self.name!r}: stage {st.name!r} refers to "
                                       f"{ref!r}, which is no earlier stage (nor a checkpoint path)")
             seen.append(st.name)
@@ -195,9 +228,19 @@ class Recipe:
                           f"{[s.name for s in self.stages]}")
 
     def effective(self) -> dict[str, Any]:
-        """Every value that affects the trained weights, defaults included (what the hash covers)."""
-        return {"recipe_version": RECIPE_VERSION, "seed": self.seed, "data": asdict(self.data),
-                "stages": [asdict(s) for s in self.stages]}
+        """Every value that affects the trained weights, defaults included (what the hash
+        covers; hash-compatible fields only when set), with the sha256 of checkpoint files
+        used as init / teacher."""
+        return self._hashed(self.stages)
+
+    def _hashed(self, stages: tuple[StageConfig, ...]) -> dict[str, Any]:
+        out = {"recipe_version": RECIPE_VERSION, "seed": self.seed, "data": hashed_fields(self.data),
+               "stages": [hashed_fields(s) for s in stages]}
+        files = {ref: _file_digest(file_ref_path(ref)) for s in stages
+                 for ref in (s.init, s.teacher) if ref and is_file_ref(ref)}
+        if files:  # the weights depend on the file's content, not on its name
+            out["files"] = files
+        return out
 
     @property
     def hash(self) -> str:
@@ -206,9 +249,23 @@ class Recipe:
     def stage_hash(self, name: str) -> str:
         """Hash of what one stage's weights depend on: data, seed and the stages up to it."""
         names = [s.name for s in self.stages]
-        upto = self.stages[: names.index(name) + 1]
-        return stable_hash({"recipe_version": RECIPE_VERSION, "seed": self.seed,
-                            "data": asdict(self.data), "stages": [asdict(s) for s in upto]})
+        return stable_hash(self._hashed(self.stages[: names.index(name) + 1]))
+
+
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+
+
+def _file_digest(path: Path) -> str:
+    """sha256 of a checkpoint file (cached by path, size and mtime; "missing" if absent: the
+    stage then fails with the loader's error when it starts)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return "missing"
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _DIGESTS:
+        _DIGESTS[key] = file_sha256(str(path))
+    return _DIGESTS[key]
 
 
 def _typed(cls, table: dict[str, Any], where: str):

@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 from ..errors import ConfigError
 from ..trackers.mixformerv2.checkpoint import keep_blocks, slice_mlp
@@ -40,6 +42,25 @@ def _backbone_only(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k: v for k, v in sd.items() if k.startswith("backbone.")}
 
 
+class TrainForward(nn.Module):
+    """``train_forward`` as a module: what DistributedDataParallel wraps, so that the forward
+    goes through DDP (which then averages the gradients over the processes in backward)."""
+
+    def __init__(self, model: MixFormerV2):
+        super().__init__()
+        self.model = model
+
+    def forward(self, t: torch.Tensor, o: torch.Tensor, s: torch.Tensor,
+                score: bool = False) -> dict[str, Any]:
+        return train_forward(self.model, t, o, s, score=score)
+
+
+def _as_float(out: dict[str, Any]) -> dict[str, Any]:
+    """Outputs of an autocast forward back in float32 (the losses are computed in float32)."""
+    return {k: [v.float() for v in x] if isinstance(x, list) else
+            (x.float() if isinstance(x, torch.Tensor) else x) for k, x in out.items()}
+
+
 class Stage:
     """Student, optional teacher, loss and the network saved at the end."""
 
@@ -56,6 +77,8 @@ class Stage:
         self.keep: list[int] = []
         self.student = self._make_student(init, seed)
         self.student.train()
+        self.device = torch.device("cpu")
+        self.ddp: DistributedDataParallel | None = None
         if cfg.method == "score":
             self.student.requires_grad_(False)
             self.student.score_head.requires_grad_(True)
@@ -106,6 +129,37 @@ class Stage:
     def parameters(self) -> list[torch.nn.Parameter]:
         return [p for p in self.student.parameters() if p.requires_grad]
 
+    def to(self, device: str | torch.device) -> "Stage":
+        """Student and teacher on ``device`` (batches are moved there by the loop)."""
+        self.device = torch.device(device)
+        self.student.to(self.device)
+        if self.teacher is not None:
+            self.teacher.to(self.device)
+        return self
+
+    def distribute(self) -> None:
+        """Wrap the student in DistributedDataParallel (the process group must be set up):
+        gradients are averaged over the processes, which start from rank 0's weights."""
+        ids = [self.device.index or 0] if self.device.type == "cuda" else None
+        # unused parameters: the score head of a token-head student outside the score stage
+        self.ddp = DistributedDataParallel(TrainForward(self.student), device_ids=ids,
+                                           find_unused_parameters=True)
+
+    def _forward(self, t: torch.Tensor, o: torch.Tensor, s: torch.Tensor, score: bool = False,
+                 teacher: bool = False) -> dict[str, Any]:
+        """The student's (or the teacher's) training forward, under bf16 autocast when the stage
+        asks for it (weights stay float32; outputs come back as float32)."""
+        if teacher:
+            run = lambda: train_forward(self.teacher, t, o, s)  # noqa: E731
+        elif self.ddp is not None:
+            run = lambda: self.ddp(t, o, s, score=score)  # noqa: E731
+        else:
+            run = lambda: train_forward(self.student, t, o, s, score=score)  # noqa: E731
+        if self.cfg.precision != "bf16":
+            return run()
+        with torch.autocast(device_type=self.device.type, dtype=torch.bfloat16):
+            return _as_float(run())
+
     def set_progress(self, progress: float) -> dict[str, float]:
         """Per-step schedule of the stage (prune: gamma of the removed blocks)."""
         if self.cfg.method != "prune" or not self.removed:
@@ -121,7 +175,7 @@ class Stage:
         cfg = self.cfg
         if cfg.method == "score":
             return self._score_loss(t, o, s, boxes, present)
-        out = train_forward(self.student, t, o, s)
+        out = self._forward(t, o, s)
         pos = present > 0
         parts: dict[str, torch.Tensor] = {}
         pred, gt = out["boxes"][pos], boxes[pos]
@@ -133,7 +187,7 @@ class Stage:
                 parts["dist"] = cfg.w_dist * soft_ce(out["logits"][pos], edge_targets(gt, nb))
         if self.teacher is not None:
             with torch.no_grad():
-                tout = train_forward(self.teacher, t, o, s)
+                tout = self._forward(t, o, s, teacher=True)
             if cfg.method == "sparse" and cfg.w_kl > 0:
                 tc = self.teacher.config
                 target = corner_marginals(tout["corner_tl"], tout["corner_br"],
@@ -154,7 +208,7 @@ class Stage:
 
     def _score_loss(self, t, o, s, boxes, present):
         self.student.eval()  # frozen tracker: only the score head learns
-        out = train_forward(self.student, t, o, s, score=True)
+        out = self._forward(t, o, s, score=True)
         with torch.no_grad():
             iou = box_iou_xyxy(out["boxes"], boxes)
             label = ((iou > self.cfg.iou_threshold) & (present > 0)).float()
@@ -190,7 +244,7 @@ class Stage:
         model = copy.deepcopy(self.student).eval()
         for blk in model.backbone.blocks:
             blk.residual_scale = None
-        sd = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        sd = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
         if self.cfg.method == "prune":
             sd = keep_blocks(sd, self.keep)
         cfg = dict(self.final_config)
