@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mfv2bench.devices import ALLOW_EMULATED_BF16_ENV
 from mfv2bench.errors import ConfigError
 from mfv2bench.trackers.kinds import kind_of
 from mfv2bench.trackers.specs import ResolvedSpec, SpecRegistry
@@ -21,6 +22,13 @@ from mfv2bench.trackers.specs import ResolvedSpec, SpecRegistry
 REPO = Path(__file__).resolve().parents[1]
 _REGISTRY = SpecRegistry(REPO / "trackers", REPO)
 SHIPPED = [n for n in _REGISTRY.names() if not n.startswith("_")]
+
+
+@pytest.fixture(autouse=True)
+def _emulated_bf16_allowed(monkeypatch):
+    """Every spec must build and track here, not run fast: bf16 runs (forced, warned) on a CPU
+    without native bf16, where it is refused by default (devices.require_native_bf16)."""
+    monkeypatch.setenv(ALLOW_EMULATED_BF16_ENV, "1")
 
 
 def _marks(name: str) -> list:

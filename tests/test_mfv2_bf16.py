@@ -11,6 +11,7 @@ import torch
 from mfv2_helpers import load_golden_model, read_sequence
 from test_mfv2_tracker import golden_tracker
 
+from mfv2bench.devices import ALLOW_EMULATED_BF16_ENV
 from mfv2bench.leaderboard.published import PAPER_COUNTERPARTS
 from mfv2bench.trackers.mixformerv2.model import build_model
 from mfv2bench.trackers.mixformerv2.runtimes import (REDUCED_PRECISION_RUNTIMES, RUNTIMES,
@@ -18,6 +19,13 @@ from mfv2bench.trackers.mixformerv2.runtimes import (REDUCED_PRECISION_RUNTIMES,
 from mfv2bench.trackers.specs import SpecRegistry
 
 TRACKERS = Path(__file__).resolve().parent.parent / "trackers"
+
+
+@pytest.fixture(autouse=True)
+def _emulated_bf16_allowed(monkeypatch):
+    """These tests check bf16 numerics, not speed: bf16 runs (forced, warned) on a CPU
+    without native bf16, where it is refused by default (devices.require_native_bf16)."""
+    monkeypatch.setenv(ALLOW_EMULATED_BF16_ENV, "1")
 
 
 def test_bf16_step_close_to_fp32_on_tiny_model():

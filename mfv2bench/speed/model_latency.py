@@ -10,7 +10,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ..devices import check_device, is_cuda
+from ..devices import check_device, is_cuda, require_native_bf16
 from ..errors import ConfigError
 from ..threads import set_threads
 from .timing import LatencyStats, summarize_ms, time_callable
@@ -68,10 +68,14 @@ def torch_dtype(precision: str):
 
 
 def check_precision(precision: str, device: str) -> None:
+    """A precision this device computes natively (bf16 on a CPU without native bf16 is refused
+    unless forced: ``devices.require_native_bf16``)."""
     torch_dtype(precision)
     if precision == "fp16" and not is_cuda(device):
         raise ConfigError("fp16 timing is for CUDA only (CPU fp16 matmuls are emulated); "
                           "use fp32 or bf16 on the CPU")
+    if precision == "bf16":
+        require_native_bf16(device, what="--precision bf16")
 
 
 def synthetic_inputs(template_size: int, search_size: int, batch: int = 1,

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ...devices import require_native_bf16
 from ...errors import ConfigError
 from .config import REDUCED_PRECISION_RUNTIMES, RUNTIMES
 from .model import MixFormerV2
@@ -239,12 +240,15 @@ def make_engine(model: MixFormerV2, runtime: str, cached: bool = True, **options
     """Engine for ``runtime`` in RUNTIMES. 'sdpa' and the bf16 runtimes switch the model to the
     fused attention kernel; the others keep the model's ``attention`` setting. 'bf16' is eager
     under bfloat16 autocast, 'compile-bf16' the same compiled with frozen weights (both reduced
-    precision, opt-in)."""
+    precision, opt-in; refused on a CPU without native bf16 unless forced, see
+    ``devices.require_native_bf16``)."""
     if runtime not in RUNTIMES:
         raise ConfigError(f"runtime must be one of {RUNTIMES}, got {runtime!r}")
     if cached and model.head_kind == "corner" and runtime in ("compile", "compile-bf16", "onnxruntime"):
         raise ConfigError("the corner-head latency variant runs with runtime 'eager' or 'sdpa' "
                           "(cached), or any runtime with cached = false")
+    if runtime in REDUCED_PRECISION_RUNTIMES:  # never on a CPU that would emulate bf16
+        require_native_bf16(next(model.parameters()).device.type, what=f"runtime {runtime!r}")
     if runtime in ("sdpa", *REDUCED_PRECISION_RUNTIMES):
         model.set_attention("sdpa")
     if runtime == "onednn":  # exact float32 cached step on oneDNN, packed weights (packed.py)
