@@ -27,6 +27,8 @@ COMMAND_MODULES = (
     "trackers",
     "results",
     "train",
+    "ablations",
+    "tune",
     "show",
     "explain",
 )
