@@ -19,6 +19,8 @@
   attributes (empty where the split has none).
 - ``degenerate``: tracker -> ``DegenerateReport``.
 - ``rejected``: tracker -> {sequence: reason} (only with ``on_reject='skip'``).
+- ``length_notes``: tracker -> {sequence: [what the protocol's length rule did]} for results
+  shorter or longer than their sequence (scored as the protocol's toolkit scores them).
 - ``sequences``: tracker -> the sequences scored (all of the split unless refused).
 - ``bootstrap``: resamples, seed, level and the names of the CI and paired-test methods.
 - ``coverage``: tracker -> ``full`` | ``subset`` | ``partial`` (``results.manifest``): only
@@ -99,6 +101,7 @@ class Analysis:
     bootstrap: dict[str, Any] = field(default_factory=dict)
     coverage: dict[str, str] = field(default_factory=dict)
     coverage_reasons: dict[str, list[str]] = field(default_factory=dict)
+    length_notes: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -174,6 +177,7 @@ class Analysis:
             "attributes": self.attributes.to_dict(orient="records"),
             "degenerate": {t: d.to_dict() for t, d in self.degenerate.items()},
             "rejected": self.rejected,
+            "length_notes": self.length_notes,
             "coverage": {t: self.coverage_of(t) for t in self.trackers},
             "coverage_reasons": {t: self.coverage_reasons.get(t, []) for t in self.trackers},
             "comparable": {t: self.comparable(t) for t in self.trackers},
@@ -242,15 +246,18 @@ def sequence_input(seq: Sequence, result: RawResult | np.ndarray | list[np.ndarr
     if len(seq.frames) > 1 and len(seq.gt) < len(seq.frames):  # GOT-10k test, TrackingNet TEST
         raise InputError(f"sequence {seq.name} of {seq.dataset}-{seq.split} has first-frame GT "
                          "only: it is scored by the evaluation server (use `mfv2bench submit`)")
+    gaps: list[int | None] = []
     if isinstance(result, RawResult):
         runs, sources, times = result.runs, list(result.sources), result.times
+        gaps = list(result.gaps)
     elif isinstance(result, list):
         runs, sources, times = result, [], None
     else:
         runs, sources, times = [result], [], None
     return SequenceInput(seq.name, seq.gt, runs, visible=seq.visible, cover=seq.cover,
                          image_size=seq.image_size, times=times, sources=sources,
-                         gt_source=seq.annotation_file, gt_first_line=seq.annotation_first_line)
+                         gt_source=seq.annotation_file, gt_first_line=seq.annotation_first_line,
+                         gaps=gaps)
 
 
 @QUIET
@@ -339,6 +346,7 @@ def analysis_from_scores(split: DatasetSplit, protocol: str | MetricProtocol,
         sequences={t: list(b.names) for t, b in batches.items()}, sequence_curves=curves,
         pairwise=tests, attributes=_attribute_table(split.sequences, batches, p, metrics),
         degenerate=degenerate, rejected={t: b.rejected for t, b in batches.items() if b.rejected},
+        length_notes={t: b.length_notes for t, b in batches.items() if b.length_notes},
         bootstrap={"method": "per-sequence percentile bootstrap", "resamples": n_resamples,
                    "seed": seed, "level": level,
                    "paired_test": "sign-flip permutation p-value (exact up to 16 sequences, "
@@ -514,7 +522,8 @@ def _score_stored(tracker: str) -> tuple[str, BatchScores, DegenerateReport]:
     """Read, score and cache one tracker (runs in the caller or a forked worker)."""
     ctx = _WORKER_CONTEXT
     folder, files, key = ctx["plan"][tracker]
-    raw = read_results(files, ctx["lengths"], nan=ctx["nan"], cache=ctx["cache"])
+    # short files are kept: the protocol's pred_shorter rule decides, per sequence
+    raw = read_results(files, ctx["lengths"], nan=ctx["nan"], cache=ctx["cache"], short="keep")
     batch, guard = score_tracker(ctx["split"], tracker, raw, ctx["protocol"], ctx["on_reject"])
     if ctx["cache"] and folder.is_dir():
         save_scores(folder, ctx["protocol"], key, batch, guard)

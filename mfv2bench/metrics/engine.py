@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable, Sequence as Seq, TypeVar
 import numpy as np
 
 from mfv2bench.errors import InputError
-from mfv2bench.metrics.protocols import MetricProtocol, get_protocol
+from mfv2bench.metrics.protocols import SHORT_RULES, MetricProtocol, get_protocol
 
 _T = TypeVar("_T")
 
@@ -51,6 +51,7 @@ class SequenceInput:
     sources: list[Path | None] = field(default_factory=list)
     gt_source: Path | str | None = None  # the GT file, for errors about a GT value
     gt_first_line: int | None = None  # its line holding frame 1 (None: rows are not lines)
+    gaps: list[int | None] = field(default_factory=list)  # per run: a blank line inside a short file
 
 
 @dataclass
@@ -71,6 +72,8 @@ class BatchScores:
     time_stats: np.ndarray | None  # (S, 2): sum of 1/t and count of usable per-frame times
     rejected: dict[str, str] = field(default_factory=dict)
     coverage: np.ndarray | None = None  # TrackingNet: share of frames with a submitted box
+    # sequence -> what the protocol's length rules did to a result shorter or longer than it
+    length_notes: dict[str, list[str]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.names)
@@ -87,6 +90,7 @@ class FrameErrors:
     norm_center_error: np.ndarray | None
     counted: np.ndarray
     submitted: np.ndarray | None = None  # TrackingNet's sanity check: h + w + x + y > 0
+    missing: np.ndarray | None = None  # frames a short result lacks, scored as failures
 
 
 def _reject(p: MetricProtocol, rule: str, name: str, src: Path | str | None, detail: str,
@@ -108,13 +112,72 @@ class _Flat:
     cover: np.ndarray | None
     bound: np.ndarray | None  # (N,2) image W,H
     unit_item: np.ndarray  # (U,) sequence index of each unit
+    missing: np.ndarray | None = None  # (N,) bool: padded rows of a short result
+
+
+def _run_label(it: SequenceInput, r: int, src: Path | str | None) -> str:
+    """How a note names one run's file (its name, or the run number when it has none)."""
+    if src is not None:
+        return Path(str(src)).name
+    return f"run {r + 1}" if len(it.runs) > 1 else "the result"
+
+
+def _fit_length(p: MetricProtocol, it: SequenceInput, r: int, pred: np.ndarray, n: int,
+                src: Path | str | None, notes: list[str]
+                ) -> tuple[np.ndarray, int, np.ndarray | None]:
+    """Apply the protocol's length rules to one run: (rows to score, frames scored, mask of the
+    padded rows or None). A shorter or longer result is noted (or refused) naming its file."""
+    rows = len(pred)
+    if rows > n:
+        if p.pred_longer == "reject":
+            _reject(p, "pred_longer", it.name, src, f"{rows} rows for {n} frames")
+        # pytracking validates the whole file before truncating it
+        extra = pred[n:]
+        if p.pred_nan == "reject" and np.isnan(extra).any():
+            _reject(p, "pred_nan", it.name, src,
+                    f"row {n + 1 + int(np.flatnonzero(np.isnan(extra).any(1))[0])} "
+                    "(beyond the sequence) has a NaN")
+        if p.pred_negative_size == "reject" and (extra[:, 2:] < 0).any():
+            _reject(p, "pred_negative_size", it.name, src,
+                    f"row {n + 1 + int(np.flatnonzero((extra[:, 2:] < 0).any(1))[0])}"
+                    " (beyond the sequence) has a negative size")
+        notes.append(f"{_run_label(it, r, src)}: {rows - n} row(s) beyond the {n} frames "
+                     f"ignored ({p.name} rule: truncate)")
+        return pred[:n], n, None
+    if rows == n:
+        return pred, n, None
+    short = n - rows
+    gap = it.gaps[r] if r < len(it.gaps) else None
+    where = (f"; the blank line {gap} inside the file stands for a lost frame, so the rows "
+             "after it are one frame early" if gap is not None else "")
+    if p.pred_shorter == "reject":
+        _reject(p, "pred_shorter", it.name, src,
+                f"{rows} rows for {n} frames: {short} row(s) short{where}",
+                line=gap if gap is not None else rows + 1)
+    note = (f"{_run_label(it, r, src)}: {short} row(s) short of {n} frames: "
+            f"{SHORT_RULES[p.pred_shorter]} ({p.name} rule: {p.pred_shorter}){where}")
+    if p.pred_shorter == "truncate-gt":
+        if rows < p.min_frames:
+            _reject(p, "min_frames", it.name, src, f"the result has {rows} row(s) and the "
+                    "toolkit cuts the sequence to them")
+        notes.append(note)
+        return pred, rows, None
+    fill = 0.0 if p.pred_shorter == "pad-zeros" else np.nan
+    padded = np.concatenate([pred, np.full((short, 4), fill)]) if rows else np.full((n, 4), fill)
+    missing = np.zeros(n, dtype=bool)
+    missing[rows:] = True
+    notes.append(note)
+    return padded, n, missing
 
 
 def _prepare(items: Seq[SequenceInput], p: MetricProtocol, on_reject: str,
-             rejected: dict[str, str]) -> tuple[list[int], _Flat | None]:
-    """Length checks and concatenation; returns the kept item indices and flat arrays."""
+             rejected: dict[str, str], length_notes: dict[str, list[str]] | None = None
+             ) -> tuple[list[int], _Flat | None]:
+    """Length checks and concatenation; returns the kept item indices and flat arrays (and, in
+    ``length_notes``, what the protocol's length rules did per kept sequence)."""
     kept: list[int] = []
     gts, preds, vis, covs, bounds, unit_item, lengths = [], [], [], [], [], [], []
+    misses: list[np.ndarray | None] = []
     need_vis = p.absent in ("fail", "fail-except-norm")
     for i, it in enumerate(items):
         try:
@@ -139,52 +202,40 @@ def _prepare(items: Seq[SequenceInput], p: MetricProtocol, on_reject: str,
                     raise InputError(f"sequence {it.name} has {n} GT rows but {np.size(arr)} "
                                      f"{label}")
             run_preds = []
+            notes: list[str] = []
             for r, pred in enumerate(it.runs):
                 src = it.sources[r] if r < len(it.sources) else None
                 pred = np.asarray(pred, dtype=np.float64)
                 if pred.ndim == 1 and pred.shape[0] == 4:
                     pred = pred.reshape(1, 4)
+                if pred.size == 0:
+                    pred = pred.reshape(0, 4)
                 if pred.ndim != 2 or pred.shape[1] != 4:
                     raise InputError(f"result of sequence {it.name} must be (N, 4) x,y,w,h, got "
                                      f"shape {pred.shape}", path=src)
-                if len(pred) < n:
-                    raise InputError(f"result has {len(pred)} rows but sequence {it.name} has "
-                                     f"{n} frames (short results are never padded)", path=src)
-                if len(pred) > n:
-                    if p.pred_longer == "reject":
-                        _reject(p, "pred_longer", it.name, src,
-                                f"{len(pred)} rows for {n} frames")
-                    # pytracking validates the whole file before truncating it
-                    extra = pred[n:]
-                    if p.pred_nan == "reject" and np.isnan(extra).any():
-                        _reject(p, "pred_nan", it.name, src,
-                                f"row {n + 1 + int(np.flatnonzero(np.isnan(extra).any(1))[0])} "
-                                "(beyond the sequence) has a NaN")
-                    if p.pred_negative_size == "reject" and (extra[:, 2:] < 0).any():
-                        _reject(p, "pred_negative_size", it.name, src,
-                                f"row {n + 1 + int(np.flatnonzero((extra[:, 2:] < 0).any(1))[0])}"
-                                " (beyond the sequence) has a negative size")
-                    pred = pred[:n]
-                run_preds.append(pred)
+                run_preds.append(_fit_length(p, it, r, pred, n, src, notes))
         except ProtocolRejection as exc:
             if on_reject == "raise":
                 raise
             rejected[it.name] = exc.reason
             continue
         kept.append(i)
+        if notes and length_notes is not None:
+            length_notes[it.name] = notes
         gt = np.asarray(it.gt, dtype=np.float64).reshape(-1, 4)
-        for pred in run_preds:
-            gts.append(gt)
+        for pred, m, miss in run_preds:
+            gts.append(gt[:m])
             preds.append(pred)
-            lengths.append(n)
+            lengths.append(m)
+            misses.append(miss)
             unit_item.append(len(kept) - 1)
             if need_vis:
-                vis.append(np.ones(n, bool) if it.visible is None
-                           else np.asarray(it.visible, bool).reshape(-1)[:n])
+                vis.append(np.ones(m, bool) if it.visible is None
+                           else np.asarray(it.visible, bool).reshape(-1)[:m])
             if p.absent == "drop-cover0":
-                covs.append(np.asarray(it.cover).reshape(-1)[:n])
+                covs.append(np.asarray(it.cover).reshape(-1)[:m])
             if p.clip_to_image:
-                bounds.append(np.broadcast_to(np.asarray(it.image_size, np.float64), (n, 2)))
+                bounds.append(np.broadcast_to(np.asarray(it.image_size, np.float64), (m, 2)))
     if not kept:
         return kept, None
     lengths_arr = np.asarray(lengths, dtype=np.int64)
@@ -200,7 +251,11 @@ def _prepare(items: Seq[SequenceInput], p: MetricProtocol, on_reject: str,
         cover=np.concatenate(covs) if covs else None,
         bound=np.concatenate(bounds) if bounds else None,
         unit_item=np.asarray(unit_item, dtype=np.int64),
+        missing=(None if all(m is None for m in misses) else np.concatenate(
+            [np.zeros(k, bool) if m is None else m for m, k in zip(misses, lengths)])),
     )
+    if flat.missing is not None and p.first_frame == "gt":
+        flat.missing[flat.starts] = False  # frame 1 is the GT box whatever the file holds
     return kept, flat
 
 
@@ -231,6 +286,8 @@ def _check_rejections(flat: _Flat, p: MetricProtocol, items: Seq[SequenceInput],
         checks.append(("pred_negative_size", (flat.pred[2:] < 0).any(axis=0),
                        "frame {f} has a negative size"))
     for rule, mask, detail in checks:
+        if flat.missing is not None and rule != "nan_gt":
+            mask = mask & ~flat.missing  # padding is the protocol's, not the tracker's output
         if not mask.any():
             continue
         bad_units = np.unique(flat.unit[mask])
@@ -277,6 +334,8 @@ def _carry_forward(flat: _Flat, p: MetricProtocol) -> None:
     for extra in parts[1:]:
         bad |= extra
     bad[flat.starts] = False
+    if flat.missing is not None:  # pytracking pads after its carry-over: padding stays as is
+        bad &= ~flat.missing
     if np.isnan(flat.gt).any():
         bad &= ~np.isnan(flat.gt).any(axis=0)
     if not bad.any():
@@ -447,6 +506,15 @@ def _frame_errors(flat: _Flat, p: MetricProtocol) -> FrameErrors:
         g = _clip(g, flat.bound)
     iou = _iou(p, a, g)
     err, norm = _center_errors(p, a, g)
+    missing = flat.missing if p.pred_shorter == "fail" else None
+    if missing is not None and missing.any():
+        # TrackingNet: a NaN row fails every threshold (NaN compares False); the GT validity and
+        # visibility rules below still decide frames whose score does not depend on the box
+        iou[missing] = np.nan
+        if err is not None:
+            err[missing] = np.inf
+        if norm is not None:
+            norm[missing] = np.inf
     submitted = None
     if p.iou == "trackingnet":
         with np.errstate(invalid="ignore"):
@@ -486,7 +554,7 @@ def _frame_errors(flat: _Flat, p: MetricProtocol) -> FrameErrors:
             if norm is not None:
                 norm[inv] = np.inf if p.absent == "fail" else -1.0
     return FrameErrors(iou=iou, center_error=err, norm_center_error=norm, counted=counted,
-                       submitted=submitted)
+                       submitted=submitted, missing=missing)
 
 
 def _clip(b: np.ndarray, bound: np.ndarray) -> np.ndarray:
@@ -573,7 +641,8 @@ def _subset(flat: _Flat, u0: int, u1: int) -> _Flat:
                  visible=None if flat.visible is None else flat.visible[a:b],
                  cover=None if flat.cover is None else flat.cover[a:b],
                  bound=None if flat.bound is None else flat.bound[a:b],
-                 unit_item=flat.unit_item[u0:u1])
+                 unit_item=flat.unit_item[u0:u1],
+                 missing=None if flat.missing is None else flat.missing[a:b])
 
 
 def _unit_counts_grouped(flat: _Flat, p: MetricProtocol) -> dict[str, np.ndarray]:
@@ -605,7 +674,8 @@ def _unit_counts(flat: _Flat, p: MetricProtocol) -> dict[str, np.ndarray]:
         fe = FrameErrors(fe.iou[c], None if fe.center_error is None else fe.center_error[c],
                          None if fe.norm_center_error is None else fe.norm_center_error[c],
                          np.ones(int(c.sum()), bool),
-                         None if fe.submitted is None else fe.submitted[c])
+                         None if fe.submitted is None else fe.submitted[c],
+                         None if fe.missing is None else fe.missing[c])
     out = {"n": np.bincount(unit, minlength=n_units),
            "success": _curve_counts(fe.iou, unit, n_units, p.overlap_thresholds, p.overlap_op)}
     if p.has_center:
@@ -619,6 +689,8 @@ def _unit_counts(flat: _Flat, p: MetricProtocol) -> dict[str, np.ndarray]:
             w = fe.iou
         else:  # pytracking: mean IoU over valid (visible, valid-GT) frames only
             w = np.where(fe.iou == -1.0, 0.0, fe.iou)
+        if fe.missing is not None:  # a missing frame is an overlap of 0 in the average
+            w = np.where(fe.missing & np.isnan(w), 0.0, w)
         out["iou_sum"] = np.bincount(unit, weights=w, minlength=n_units)
         out["n_valid"] = (np.bincount(unit, weights=(fe.iou != -1.0), minlength=n_units)
                           if p.absent != "drop-cover0" else out["n"].astype(float))
@@ -657,11 +729,14 @@ def frame_errors(gt: np.ndarray, pred: np.ndarray, protocol: str | MetricProtoco
 def score_batch(items: Iterable[SequenceInput], protocol: str | MetricProtocol,
                 on_reject: str = "raise") -> BatchScores:
     """Score many sequences at once. ``on_reject='skip'`` records the toolkit's refusals in
-    ``.rejected`` (sequence -> reason) instead of raising."""
+    ``.rejected`` (sequence -> reason) instead of raising. Results shorter or longer than their
+    sequence follow the protocol's ``pred_shorter`` / ``pred_longer`` rules; what was done is
+    listed per sequence in ``.length_notes``."""
     p = get_protocol(protocol)
     items = list(items)
     rejected: dict[str, str] = {}
-    kept, flat = _prepare(items, p, on_reject, rejected)
+    length_notes: dict[str, list[str]] = {}
+    kept, flat = _prepare(items, p, on_reject, rejected, length_notes)
     if flat is not None:
         ok = _check_rejections(flat, p, items, kept, on_reject, rejected)
         if not ok.all():
@@ -727,7 +802,7 @@ def score_batch(items: Iterable[SequenceInput], protocol: str | MetricProtocol,
     return BatchScores(protocol=p, names=[items[i].name for i in kept], n_frames=n_item,
                        success=succ, precision=prec, norm_precision=norm, ao=ao, sr50=sr50,
                        sr75=sr75, iou_sum=iou_s, speed_fps=speed, time_stats=tstats,
-                       rejected=rejected, coverage=coverage)
+                       rejected=rejected, coverage=coverage, length_notes=length_notes)
 
 
 def _usable_times(times: np.ndarray | None) -> np.ndarray:

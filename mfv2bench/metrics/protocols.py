@@ -59,6 +59,7 @@ InvalidGtRule = Literal["fail", "success"]
 PredRepair = Literal["reject", "carry", "as-is"]
 PredZeroSize = Literal["carry", "as-is"]  # the engine has no zero-size rejection
 PredLonger = Literal["truncate", "reject"]
+PredShorter = Literal["reject", "pad-zeros", "fail", "truncate-gt"]
 CurveDtype = Literal["float32", "float64"]
 Aggregate = Literal["mean", "mean-drop-all-zero", "frame-weighted"]
 RunsRule = Literal["mean-curves", "pool-frames"]
@@ -99,7 +100,14 @@ class MetricProtocol:
     - ``pred_nan``, ``pred_negative_size``: ``"reject"``, ``"carry"`` (replaced by the previous,
       already repaired row from frame 2 on, unless that GT row has a NaN) or ``"as-is"``;
       ``pred_zero_size``: ``"carry"`` or ``"as-is"``.
-    - ``pred_longer``: ``"truncate"`` or ``"reject"``. A shorter result is always rejected.
+    - ``pred_longer``: a result with more rows than the sequence has frames: ``"truncate"``
+      (extra rows ignored) or ``"reject"``.
+    - ``pred_shorter``: a result with fewer rows (common in published releases):
+      ``"reject"`` (the toolkit stops), ``"pad-zeros"`` (pytracking outside LaSOT mode: zero
+      boxes appended after its zero-size repair, then scored as boxes), ``"fail"`` (TrackingNet
+      devkit: the missing frames fail every metric and stay in the denominator) or
+      ``"truncate-gt"`` (got10k HEAD: the ground truth is cut to the result; only the frames
+      present are scored). See ``SHORT_RULES`` and each protocol's ``source``.
     - ``min_frames``: shortest sequence the toolkit can evaluate (1-line files crash some).
     - ``clip_to_image``: clip both boxes to the image (GOT-10k ``rect_iou(bound=...)``).
     - ``curve_dtype``: ``"float32"`` or ``"float64"`` per-sequence curves.
@@ -138,6 +146,7 @@ class MetricProtocol:
     pred_zero_size: PredZeroSize = "carry"
     pred_negative_size: PredRepair = "reject"
     pred_longer: PredLonger = "truncate"
+    pred_shorter: PredShorter = "reject"
     min_frames: int = 1
     clip_to_image: bool = False
     curve_dtype: CurveDtype = "float64"
@@ -157,10 +166,17 @@ class MetricProtocol:
             raise ConfigError(f"metric protocol {self.name!r}: " + "; ".join(problems))
 
     def declared(self) -> dict[str, Any]:
-        """The data that defines the protocol (everything but prose), for hashing."""
+        """The data that defines the protocol (everything but prose), for hashing.
+
+        A field added after hashes were printed in tables is left out while it holds the value
+        that was the only behaviour before it existed (``_UNHASHED_DEFAULTS``): a protocol whose
+        behaviour did not change keeps its hash, one whose behaviour changed gets a new one."""
         data = asdict(self)
         for key in ("description", "source", "reject_messages"):
             data.pop(key)
+        for key, old in _UNHASHED_DEFAULTS.items():
+            if data[key] == old:
+                data.pop(key)
         for key, value in list(data.items()):
             if isinstance(value, tuple):
                 data[key] = [repr(float(v)) for v in value]
@@ -188,6 +204,19 @@ class MetricProtocol:
     @property
     def has_norm(self) -> bool:
         return self.norm_thresholds is not None
+
+
+# fields added after protocol hashes were published, with the one behaviour every protocol had
+# before (a short result was always refused)
+_UNHASHED_DEFAULTS: dict[str, Any] = {"pred_shorter": "reject"}
+
+# What each short-result rule does, in words (analysis notes and refusals quote it).
+SHORT_RULES: dict[str, str] = {
+    "reject": "refused",
+    "pad-zeros": "the missing frames scored as zero boxes (0,0,0,0)",
+    "fail": "the missing frames scored as failures (no overlap, infinite centre error)",
+    "truncate-gt": "only the frames present scored (the ground truth cut to the result)",
+}
 
 
 @lru_cache(maxsize=1)
@@ -268,12 +297,20 @@ _PYTRACKING_SRC = "visionml/pytracking@7eb9e74 pytracking/analysis/{extract_resu
 _MFV2_SRC = ("MCG-NJU/MixFormerV2@10414383 lib/test/analysis (byte-identical to "
              "botaoye/OSTrack@33b5e12), merge_results=True")
 
+# Result length (pytracking@7eb9e74 pytracking/analysis/extract_results.py calc_seq_err_robust,
+# lines 54-72; MixFormerV2@1041438 lib/test/analysis/extract_results.py lines 53-71, the same
+# code): zero-size rows are carried over first (l. 54-57), then a longer result is cut to the GT
+# (l. 61-63, 67-69); a shorter one raises 'Mis-match in tracker prediction and GT lengths' when
+# dataset == 'lasot' (l. 64-65) and is padded with zero rows otherwise (l. 70-72), AFTER the
+# carry-over, so the padding is scored as (0,0,0,0) boxes (frame 1 still replaced by GT, l. 74).
 _PYTRACKING_REJECTS = {
     "pred_nan": "NaN in the prediction (the toolkit raises 'Error: Invalid results')",
     "pred_negative_size": "negative width or height in the prediction (the toolkit raises "
                           "'Error: Invalid results')",
     "nan_gt": "NaN in the ground truth (the toolkit raises 'Warning: NaNs in annotation')",
     "min_frames": "a 1-frame sequence (the toolkit crashes on 1-line files)",
+    "pred_shorter": "a result shorter than the sequence (in LaSOT mode the toolkit raises "
+                    "'Mis-match in tracker prediction and GT lengths')",
 }
 
 _MIXFORMERV2 = MetricProtocol(
@@ -308,15 +345,17 @@ _register(replace(
                  "normalized-precision successes (inflates NP; reproduces published LaSOT_ext NP)."),
     source=_MFV2_SRC + ", dataset='lasot_extension_subset'",
     absent="fail-except-norm",
+    pred_shorter="pad-zeros",
 ))
 _register(replace(
     _MIXFORMERV2,
     name="mixformerv2-nolabels",
     description=("MixFormerV2/OSTrack code on a data set without visibility labels (GOT-10k, "
                  "TrackingNet, OTB, NFS): only the w,h > 0 GT rule decides; invalid GT is a "
-                 "normalized-precision success."),
+                 "normalized-precision success; a short result is padded with zero boxes."),
     source=_MFV2_SRC + ", dataset other than 'lasot'",
     absent="ignore",
+    pred_shorter="pad-zeros",
 ))
 _PYTRACKING = _register(replace(
     _MIXFORMERV2,
@@ -335,6 +374,7 @@ _register(replace(
                 "normalized-precision successes.",
     source=_PYTRACKING_SRC + ", dataset='lasot_extension_subset'",
     absent="fail-except-norm",
+    pred_shorter="pad-zeros",
 ))
 _register(replace(
     _PYTRACKING,
@@ -343,6 +383,7 @@ _register(replace(
                 "invalid GT is a normalized-precision success.",
     source=_PYTRACKING_SRC + ", dataset other than 'lasot'/'uav'",
     absent="ignore",
+    pred_shorter="pad-zeros",
 ))
 # UAV123 (pytracking's dataset 'uav' branch of calc_seq_err_robust): NaN GT rows (absent target)
 # are accepted and, like every invalid GT row, fail the success curve but count as precision and
@@ -357,6 +398,7 @@ _register(replace(
     absent="ignore",
     nan_gt="invalid",
     invalid_gt_center="success",
+    pred_shorter="pad-zeros",
 ))
 _register(replace(
     _PYTRACKING,
@@ -367,6 +409,7 @@ _register(replace(
     absent="ignore",
     nan_gt="invalid",
     invalid_gt_center="success",
+    pred_shorter="pad-zeros",
 ))
 _register(MetricProtocol(
     name="lasot-toolkit",
@@ -388,10 +431,20 @@ _register(MetricProtocol(
     pred_zero_size="carry",
     pred_negative_size="carry",
     aggregate="mean-drop-all-zero",
+    # utils/calc_seq_err_robust.m l. 8-10: results(1:size(rect_anno,1),:) cuts a longer result
+    # and fails on a shorter one (index out of bound)
+    reject_messages={"pred_shorter": "a result shorter than the sequence (the toolkit's "
+                                     "results(1:size(rect_anno,1),:) fails: index out of bound)"},
 ))
 _PYSOT_SRC = "StrangerZhang/pysot-toolkit@8b5ced3 pysot/evaluation/ope_benchmark.py, pysot/utils/statistics.py"
+# pysot/evaluation/ope_benchmark.py l. 47-50 index the result with a mask of the GT's length
+# (tracker_traj[video.absent == 1]), pysot/utils/statistics.py l. 107-108 likewise
+# (result_bb[mask]): any length mismatch raises; pysot/datasets/lasot.py l. 47-48 cuts only
+# monkey-17.
 _PYSOT_REJECTS = {"pred_longer": "a result longer than the sequence (the toolkit raises "
-                                 "IndexError/ValueError; only LaSOT monkey-17 is truncated)"}
+                                 "IndexError/ValueError; only LaSOT monkey-17 is truncated)",
+                  "pred_shorter": "a result shorter than the sequence (the toolkit raises "
+                                  "IndexError: it indexes the result with a GT-length mask)"}
 _PYSOT = _register(MetricProtocol(
     name="pysot",
     description=("pysot-toolkit OPEBenchmark, LaSOT path: frame 1 NOT replaced by GT; absent "
@@ -421,9 +474,12 @@ _register(replace(
     description="pysot-toolkit OPEBenchmark, OTB/UAV/NFS path: as pysot without absent labels.",
     absent="ignore",
 ))
+# got10k==0.1.3 experiments/otb.py l. 89 (assert len(boxes) == len(anno)) and got10k.py l. 143
+# (assert b.shape == anno.shape): any length mismatch stops the toolkit.
 _GOT10K_REJECTS = {
     "min_frames": "a 1-frame sequence (the toolkit crashes on 1-line files)",
     "pred_longer": "a result longer than the sequence (the toolkit asserts equal lengths)",
+    "pred_shorter": "a result shorter than the sequence (the toolkit asserts equal lengths)",
 }
 _OTB = _register(MetricProtocol(
     name="otb",
@@ -452,12 +508,16 @@ _register(replace(
     name="got10k-lasot",
     description=("got10k HEAD ExperimentLaSOT: absent labels unused, only NaN-GT frames dropped; "
                  "frame 1 = GT; normalized error (pc-gc)/max(1,w); normalized-precision score = "
-                 "mean of the 51-point curve over 0..0.5 (an area, not NP@0.2)."),
+                 "mean of the 51-point curve over 0..0.5 (an area, not NP@0.2); a short result is "
+                 "scored on the frames it has."),
     source="got-10k/toolkit@956e728 got10k/experiments/lasot.py, got10k/utils/metrics.py",
     norm_thresholds=NORM_LINSPACE_51,
     norm_center="subtract-first-max1",
     nan_gt="drop",
+    # got10k@956e728 experiments/lasot.py l. 68-75: frame 1 = GT, then both the result and the
+    # GT cut to the shorter of the two (a warning is printed); the denominator is that length
     pred_longer="truncate",
+    pred_shorter="truncate-gt",
     norm_precision_score="mean",
     reject_messages={"min_frames": _GOT10K_REJECTS["min_frames"]},
 ))
@@ -485,7 +545,8 @@ _register(MetricProtocol(
     name="trackingnet",
     description=("TrackingNet server (TrackingNet-devkit metrics.py): boxes rounded half-to-even, "
                  "frame 1 = GT, +1-pixel integer IoU, '>=' success, 21-point grids (2.5 px, 0.025); "
-                 "all three scores are np.trapz areas on x = linspace(0,1,21)."),
+                 "all three scores are np.trapz areas on x = linspace(0,1,21); a short file's missing frames "
+                 "are failures, extra rows are ignored."),
     source="SilvioGiancola/TrackingNet-devkit@79783f2 metrics.py evaluate()",
     overlap_thresholds=OVERLAP_LINSPACE_21,
     overlap_op=">=",
@@ -505,6 +566,13 @@ _register(MetricProtocol(
     success_score="trapz",
     precision_score="trapz",
     norm_precision_score="trapz",
+    # metrics.py l. 38-61: the submission's columns are assigned into the GT's DataFrame, so
+    # pandas aligns them on the GT's index: extra rows are dropped, missing rows are NaN; l. 71-74
+    # then set frame 1 to the GT; a NaN row gives NaN IoU/distances (l. 114-126), which fail
+    # every '>=' / '<=' test in l. 131-133 while the denominator stays len(GT). The server scores
+    # a short file this way.
+    pred_longer="truncate",
+    pred_shorter="fail",
 ))
 
 # Aliases so that data-set names and toolkit names both work.

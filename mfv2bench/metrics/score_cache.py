@@ -39,8 +39,10 @@ def load_scores(folder: Path, protocol: MetricProtocol, key: str
     if hit is None:
         return None
     meta, arrays = hit
+    if "length_notes" not in meta:
+        return None  # written before length rules were noted: score again
     batch = BatchScores(protocol=protocol, names=meta["names"], rejected=meta["rejected"],
-                        **arrays)
+                        length_notes=meta["length_notes"], **arrays)
     guard = DegenerateReport(flags={k: dict(v) for k, v in meta["guard"]["flags"].items()},
                              n_sequences=meta["guard"]["n_sequences"])
     return batch, guard
@@ -49,6 +51,6 @@ def load_scores(folder: Path, protocol: MetricProtocol, key: str
 def save_scores(folder: Path, protocol: MetricProtocol, key: str, batch: BatchScores,
                 guard: DegenerateReport) -> None:
     meta: dict[str, Any] = {"names": batch.names, "rejected": batch.rejected,
-                            "guard": guard.to_dict()}
+                            "length_notes": batch.length_notes, "guard": guard.to_dict()}
     arrays = {k: getattr(batch, k) for k in _ARRAYS if getattr(batch, k) is not None}
     cache.save_cached(cache_path(folder, protocol), key, meta, arrays)

@@ -68,4 +68,19 @@ def analysis_text(a: Analysis, attributes: bool = False) -> str:
     for t, rej in a.rejected.items():
         lines.append(f"note: {t}: {len(rej)} sequence(s) refused by {a.protocol}: "
                      + ", ".join(sorted(rej)[:5]))
+    lines += length_note_lines(a)
     return "\n".join(lines)
+
+
+def length_note_lines(a: Analysis, limit: int = 10) -> list[str]:
+    """One line per sequence whose result was shorter or longer than it, saying what the
+    protocol's rule did (the first ``limit`` per tracker; the JSON lists all)."""
+    out = []
+    for t, per_seq in a.length_notes.items():
+        names = sorted(per_seq)
+        for seq in names[:limit]:
+            out.append(f"note: {t}: {seq}: " + "; ".join(per_seq[seq]))
+        if len(names) > limit:
+            out.append(f"note: {t}: {len(names) - limit} more sequence(s) with a result shorter "
+                       "or longer than the sequence (--json lists them)")
+    return out

@@ -30,7 +30,7 @@ import os
 import re
 import time
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
@@ -60,6 +60,9 @@ class RawResult:
     sources: list[Path]
     times: np.ndarray | None = None
     time_source: Path | None = None
+    # per run, read with short="keep": the line of a blank line inside a short file (the lost
+    # frame), else None
+    gaps: list[int | None] = field(default_factory=list)
 
     @property
     def boxes(self) -> np.ndarray:
@@ -595,14 +598,18 @@ def locate_results(source: str | Path, sequences: Iterable[str]) -> ResultFiles:
 
 
 def read_results(source: str | Path | ResultFiles, sequences: Iterable[str] | dict[str, int],
-                 nan: str = "error", cache: bool = True, times: bool = True
-                 ) -> dict[str, RawResult]:
+                 nan: str = "error", cache: bool = True, times: bool = True,
+                 short: str = "error") -> dict[str, RawResult]:
     """Read the results of the given sequences from a folder or zip in any known layout.
 
     ``sequences`` may map names to their frame counts; then a result with fewer rows is an
-    error naming the file (results are never padded). A sequence without a result file is a
+    error naming the file (results are never padded), or, with ``short="keep"``, returned as
+    read with the line of any blank line inside it in ``RawResult.gaps`` (the metric protocol
+    then decides, as its toolkit does). A sequence without a result file is a
     ``MissingDataError`` listing the first few missing names.
     """
+    if short not in ("error", "keep"):
+        raise ValueError(f"short={short!r}: 'error' or 'keep'")
     names = list(sequences)
     lengths = sequences if isinstance(sequences, dict) else None
     files = source if isinstance(source, ResultFiles) else locate_results(source, names)
@@ -623,6 +630,10 @@ def read_results(source: str | Path | ResultFiles, sequences: Iterable[str] | di
             for arr, path, rel in zip(res.runs, res.sources, run_rels):
                 if len(arr) < n:
                     blank = _inner_blank_line(src, files, rel)
+                    if short == "keep":
+                        res.gaps = res.gaps or [None] * len(res.runs)
+                        res.gaps[run_rels.index(rel)] = blank
+                        continue
                     if blank is not None:
                         raise InputError(
                             f"empty line: result has {len(arr)} rows but sequence {seq} has {n} "
