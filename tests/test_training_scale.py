@@ -4,9 +4,21 @@ full-size (Small) shapes and DDP (two gloo processes on the CPU)."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
-from mfv2bench.training.recipe import load_recipe
+import pytest
+import torch
+
+from mfv2bench.datasets.synthetic import write_synthetic
+from mfv2bench.errors import ConfigError, InputError
+from mfv2bench.trackers.mixformerv2.model import MixFormerV2, init_random_weights
+from mfv2bench.training import data as tdata
+from mfv2bench.training import precision
+from mfv2bench.training.checkpoints import load_reference, resize_grid
+from mfv2bench.training.pipeline import train_recipe
+from mfv2bench.training.recipe import StageConfig, load_recipe, recipe_from_dict
+from mfv2bench.training.stages import Stage
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -29,3 +41,139 @@ def test_stage_hashes_of_the_micro_recipes_are_pinned():
     for name, want in PINNED.items():
         r = load_recipe(REPO / "recipes" / name)
         assert {s.name: r.stage_hash(s.name) for s in r.stages} == want, name
+
+
+# -- hash-compatible fields, bf16 -------------------------------------------------------------
+
+def _body(**stage_over) -> dict:
+    return {"name": "t", "data": {"sequences": 2, "val_sequences": 1, "frames": [20, 24],
+                                  "pairs": 16, "val_pairs": 8},
+            "stage": [{"name": "direct", "method": "direct", "depth": 1, "mlp_hidden": 32,
+                       "steps": 2, "batch": 4, "warmup_steps": 1, **stage_over}]}
+
+
+def test_precision_is_hashed_only_when_set():
+    a = recipe_from_dict(_body())
+    assert "precision" not in a.effective()["stages"][0]
+    assert recipe_from_dict(_body(precision="fp32")).hash == a.hash  # default spelt out
+    b = recipe_from_dict(_body(precision="bf16"))
+    assert b.hash != a.hash and b.effective()["stages"][0]["precision"] == "bf16"
+    with pytest.raises(ConfigError, match="precision must be one of"):
+        recipe_from_dict(_body(precision="fp16"))
+
+
+def test_bf16_is_refused_without_native_bf16_unless_forced(monkeypatch, tmp_path):
+    monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"avx2"}))
+    rec = recipe_from_dict(_body(precision="bf16"))
+    with pytest.raises(ConfigError, match="no native bfloat16.*--force-bf16"):
+        train_recipe(rec, tmp_path / "run", progress_bar=False)
+    assert not (tmp_path / "run" / "direct").exists()  # refused before any training
+    precision.check_precision("bf16", "cpu", force=True)
+    precision.check_precision("fp32", "cpu")
+    monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"avx512_bf16"}))
+    precision.check_precision("bf16", "cpu")
+
+
+def test_bf16_stage_trains_with_float32_master_weights(tmp_path):
+    rec = recipe_from_dict(_body(precision="bf16"))
+    out = train_recipe(rec, tmp_path, progress_bar=False, force_bf16=True)
+    assert out["stages"]["direct"]["precision"] == "bf16"
+    sd = torch.load(tmp_path / "direct" / "model.pth", weights_only=True)["net"]
+    assert all(v.dtype == torch.float32 for v in sd.values() if v.is_floating_point())
+    # the forward ran in bf16: outputs differ from fp32 a little, not a lot
+    cfg = rec.stages[0]
+    stage = Stage(cfg, None, None, 0)
+    x = [torch.randn(2, 3, 64, 64), torch.randn(2, 3, 64, 64), torch.randn(2, 3, 128, 128)]
+    with torch.no_grad():
+        low = stage._forward(*x)["boxes"]
+        stage.cfg = dataclasses.replace(cfg, precision="fp32")
+        full = stage._forward(*x)["boxes"]
+    assert low.dtype == torch.float32 and 0 < float((low - full).abs().max()) < 0.05
+
+
+# -- checkpoint files as init / teacher --------------------------------------------------------
+
+def _official_file(path: Path, config: dict) -> dict:
+    """A checkpoint in the official layout only ({'net': sd}, no sidecar)."""
+    model = init_random_weights(MixFormerV2(config), seed=1)
+    sd = model.state_dict()
+    torch.save({"net": sd}, path)
+    return sd
+
+
+def test_official_checkpoint_file_as_init_and_teacher(tmp_path):
+    micro = StageConfig(name="x", method="teacher", depth=3, mlp_hidden=48, steps=1)
+    sd = _official_file(tmp_path / "teacher.pth.tar", micro.model_config())
+    cfg, loaded = load_reference(tmp_path / "teacher.pth.tar", "micro")
+    assert (cfg["depth"], cfg["mlp_hidden_dim"], cfg["head"]) == (3, 48, "corner")
+    assert torch.equal(loaded["backbone.blocks.2.mlp.fc1.weight"], sd["backbone.blocks.2.mlp.fc1.weight"])
+    body = _body(method="sparse", depth=3, mlp_hidden=48, init="file:" + str(tmp_path / "teacher.pth.tar"),
+                 teacher=str(tmp_path / "teacher.pth.tar"))
+    rec = recipe_from_dict(body)
+    out = train_recipe(rec, tmp_path / "run", progress_bar=False)
+    assert out["stages"]["direct"]["steps"] == 2
+    first = rec.stage_hash("direct")
+    torch.save({"net": {k: v + 1 for k, v in sd.items()}}, tmp_path / "teacher.pth.tar")
+    assert recipe_from_dict(body).stage_hash("direct") != first  # the file's content is hashed
+    body["stage"][0]["mlp_hidden"] = 64
+    with pytest.raises(ConfigError, match="init weights do not fit.*mlp.fc1"):
+        train_recipe(recipe_from_dict(body), tmp_path / "run2", progress_bar=False)
+
+
+def test_checkpoint_of_other_crop_sizes_is_resized_and_bad_files_named(tmp_path):
+    small = StageConfig(name="x", method="direct", variant="small", depth=1, steps=1).model_config()
+    base_like = {**small, "template_size": 128, "search_size": 288}  # Base crops, Small width
+    sd = _official_file(tmp_path / "b.pth", base_like)
+    cfg, loaded = load_reference(tmp_path / "b.pth", "small")
+    assert (cfg["template_size"], cfg["search_size"]) == (112, 224)
+    assert loaded["backbone.pos_embed_s"].shape == (1, 14 * 14, 768)
+    assert torch.equal(loaded["backbone.blocks.0.attn.qkv.weight"], sd["backbone.blocks.0.attn.qkv.weight"])
+    grid = resize_grid(torch.arange(16.0).reshape(1, 16, 1), 4)
+    assert torch.allclose(grid, torch.arange(16.0).reshape(1, 16, 1), atol=1e-5)  # same size: same
+    with pytest.raises(InputError, match="b.pth.*wrong shapes"):
+        load_reference(tmp_path / "b.pth", "micro")  # 768 wide into a 128 wide model
+    torch.save({"net": {"head.weight": torch.zeros(2)}}, tmp_path / "junk.pth")
+    with pytest.raises(InputError, match="not a MixFormerV2 checkpoint"):
+        load_reference(tmp_path / "junk.pth", "micro")
+
+
+# -- real-data splits (a registered loader's train split on disk) ------------------------------
+
+@pytest.fixture(scope="module")
+def fake_roots(tmp_path_factory):
+    """Tiny LaSOT- and GOT-10k-layout train splits: JPEG frames, groundtruth.txt and the
+    visibility files each loader reads (full_occlusion / out_of_view; absence / cover)."""
+    base = tmp_path_factory.mktemp("roots")
+    small = dict(n_sequences=3, n_frames=(8, 10), size=(96, 72), seed=5, splits=["train"])
+    write_synthetic("lasot", base / "lasot", **small)
+    write_synthetic("got10k", base / "got10k", **small)
+    return base
+
+
+@pytest.mark.parametrize("dataset", ["lasot", "got10k"])
+def test_training_reads_a_loaders_train_split(fake_roots, tmp_path, dataset):
+    root = fake_roots / dataset
+    if dataset == "lasot":
+        seq = next(p for p in root.rglob("groundtruth.txt"))
+        assert {"full_occlusion.txt", "out_of_view.txt"} <= {p.name for p in seq.parent.iterdir()}
+        assert (seq.parent / "img" / "00000001.jpg").is_file()
+    body = _body()
+    body["data"] = {"source": "dataset", "dataset": dataset, "split": "train", "root": str(root),
+                    "sequences": 2, "val_sequences": 1, "pairs": 8, "val_pairs": 4, "max_gap": 5}
+    rec = recipe_from_dict(body)
+    out = train_recipe(rec, tmp_path, progress_bar=False)
+    side = out["stages"]["direct"]
+    assert side["trained_on"] == f"dataset:{dataset}-train" and side["steps"] == 2
+    assert 0.0 <= side["val_iou"] <= 1.0
+    train, val = tdata.build_pairs(rec.data, 64, 128, seed=0)
+    assert len(train) == 8 and len(val) == 4 and train.search.float().std() > 1  # real pixels
+    with pytest.raises(ConfigError, match="asks for 4"):
+        tdata.build_pairs(dataclasses.replace(rec.data, sequences=3), 64, 128, seed=0)
+
+
+@pytest.mark.parametrize("split", ["test", "TEST", "lasot_test"])
+def test_test_splits_are_never_trained_on(split):
+    body = _body()
+    body["data"] = {"source": "dataset", "dataset": "lasot", "split": split}
+    with pytest.raises(ConfigError, match=r"\[data\] split .*test splits are never trained on"):
+        recipe_from_dict(body)

@@ -4,9 +4,8 @@ sidecar (command, recipe hash, stage, training time, validation IoU, the model c
 training report. Stages already finished with the same stage hash are not retrained, so a
 killed pipeline re-run continues where it stopped.
 
-``init`` / ``teacher`` may name a checkpoint file instead of a stage: one of ours (its sidecar
-gives the config) or an official MixFormerV2 one (``{'net': state_dict}``; the config is the
-stage's variant with depth, MLP width and head read from the keys, then loaded strictly).
+``init`` / ``teacher`` may name a checkpoint file instead of a stage (``checkpoints.py``): one
+of ours or an official MixFormerV2 one.
 Runs on ``device`` (``cpu``, ``cuda:N``), and under torchrun on several processes (see
 ``distributed.py``): every process runs the pipeline, only rank 0 writes.
 """
@@ -16,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import platform
-import re
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -25,12 +23,11 @@ from typing import Any
 import torch
 
 from ..devices import check_device
-from ..errors import ConfigError, InputError
+from ..errors import ConfigError
 from ..threads import set_threads
-from ..trackers.mixformerv2.checkpoint import load_checkpoint, load_into
-from ..trackers.mixformerv2.config import VARIANTS, MixFormerV2Config
-from ..trackers.mixformerv2.model import MixFormerV2
+from ..trackers.mixformerv2.checkpoint import load_checkpoint
 from . import distributed
+from .checkpoints import load_reference
 from .data import PairSet, build_pairs
 from .distributed import DistInfo
 from .loop import StageResult, run_stage
@@ -62,42 +59,6 @@ def load_trained(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tens
         raise ConfigError(f"{path}: no sidecar {side.name} with the model config beside it")
     meta = json.loads(side.read_text())
     return meta["config"], load_checkpoint(path), meta
-
-
-_BLOCK_KEY = re.compile(r"^backbone\.blocks\.(\d+)\.")
-
-
-def config_from_state_dict(sd: dict[str, torch.Tensor], variant: str,
-                           path: str | Path | None = None) -> dict[str, Any]:
-    """The model config of a checkpoint without sidecar (an official one): ``variant``'s shape
-    with the depth, MLP width and head kind its keys show."""
-    blocks = {int(m.group(1)) for k in sd if (m := _BLOCK_KEY.match(k))}
-    if not blocks:
-        raise InputError("no backbone.blocks.N.* keys: not a MixFormerV2 checkpoint", path=path)
-    cfg = dict(VARIANTS[variant], depth=max(blocks) + 1, attention="eager",
-               head="corner" if any(k.startswith("box_head.tower_tl.") for k in sd) else "distribution")
-    fc1 = sd.get("backbone.blocks.0.mlp.fc1.weight")
-    if fc1 is not None:
-        cfg["mlp_hidden_dim"] = int(fc1.shape[0])
-    try:
-        return MixFormerV2Config.from_dict(cfg).to_dict()
-    except ConfigError as exc:
-        raise InputError(f"checkpoint does not fit variant {variant!r}: {exc}", path=path) from None
-
-
-def load_reference(path: str | Path, variant: str, trust: bool = False
-                   ) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-    """(config, state dict) of a checkpoint file named as ``init`` / ``teacher``: ours (the
-    sidecar holds the config) or an official one, checked strictly against the inferred
-    config (one error lists every missing, unexpected or wrong-shaped key)."""
-    path = Path(path)
-    if path.with_suffix(".json").is_file():
-        cfg, sd, _ = load_trained(path)
-        return cfg, sd
-    sd = load_checkpoint(path, trust=trust)
-    cfg = config_from_state_dict(sd, variant, path)
-    load_into(MixFormerV2(cfg), sd, path)
-    return cfg, {k: v.float() for k, v in sd.items()}
 
 
 def _pairs_for(recipe: Recipe, negatives: bool, cache: dict, workspace) -> tuple[PairSet, PairSet]:

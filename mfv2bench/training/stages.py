@@ -116,7 +116,11 @@ class Stage:
             if base_cfg.get("head") == final["head"] and base_cfg["depth"] == final["depth"]:
                 student.load_state_dict(sd, strict=True)
             else:  # a corner teacher's backbone into a token-head student
-                missing = student.load_state_dict(_backbone_only(sd), strict=False)
+                try:
+                    missing = student.load_state_dict(_backbone_only(sd), strict=False)
+                except RuntimeError as exc:  # shapes differ: say which, not a traceback
+                    raise ConfigError(f"[[stage]] {cfg.name!r}: init weights do not fit: "
+                                      f"{str(exc).splitlines()[1:3]}") from None
                 bad = [k for k in missing.unexpected_keys]
                 if bad:
                     raise ConfigError(f"[[stage]] {cfg.name!r}: init weights do not fit: {bad[:5]}")
