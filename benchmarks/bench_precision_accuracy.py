@@ -84,17 +84,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.allow_emulated_bf16:
         os.environ[ALLOW_EMULATED_BF16_ENV] = "1"
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    frames: tuple[int, int] | int = (tuple(int(x) for x in args.frames.split("-", 1))  # type: ignore[assignment]
-                                     if "-" in args.frames else int(args.frames))
+    lo, _, hi = args.frames.partition("-")
+    frames: tuple[int, int] | int = (int(lo), int(hi)) if hi else int(lo)
     root = args.root or Path(tempfile.gettempdir()) / "mfv2bench-precision" / "synthetic-lasot"
     t0 = time.perf_counter()
     wrote = ensure_split(root, max(args.sequences, 1), frames)
     ws = load_workspace(args.workspace)
-    log = (lambda _m: None) if args.quiet else (lambda m: print(f"  [{time.perf_counter() - t0:6.1f} s] {m}", flush=True))
+
+    def log(message: str) -> None:
+        if not args.quiet:
+            print(f"  [{time.perf_counter() - t0:6.1f} s] {message}", flush=True)
+
     print(f"{'wrote' if wrote else 'using'} synthetic LaSOT test split at {root}")
     report = precision_accuracy(ws, args.tracker, "synthetic-lasot", root=root,
                                 sequences=args.sequences,
-                                variants=tuple(v.strip() for v in args.runtimes.split(",") if v.strip()),
+                                variants=[v.strip() for v in args.runtimes.split(",") if v.strip()],
                                 threads=args.threads, protocol=args.protocol,
                                 latency_iters=args.latency_iters, log=log)
     m = report.machine

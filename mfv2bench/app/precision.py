@@ -18,6 +18,7 @@ the user forced it (``MFV2BENCH_ALLOW_EMULATED_BF16=1``), in which case the row 
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import statistics
 from dataclasses import asdict, dataclass, field
@@ -26,7 +27,8 @@ from typing import Any, Callable
 
 from ..datasets.base import DatasetSplit
 from ..datasets.registry import load_split
-from ..devices import ReducedPrecisionError, cpu_features, torch_cpu_capability
+from .. import devices
+from ..devices import ReducedPrecisionError, torch_cpu_capability
 from ..errors import ConfigError, Mfv2benchError
 from ..metrics.analysis import METRIC_LABELS, Analysis, analyze
 from ..metrics.stats import PairedTest
@@ -80,7 +82,7 @@ class PrecisionRow:
     name: str
     description: str
     precision: str  # fp32 | bf16 | int8
-    status: str = "ok"  # ok | refused | failed
+    status: str = "ok"  # ok | refused (bf16 not native) | unavailable (extra missing) | failed
     reason: str | None = None
     scores: dict[str, float] = field(default_factory=dict)  # metric -> percent
     ci: dict[str, tuple[float, float]] = field(default_factory=dict)  # percent
@@ -238,7 +240,7 @@ def _num(v: float | None, width: int, digits: int, suffix: str = "") -> str:
 
 def machine_info(threads: int) -> dict[str, Any]:
     """CPU model and precision flags, torch's dispatch level, threads, load, versions."""
-    cpu = cpu_features()
+    cpu = devices.cpu_features()  # the probe the guard uses
     return {"cpu": cpu.to_dict(), "cpu_line": cpu.describe(),
             "torch_cpu_capability": torch_cpu_capability(), "threads": threads,
             "load_average": load_average(), "packages": package_versions()}
@@ -270,7 +272,7 @@ def precision_accuracy(workspace: Workspace, tracker: str = "mfv2-micro",
     missing = kind.missing_weights(spec)
     if missing is not None:
         raise ConfigError(f"tracker {tracker!r}: {missing}")
-    cpu = cpu_features()
+    cpu = devices.cpu_features()  # the probe the guard uses
     rows: dict[str, PrecisionRow] = {}
     built: dict[str, Any] = {}
     for name in names:
@@ -280,6 +282,11 @@ def precision_accuracy(workspace: Workspace, tracker: str = "mfv2-micro",
             params["threads"] = threads
         vspec = spec.with_overrides({"params": params})
         row = rows[name] = PrecisionRow(name, v.description, kind.precision_of(vspec))
+        if params.get("runtime") == "onnxruntime" and not importlib.util.find_spec("onnxruntime"):
+            row.status = "unavailable"
+            row.reason = "onnxruntime not installed (pip install 'mfv2bench[onnx]')"
+            log(f"{name}: {row.reason}")
+            continue
         try:
             built[name] = kind.build(vspec, device="cpu")
         except ReducedPrecisionError as exc:
