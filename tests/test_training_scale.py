@@ -5,16 +5,20 @@ full-size (Small) shapes and DDP (two gloo processes on the CPU)."""
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
+import socket
 from pathlib import Path
 
 import pytest
 import torch
+import torch.multiprocessing as mp
 
 from mfv2bench.datasets.synthetic import write_synthetic
 from mfv2bench.errors import ConfigError, InputError
 from mfv2bench.trackers.mixformerv2.model import MixFormerV2, init_random_weights
 from mfv2bench.training import data as tdata
-from mfv2bench.training import precision
+from mfv2bench.training import pipeline, precision
 from mfv2bench.training.checkpoints import load_reference, resize_grid
 from mfv2bench.training.pipeline import train_recipe
 from mfv2bench.training.recipe import StageConfig, load_recipe, recipe_from_dict
@@ -177,3 +181,65 @@ def test_test_splits_are_never_trained_on(split):
     body["data"] = {"source": "dataset", "dataset": "lasot", "split": split}
     with pytest.raises(ConfigError, match=r"\[data\] split .*test splits are never trained on"):
         recipe_from_dict(body)
+
+
+# -- several processes (DDP, gloo on the CPU) ----------------------------------------------------
+
+def _ddp_body() -> dict:
+    body = _body(steps=3, lr=1e-3)
+    body["stage"].append({"name": "score", "method": "score", "init": "direct", "steps": 2,
+                          "batch": 4, "warmup_steps": 1})
+    return body
+
+
+def _ddp_worker(rank: int, world: int, port: int, body: dict, run: str, record: str) -> None:
+    """One torchrun-like process: the environment torchrun sets, then the pipeline; records
+    each stage's final weights and every checkpoint write (with the rank)."""
+    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world),
+                      MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    real_final, real_save = Stage.final, pipeline.save_trained
+
+    def final(self):
+        cfg, sd = real_final(self)
+        torch.save(sd, Path(record) / f"{self.cfg.name}-rank{rank}.pt")
+        return cfg, sd
+
+    def save(path, *a, **k):
+        with open(Path(record) / "saves.txt", "a") as f:
+            f.write(f"{rank} {path}\n")
+        return real_save(path, *a, **k)
+
+    Stage.final, pipeline.save_trained = final, save
+    train_recipe(recipe_from_dict(body), run, progress_bar=False)
+
+
+@pytest.mark.slow
+def test_ddp_two_processes_agree_and_only_rank0_writes(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    record = tmp_path / "record"
+    record.mkdir()
+    mp.spawn(_ddp_worker, args=(2, port, _ddp_body(), str(tmp_path / "run"), str(record)),
+             nprocs=2, join=True)
+    for stage in ("direct", "score"):
+        a = torch.load(record / f"{stage}-rank0.pt", weights_only=True)
+        b = torch.load(record / f"{stage}-rank1.pt", weights_only=True)
+        assert all(torch.equal(a[k], b[k]) for k in a), stage  # one model on both ranks
+        saved = torch.load(tmp_path / "run" / stage / "model.pth", weights_only=True)["net"]
+        assert all(torch.equal(a[k], saved[k]) for k in a)
+    writers = {line.split()[0] for line in (record / "saves.txt").read_text().splitlines()}
+    assert writers == {"0"}
+    entries = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    keys = [(e["stage"], e["step"], "val_iou" in e) for e in entries]
+    assert len(keys) == len(set(keys))  # each log line written once
+    side = json.loads((tmp_path / "run" / "direct" / "model.json").read_text())
+    assert side["processes"] == 2
+    # the two shards of each batch make the single-process gradient: nearly the same weights
+    single = train_recipe(recipe_from_dict(_ddp_body()), tmp_path / "single", progress_bar=False,
+                          only=["direct"])
+    assert single["stages"]["direct"]["processes"] == 1
+    one = torch.load(tmp_path / "single" / "direct" / "model.pth", weights_only=True)["net"]
+    ddp = torch.load(record / "direct-rank0.pt", weights_only=True)
+    worst = max(float((one[k] - ddp[k]).abs().max()) for k in one if one[k].is_floating_point())
+    assert worst < 1e-3, worst
