@@ -10,14 +10,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from report_samples import write_store_results
 
 from mfv2bench.datasets.base import DatasetSplit, Sequence
+from mfv2bench.datasets.registry import load_split
+from mfv2bench.datasets.synthetic import write_synthetic
 from mfv2bench.metrics import PROTOCOLS, ProtocolRejection, SequenceInput, get_protocol
 from mfv2bench.metrics.analysis import analyze_store, sequence_input
 from mfv2bench.metrics.engine import score_batch
 from mfv2bench.metrics.scores import aggregate
 from mfv2bench.metrics.text import analysis_text
+from mfv2bench.report.build import report_model
 from mfv2bench.results.readers import read_results
+from mfv2bench.workspace import load_workspace
 
 # (short rule, long rule) read from each toolkit's source (see protocols.py for file and line)
 RULES = {
@@ -198,3 +203,18 @@ def test_analysis_reports_each_short_sequence_and_keeps_it_in_the_cache(tmp_path
         assert ("note: rel: seqA: seqA.txt: 2 row(s) short of 5 frames: the missing frames "
                 "scored as failures") in text
         assert a.to_json()["length_notes"] == {"rel": {"seqA": a.length_notes["rel"]["seqA"]}}
+
+
+def test_report_lists_short_sequences_in_its_notes(workspace: Path) -> None:
+    ws = load_workspace(workspace)
+    write_synthetic("lasot", ws.data_root("synthetic-lasot"), n_sequences=2, n_frames=(12, 14),
+                    size=(96, 72), seed=1)
+    split = load_split("synthetic-lasot", workspace=ws)
+    write_store_results(ws.results_dir, "rel", split, noise=1.0, seed=1)
+    seq = split.sequences[0].name
+    path = ws.results_dir / "rel" / split.key / f"{seq}.txt"
+    path.write_text("".join(path.read_text().splitlines(keepends=True)[:-2]))
+    m = report_model(ws, "synthetic-lasot", ["rel"], protocol="mixformerv2-nolabels")
+    assert [n for n in m.notes if n.startswith("rel: ")] == [
+        f"rel: {seq}: {seq}.txt: 2 row(s) short of {split.sequences[0].n_frames} frames: the "
+        "missing frames scored as zero boxes (0,0,0,0) (mixformerv2-nolabels rule: pad-zeros)"]

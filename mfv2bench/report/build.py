@@ -218,6 +218,8 @@ def report_model(workspace: Workspace, dataset: str, trackers: list[str], protoc
                                   entries_from_analysis(a, key, results))
     overall, labels = overall_from_analysis(a)
     all_notes = list(notes or [])
+    for t, per_seq in a.length_notes.items():  # results shorter or longer than the sequence
+        all_notes += [f"{t}: {seq}: " + "; ".join(per_seq[seq]) for seq in sorted(per_seq)]
     if not real:
         all_notes.append(f"{split.dataset} is not a published benchmark: no published results are "
                          "compared here")

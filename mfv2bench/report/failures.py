@@ -158,6 +158,8 @@ def sequence_ious(seq: Sequence, boxes: np.ndarray, protocol: str | MetricProtoc
     if len(iou) != len(seq.gt):  # protocols that drop frames: no per-frame alignment to show
         raise ValueError(f"{len(iou)} scored frames for {len(seq.gt)} GT rows")
     iou[iou < 0] = 0.0  # the failure sentinel
+    if fe.missing is not None:
+        iou[fe.missing] = 0.0  # frames a short result lacks, failed by the protocol's rule
     iou[~np.asarray(fe.counted, bool)] = np.nan
     if len(iou):
         iou[0] = np.nan
@@ -311,7 +313,8 @@ def tracker_boxes(split: DatasetSplit, trackers: list[str], results_dir: str | P
         folder = run_folder(results_dir, t, split.key)
         if not folder.is_dir():
             folder = tracker_folder(results_dir, t)
-        raw = read_results(folder, lengths, nan=nan, times=False)
+        # short results as read: the protocol's length rule decides (sequence_ious)
+        raw = read_results(folder, lengths, nan=nan, times=False, short="keep")
         out[t] = {name: r.boxes for name, r in raw.items()}
     return out
 
