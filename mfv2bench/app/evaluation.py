@@ -79,6 +79,11 @@ class Evaluation:
         if s["failed"]:
             few = ", ".join(s["failed"][:5]) + (" ..." if len(s["failed"]) > 5 else "")
             lines.append(f"failed sequences: {few}; tracebacks in {s['errors_log']}")
+        if len(s["runs"]) > 1:
+            lines.append(f"{len(s['runs'])} runs (seeds " + ", ".join(str(r["seed"]) for r in s["runs"])
+                         + "): " + "; ".join(f"run {r['run']}: ran {r['ran']}, already complete "
+                                             f"{r['skipped']}, failed {len(r['failed'])}"
+                                             for r in s["runs"]))
         if s["missing_on_disk"]:
             lines.append(f"{len(s['missing_on_disk'])} sequence(s) of the split were not on disk")
         reasons = "; ".join(s["subset"])

@@ -13,7 +13,7 @@ from ..runner.backends import SCHEDULER_TIMEOUT_S
 from ..runner.evaluate import BACKENDS
 from ..runner.signals import EXIT_INTERRUPTED, Terminated, terminate_as_interrupt
 from ..workspace import Workspace
-from .options import results_option, root_option, trust_checkpoint_option
+from .options import count, results_option, root_option, trust_checkpoint_option
 
 
 @click.command("eval")
@@ -43,6 +43,13 @@ from .options import results_option, root_option, trust_checkpoint_option
 @click.option("--allow-partial", is_flag=True,
               help="Run the sequences present on disk when some are missing (marked partial).")
 @click.option("--sequences", default=None, help="Comma-separated subset of sequences.")
+@click.option("--runs", type=count(1, 999), default=1, show_default=True,
+              help="Repeated runs (stochastic trackers): run 0 in the usual folder, run r in "
+                   "run_<r:03d>/ inside it; the analysis averages them as the protocol's toolkit "
+                   "does and shows the run-to-run spread.")
+@click.option("--seed", type=count(0), default=0, show_default=True,
+              help="Run r seeds each sequence from SEED + r (Python, NumPy, torch, OpenCV, C "
+                   "rand()); recorded in each run's run.json.")
 @root_option
 @results_option
 @click.option("--no-metrics", is_flag=True, help="Do not print the metrics table at the end.")
@@ -51,7 +58,7 @@ from .options import results_option, root_option, trust_checkpoint_option
 @click.pass_obj
 def command(ws: Workspace, tracker, dataset, split, jobs, device, threads, backend, scheduler,
             scheduler_timeout, timeout_frame, timeout_sequence, force, allow_partial, sequences,
-            root, results_dir, no_metrics, trust_checkpoint, as_json) -> None:
+            runs, seed, root, results_dir, no_metrics, trust_checkpoint, as_json) -> None:
     """Run TRACKER on every sequence of a split and store raw results.
 
     Sequences already complete (same spec hash, same ground truth) are skipped; a sequence whose
@@ -73,7 +80,7 @@ def command(ws: Workspace, tracker, dataset, split, jobs, device, threads, backe
                                    force=force, allow_partial=allow_partial,
                                    trust_checkpoint=trust_checkpoint, sequences=subset,
                                    progress=not as_json, results_dir=results_dir, root=root,
-                                   threads=threads)
+                                   threads=threads, runs=runs, seed=seed)
     except Terminated as stop:
         click.echo(f"terminated ({stop}): workers stopped, finished sequences are saved; run the "
                    "same command to resume", err=True)

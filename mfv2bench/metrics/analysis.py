@@ -23,6 +23,13 @@
   shorter or longer than their sequence (scored as the protocol's toolkit scores them).
 - ``sequences``: tracker -> the sequences scored (all of the split unless refused).
 - ``bootstrap``: resamples, seed, level and the names of the CI and paired-test methods.
+- ``runs``: tracker -> runs averaged per sequence (1 for single-run results); ``run_scores``:
+  tracker -> metric -> the overall score of each run alone (only for trackers with several
+  runs); ``run_spread(tracker, metric)``: their standard deviation (ddof=1), the run-to-run
+  spread printed next to the bootstrap CI (which resamples sequences of the averaged scores).
+  Runs are averaged as the protocol's toolkit does (``MetricProtocol.runs``): per-sequence
+  curves averaged over runs (pytracking ``merge_results=True``), or every frame of every run
+  pooled (GOT-10k).
 - ``coverage``: tracker -> ``full`` | ``subset`` | ``partial`` (``results.manifest``): only
   ``full`` (every sequence of the official split scored, the run complete, GT unchanged) is
   comparable with published numbers; ``coverage_reasons``: tracker -> why not (short phrases).
@@ -36,7 +43,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +109,8 @@ class Analysis:
     coverage: dict[str, str] = field(default_factory=dict)
     coverage_reasons: dict[str, list[str]] = field(default_factory=dict)
     length_notes: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    runs: dict[str, int] = field(default_factory=dict)
+    run_scores: dict[str, dict[str, list[float]]] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -127,6 +136,22 @@ class Analysis:
     def score(self, tracker: str, metric: str) -> float | None:
         return _overall_value(self.overall[tracker], metric)
 
+    @property
+    def runs_rule(self) -> str:
+        """How the protocol combines repeated runs (``MetricProtocol.runs``)."""
+        return get_protocol(self.protocol).runs
+
+    def runs_of(self, tracker: str) -> int:
+        """Runs averaged for ``tracker`` (1 for single-run results)."""
+        return self.runs.get(tracker, 1)
+
+    def run_spread(self, tracker: str, metric: str) -> float | None:
+        """Standard deviation (ddof=1) of the per-run scores (None for a single run)."""
+        values = self.run_scores.get(tracker, {}).get(metric)
+        if not values or len(values) < 2:
+            return None
+        return float(np.std(np.asarray(values, dtype=np.float64), ddof=1))
+
     def table(self, percent: bool = True) -> pd.DataFrame:
         """One row per tracker: headline scores with their 95 % CI bounds, sequence count and
         degenerate-output flags (scores in percent unless ``percent=False``)."""
@@ -141,10 +166,14 @@ class Analysis:
                 row[lab] = None if v is None else v * k
                 row[f"{lab} CI low"] = lo * k
                 row[f"{lab} CI high"] = hi * k
+                if any(n > 1 for n in self.runs.values()):
+                    sd = self.run_spread(t, m)
+                    row[f"{lab} run SD"] = None if sd is None else sd * k
             fps = self.overall[t].speed_fps
             if fps is not None and fps > 0:
                 row["FPS"] = fps
             row["sequences"] = len(self.sequences[t])
+            row["runs"] = self.runs_of(t)
             row["coverage"] = self.coverage_of(t)
             flags = self.degenerate[t].summary() if t in self.degenerate else {}
             row["flags"] = ", ".join(f"{f}: {len(s)}" for f, s in flags.items())
@@ -181,6 +210,10 @@ class Analysis:
             "coverage": {t: self.coverage_of(t) for t in self.trackers},
             "coverage_reasons": {t: self.coverage_reasons.get(t, []) for t in self.trackers},
             "comparable": {t: self.comparable(t) for t in self.trackers},
+            "runs": {t: self.runs_of(t) for t in self.trackers},
+            "run_scores": self.run_scores,
+            "run_spread": {t: {m: self.run_spread(t, m) for m in self.metrics}
+                           for t in self.trackers if self.runs_of(t) > 1},
         })
 
 
@@ -280,7 +313,29 @@ def score_tracker(split: DatasetSplit, tracker: str, results: dict[str, Any],
                                 "protocol)", path=exc.path, line=exc.line) from None
     guard = check_outputs({it.name: it.runs[0] for it in items},
                           {s.name: s.image_size for s in seqs})
+    batch.run_values = run_values(items, protocol, on_reject)
     return batch, guard
+
+
+def run_values(items: list[SequenceInput], protocol: MetricProtocol, on_reject: str = "raise"
+               ) -> np.ndarray | None:
+    """(R, M): the overall headline scores of each run scored alone, R = the runs every
+    sequence has (None when a sequence has a single run): the run-to-run spread."""
+    n_runs = min((len(it.runs) for it in items), default=1)
+    if n_runs < 2:
+        return None
+    metrics = headline_metrics(protocol)
+    out = np.full((n_runs, len(metrics)), np.nan)
+    for r in range(n_runs):
+        one = [replace(it, runs=[it.runs[r]], sources=list(it.sources[r:r + 1])) for it in items]
+        b = score_batch(one, protocol, on_reject=on_reject)
+        if len(b) == 0:
+            continue
+        overall = aggregate(b, protocol)
+        for k, m in enumerate(metrics):
+            v = _overall_value(overall, m)
+            out[r, k] = np.nan if v is None else v
+    return out
 
 
 def analyze(split: DatasetSplit, results: dict[str, dict[str, Any]],
@@ -339,6 +394,13 @@ def analysis_from_scores(split: DatasetSplit, protocol: str | MetricProtocol,
         coverage[t], why = split_coverage(split, list(b.names), b.rejected)
         if why and coverage[t] != mf.FULL:
             reasons[t] = why
+    runs: dict[str, int] = {}
+    run_scores: dict[str, dict[str, list[float]]] = {}
+    for t, b in batches.items():
+        rv = b.run_values
+        if rv is not None and np.ndim(rv) == 2 and rv.shape[0] > 1 and rv.shape[1] == len(metrics):
+            runs[t] = int(rv.shape[0])
+            run_scores[t] = {m: [float(v) for v in rv[:, k]] for k, m in enumerate(metrics)}
     return Analysis(
         protocol=p.name, protocol_hash=p.hash, dataset=split.dataset, split=split.split,
         partial=split.partial, missing=list(split.missing), trackers=trackers, metrics=metrics,
@@ -351,7 +413,7 @@ def analysis_from_scores(split: DatasetSplit, protocol: str | MetricProtocol,
                    "seed": seed, "level": level,
                    "paired_test": "sign-flip permutation p-value (exact up to 16 sequences, "
                                   "else 10000 draws); paired percentile bootstrap CI"},
-        coverage=coverage, coverage_reasons=reasons)
+        coverage=coverage, coverage_reasons=reasons, runs=runs, run_scores=run_scores)
 
 
 def split_coverage(split: DatasetSplit, scored: list[str], refused: dict[str, str]

@@ -72,6 +72,9 @@ class BatchScores:
     time_stats: np.ndarray | None  # (S, 2): sum of 1/t and count of usable per-frame times
     rejected: dict[str, str] = field(default_factory=dict)
     coverage: np.ndarray | None = None  # TrackingNet: share of frames with a submitted box
+    # repeated runs: (R, M) overall score of each run alone, M = the protocol's headline metrics
+    # (filled by the analysis; None for single runs)
+    run_values: np.ndarray | None = None
     # sequence -> what the protocol's length rules did to a result shorter or longer than it
     length_notes: dict[str, list[str]] = field(default_factory=dict)
 

@@ -17,7 +17,7 @@ from mfv2bench.metrics.protocols import MetricProtocol
 from mfv2bench.results import score_cache as cache
 
 _ARRAYS = ("n_frames", "success", "precision", "norm_precision", "ao", "sr50", "sr75",
-           "iou_sum", "speed_fps", "time_stats", "coverage")
+           "iou_sum", "speed_fps", "time_stats", "coverage", "run_values")
 
 
 def gt_digest(seqs: list[Sequence]) -> str:

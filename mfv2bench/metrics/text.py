@@ -24,7 +24,11 @@ def analysis_text(a: Analysis, attributes: bool = False) -> str:
     """Scores with 95 % CIs, the protocol name and hash beside them, pairwise tests, flags."""
     lines = [f"{a.dataset}-{a.split}  protocol {a.label}"
              + ("  PARTIAL split: " + f"{len(a.missing)} sequences missing" if a.partial else "")]
-    header = ["tracker", "seqs"] + [f"{METRIC_LABELS[m]} [95% CI]" for m in a.metrics]
+    repeated = any(a.runs_of(t) > 1 for t in a.trackers)
+    header = ["tracker", "seqs"] + (["runs"] if repeated else [])
+    for m in a.metrics:  # the run-to-run spread next to the bootstrap CI over sequences
+        header += [f"{METRIC_LABELS[m]} [95% CI]"] + ([f"{METRIC_LABELS[m]} run SD"]
+                                                     if repeated else [])
     fps = {t: a.overall[t].speed_fps for t in a.trackers}
     show_fps = any(v is not None and v > 0 for v in fps.values())
     if show_fps:
@@ -32,10 +36,12 @@ def analysis_text(a: Analysis, attributes: bool = False) -> str:
     rows = []
     for t in a.trackers:
         mark = "" if a.comparable(t) else f" [{a.coverage_of(t).upper()}]"
-        row = [t + mark, str(len(a.sequences[t]))]
+        row = [t + mark, str(len(a.sequences[t]))] + ([str(a.runs_of(t))] if repeated else [])
         for m in a.metrics:
             lo, hi = a.ci[t][m]
             row.append(f"{_pct(a.score(t, m))} [{_pct(lo)}, {_pct(hi)}]")
+            if repeated:
+                row.append(_pct(a.run_spread(t, m), 2))
         if show_fps:
             row.append(f"{fps[t]:.1f}" if fps[t] is not None and fps[t] > 0 else "-")
         rows.append(row)
@@ -65,6 +71,12 @@ def analysis_text(a: Analysis, attributes: bool = False) -> str:
             why = "; ".join(a.coverage_reasons.get(t, [])) or "not the full official split"
             lines.append(f"note: {t}: {a.coverage_of(t).upper()} ({why}): not comparable with "
                          "full-split or published results")
+    if repeated:
+        how = ("every frame of every run pooled (as the GOT-10k toolkit does)"
+               if a.runs_rule == "pool-frames" else "per-sequence curves averaged over runs "
+               "(as pytracking's merge_results=True does)")
+        lines.append(f"note: runs averaged: {how}; run SD: standard deviation of the per-run "
+                     "scores (ddof=1); the CI resamples sequences of the averaged scores")
     for t, rej in a.rejected.items():
         lines.append(f"note: {t}: {len(rej)} sequence(s) refused by {a.protocol}: "
                      + ", ".join(sorted(rej)[:5]))

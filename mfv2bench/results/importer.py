@@ -25,7 +25,9 @@ from ..errors import ConfigError, InputError, MissingDataError, Mfv2benchError
 from ..hashing import file_sha256
 from ..provenance import git_commit
 from . import manifest as mf
-from .readers import MAX_ARCHIVE_BYTES, MAX_ARCHIVE_MEMBERS, locate_results, read_results
+from .layout import repeat_key
+from .readers import (MAX_ARCHIVE_BYTES, MAX_ARCHIVE_MEMBERS, find_run_folders, locate_results,
+                      read_results)
 from .store import ResultsStore
 
 FORMATS = ("auto", "pytracking", "got10k", "trackingnet")
@@ -253,7 +255,16 @@ def _near(missing: list[str], spare: list[str], n: int = 5) -> str:
 
 def _results_root(base: Path, names: list[str]) -> Path:
     """The folder (base or below) holding the most sequences' result files: archives often wrap
-    results in ``<tracker>/<dataset>/``. Names count in any spelling ``name_key`` accepts."""
+    results in ``<tracker>/<dataset>/``. Names count in any spelling ``name_key`` accepts. A
+    run folder (pytracking ``<param>_000``) gives way to its parent holding the other runs."""
+    best = _densest_folder(base, names)
+    if best != base and len(find_run_folders(best.parent, names, key=name_key)) > 1:
+        return best.parent
+    return best
+
+
+def _densest_folder(base: Path, names: list[str]) -> Path:
+    """The folder (base or below) holding the most sequences' result files."""
     wanted = {name_key(n) for n in names}
     best, best_n = base, -1
     for folder, dirs, files in os.walk(base):
@@ -345,8 +356,11 @@ def import_results(source: str | Path, as_name: str, data: SplitSequences,
     """Read raw results of every sequence of the split from ``source`` and write them to
     ``<results_dir>/<as_name>/<split key>/`` with an ``imported`` manifest.
 
-    ``fmt``: pytracking (``<seq>.txt``, comma or tab), got10k (``<seq>/<seq>_001.txt``; the first
-    run is kept), trackingnet (``<seq>.txt``); auto accepts any. Integer boxes become floats.
+    ``fmt``: pytracking (``<seq>.txt``, comma or tab, or run folders ``<param>_000/<seq>.txt``
+    ...), got10k (``<seq>/<seq>_001.txt``, ``_002``...), trackingnet (``<seq>.txt``); auto
+    accepts any. Run ids are kept: run ``r`` of the release (the ``r``-th in id order) becomes
+    run ``r`` of the store (``layout.repeat_key``), each run folder's manifest naming its source
+    run; the analysis averages them. Integer boxes become floats.
     File names match sequence names case-insensitively and across ``-``/``_``/space/none
     (each renaming listed). ``box_format`` ``xyxy`` converts corner rows to x,y,w,h; either way
     rows that read better in the other format are warned. A result shorter than its sequence
@@ -372,6 +386,27 @@ def import_results(source: str | Path, as_name: str, data: SplitSequences,
                                 allow_partial, box_format)
         except Mfv2benchError as exc:
             raise _in_archive(exc, Path(tmp), src) from None
+
+
+def _run_times(times: np.ndarray | None, run: int, n_frames: int) -> np.ndarray | None:
+    """Run ``run``'s per-frame times from a time array (one column per run, GOT-10k style; a
+    single column is run 0's), None when there are none for that run or the length is wrong."""
+    if times is None:
+        return None
+    if times.ndim == 2:
+        t = times[:, run] if run < times.shape[1] else None
+    else:
+        t = times if run == 0 else None
+    return t if t is not None and len(t) == n_frames else None
+
+
+def _source_run_ids(files: Any, seq: str, n_runs: int) -> list[str]:
+    """How the release names each imported run: its run folder (``dimp50_003``), GOT-10k's file
+    suffix (``_002``), or ``.`` for a single flat run."""
+    rels = files.runs[seq][:n_runs]
+    if files.run_folders and files.run_folders != [""]:
+        return [(p.rstrip("/") or ".") for p in files.run_folders[:n_runs]]
+    return [f"_{r[-7:-4]}" if "/" in r else "." for r in rels]  # GOT-10k <seq>_001.txt: _001
 
 
 def _coverage_error(data: SplitSequences, src: Path, no_result: list[str], not_on_disk: list[str],
@@ -400,7 +435,10 @@ def _import_from(base: Path, src: Path, as_name: str, data: SplitSequences, stor
     lengths = dict(data.lengths)
     split_names = list(lengths) + [s for s in data.missing if s not in lengths]
     res_root = _results_root(base, split_names)
-    match = match_names(_entry_stems(res_root), split_names)
+    run_dirs = find_run_folders(res_root, split_names, key=name_key)
+    stems = [st for st in _entry_stems(res_root / run_dirs[0])
+             if run_dirs == [""] or f"{st}/" not in run_dirs]
+    match = match_names(stems, split_names)
     present = [s for s in lengths if s in match.found]
     no_result = [s for s in lengths if s not in match.found]
     not_on_disk = [s for s in data.missing if s in match.found]
@@ -419,8 +457,11 @@ def _import_from(base: Path, src: Path, as_name: str, data: SplitSequences, stor
                                "then marked partial)")
     located = locate_results(res_root, [match.found[s] for s in present])
     files = type(located)(located.source, {s: located.runs[match.found[s]] for s in present},
-                          {s: located.times[match.found[s]] for s in present}, located.listing)
-    layouts = {"got10k" if "/" in files.runs[s][0] else "flat" for s in present}
+                          {s: located.times[match.found[s]] for s in present}, located.listing,
+                          {s: located.extra_times.get(match.found[s], []) for s in present},
+                          located.run_folders)
+    layouts = {"got10k" if "/" in files.runs[s][0] and run_dirs == [""] else "flat"
+               for s in present}
     if fmt == "got10k" and layouts != {"got10k"}:
         raise InputError("--format got10k expects <seq>/<seq>_001.txt files", src)
     if fmt in ("pytracking", "trackingnet") and layouts != {"flat"}:
@@ -428,12 +469,13 @@ def _import_from(base: Path, src: Path, as_name: str, data: SplitSequences, stor
     raw = read_results(files, present, nan="keep", cache=False)
     short: dict[str, tuple[int, int]] = {}
     for s in present:
-        rows = len(raw[s].boxes)
-        if rows < lengths[s]:
-            short[s] = (rows, lengths[s])
-        elif rows != lengths[s]:
-            raise InputError(f"result has {rows} rows but sequence {s} has {lengths[s]} frames",
-                             raw[s].sources[0])
+        for run, src_path in zip(raw[s].runs, raw[s].sources):  # every run must fit
+            rows = len(run)
+            if rows < lengths[s]:
+                short.setdefault(s, (rows, lengths[s]))
+            elif rows != lengths[s]:
+                raise InputError(f"result has {rows} rows but sequence {s} has {lengths[s]} "
+                                 "frames", src_path)
     if short:
         first = next(iter(short))
         detail = ", ".join(f"{s} ({r} of {n} rows)" for s, (r, n) in list(short.items())[:5])
@@ -450,9 +492,14 @@ def _import_from(base: Path, src: Path, as_name: str, data: SplitSequences, stor
         if not present:
             raise InputError(f"every result is shorter than its sequence: {detail}",
                              raw[first].sources[0], short[first][0] + 1)
-    boxes = {s: np.asarray(raw[s].boxes, dtype=np.float64) for s in present}
+    n_runs = min(len(raw[s].runs) for s in present)
+    if any(len(raw[s].runs) != n_runs for s in present):
+        counts = sorted({len(raw[s].runs) for s in present})
+        log.warning("sequences have %s runs in %s: the first %d of each are imported",
+                    "/".join(map(str, counts)), src, n_runs)
+    boxes = {s: [np.asarray(b, dtype=np.float64) for b in raw[s].runs[:n_runs]] for s in present}
     if box_format == "xyxy":
-        boxes = {s: _xyxy_to_xywh(b) for s, b in boxes.items()}
+        boxes = {s: [_xyxy_to_xywh(b) for b in bs] for s, bs in boxes.items()}
     checks = {s: box_format_check(raw[s].boxes, data.gt.get(s)) for s in present
               if s in data.gt}
     checks = {s: c for s, c in checks.items() if c["verdict"] != "unknown"}
@@ -465,15 +512,13 @@ def _import_from(base: Path, src: Path, as_name: str, data: SplitSequences, stor
         if (old is not None or has_files) and not force:
             raise ConfigError(f"{folder} already holds results; pass --force to replace them")
         store.clear(as_name, data.key)
+        store.remove_repeats(as_name, data.key, keep=1)
         with_times = 0
         for s in present:
-            times = raw[s].times
-            if times is not None and times.ndim == 2:
-                times = times[:, 0]
-            if times is not None and len(times) != lengths[s]:
-                times = None
-            with_times += times is not None
-            store.write_sequence(as_name, data.key, s, boxes[s], times)
+            for r in range(n_runs):  # run r into its run folder (layout.repeat_key), ids kept
+                times = _run_times(raw[s].times, r, lengths[s])
+                with_times += times is not None and r == 0
+                store.write_sequence(as_name, repeat_key(data.key, r), s, boxes[s][r], times)
         manifest = {
             "format": mf.FORMAT_VERSION, "tracker": as_name, "dataset": data.dataset,
             "split": data.split, "split_key": data.key, "imported": True,
@@ -482,6 +527,8 @@ def _import_from(base: Path, src: Path, as_name: str, data: SplitSequences, stor
             "source_format": fmt if fmt != "auto" else ("got10k" if layouts == {"got10k"} else "pytracking"),
             "source_box_format": box_format,
             "runs_in_source": max(len(raw[s].runs) for s in present),
+            "runs_imported": n_runs,
+            "source_run_ids": _source_run_ids(files, present[0], n_runs),
             "spec_hash": None, "checkpoint": None, "timing": "imported",
             "package": {"name": "mfv2bench", "version": __version__, "git_commit": git_commit()},
             "started": mf.utc_now(), "finished": mf.utc_now(),
@@ -501,6 +548,10 @@ def _import_from(base: Path, src: Path, as_name: str, data: SplitSequences, stor
         manifest[mf.ANNOTATIONS_KEY] = {s: data.annotations[s] for s in present
                                         if s in data.annotations}
         store.write_manifest(as_name, data.key, manifest)
+        for r in range(1, n_runs):  # each run folder says which run of the release it holds
+            store.write_manifest(as_name, repeat_key(data.key, r),
+                                 {**manifest, mf.RUN_ID_KEY: r,
+                                  "source_run_id": manifest["source_run_ids"][r]})
     return ImportResult(as_name, data.key, folder, present, missing, with_times, manifest,
                         renamed=dict(match.renamed), outside=list(match.outside),
                         not_on_disk=not_on_disk, short=short, warnings=warnings)

@@ -5,7 +5,19 @@
                                     <seq>_scores.txt   confidence per frame (optional)
                                     run.json           the run manifest
                                     errors.log         tracebacks of failed sequences
+                                    run_001/           run 1 of a repeated eval (``eval --runs N``):
+                                    run_002/ ...       the same files (boxes, times, scores,
+                                                       run.json with its run id and seed)
     <results>/<tracker>/speed/<device>-<threads>t-b<batch>-<precision>.json
+
+Repeated runs: run 0 is the split folder itself, so a single-run eval and the first run of a
+repeated one are the same files (folders written before repeated runs existed read as run 0);
+run ``r >= 1`` lives in ``run_<r:03d>/`` inside it (the pytracking convention of 3-digit run
+ids, ``<param>_000``..., with ``run`` as the parameter name). Each run folder is a store key of
+its own (``repeat_key``): the store, its locks and manifests treat it like a split folder.
+Analysis reads every run folder present (``repeat_ids``) and averages them as the protocol's
+toolkit does. Others' layouts with run ids (pytracking ``<param>_000/<seq>.txt``, GOT-10k
+``<seq>/<seq>_001.txt``) are the readers' business.
 
 Readers accept any tracker folder name (``analyze`` may point at someone else's tree); writers
 check the name first (``check_tracker_name``) so nothing is written outside ``<results>``.
@@ -13,6 +25,7 @@ check the name first (``check_tracker_name``) so nothing is written outside ``<r
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from ..errors import ConfigError
@@ -24,6 +37,9 @@ BOXES_SUFFIX = ".txt"
 TIME_SUFFIX = "_time.txt"
 SCORES_SUFFIX = "_scores.txt"
 SPEED_DIR = "speed"
+REPEAT_PREFIX = "run_"  # run folders of a repeated eval: run_001, run_002, ... (run 0: none)
+_REPEAT_DIR = re.compile(r"^run_(\d{3})$")
+MAX_RUNS = 999  # 3-digit run ids
 
 
 def check_tracker_name(tracker: str) -> str:
@@ -64,3 +80,47 @@ def speed_file_name(device: str, threads: int | None, batch: int, precision: str
 def is_boxes_file(name: str) -> bool:
     """True for ``<seq>.txt`` (not the time or score files beside it)."""
     return name.endswith(BOXES_SUFFIX) and not name.endswith((TIME_SUFFIX, SCORES_SUFFIX))
+
+
+def repeat_name(run: int) -> str:
+    """``run_001``: the folder of run ``run`` (>= 1) inside the split folder."""
+    if not 1 <= run <= MAX_RUNS:
+        raise ValueError(f"run id {run} has no folder (1..{MAX_RUNS}; run 0 is the split folder)")
+    return f"{REPEAT_PREFIX}{run:03d}"
+
+
+def parse_repeat_name(name: str) -> int | None:
+    """The run id of a run folder name (``run_002`` -> 2); None for anything else."""
+    m = _REPEAT_DIR.match(name)
+    if m is None or int(m.group(1)) == 0:
+        return None
+    return int(m.group(1))
+
+
+def repeat_key(split_key: str, run: int) -> str:
+    """The store key of run ``run`` of a split: the split key itself for run 0, else
+    ``<split_key>/run_<NNN>`` (so ``run_folder(results, tracker, repeat_key(k, r))`` is the run's
+    folder and every store method works on it unchanged)."""
+    return split_key if run == 0 else f"{split_key}/{repeat_name(run)}"
+
+
+def repeat_folder(results_dir: str | Path, tracker: str, split_key: str, run: int) -> Path:
+    """The folder holding run ``run`` of a tracker on a split."""
+    return run_folder(results_dir, tracker, repeat_key(split_key, run))
+
+
+def repeat_ids(folder: str | Path) -> list[int]:
+    """Run ids stored in a split folder: 0 (the folder itself) then the ids of its ``run_NNN``
+    folders, sorted; [] when the folder does not exist."""
+    p = Path(folder)
+    if not p.is_dir():
+        return []
+    ids = sorted(r for r in (parse_repeat_name(e.name) for e in p.iterdir() if e.is_dir())
+                 if r is not None)
+    return [0] + ids
+
+
+def repeat_path(split_folder: str | Path, run: int) -> Path:
+    """Run ``run``'s folder inside a split folder (the split folder itself for run 0)."""
+    p = Path(split_folder)
+    return p if run == 0 else p / repeat_name(run)

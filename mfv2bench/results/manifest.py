@@ -1,7 +1,9 @@
 """The ``run.json`` manifest format of a run folder: what produced the results (spec and its
 hash, checkpoint digest, versions, git commit) and where and how (device, threads, workers,
 hardware, times). A resumed run appends to ``runs``; the top level describes the folder as a
-whole. This module owns the format's constants and accessors; the store reads and writes the
+whole. Repeated runs (``eval --runs N``): each run folder has its own manifest whose ``run_id``
+and ``seed`` (added in format 1 without a version bump: absent means run 0, seed unknown) say
+which run it is and how its random generators were seeded. This module owns the format's constants and accessors; the store reads and writes the
 file, the runner fills it (provenance from ``mfv2bench.provenance``)."""
 
 from __future__ import annotations
@@ -65,6 +67,35 @@ def mark_interrupted(manifest: dict[str, Any], why: str) -> dict[str, Any]:
 def timing_label(workers: int, backend: str) -> str:
     """Per-frame times measured next to other workers share cores: never a tracker's speed."""
     return CONTENDED if workers > 1 or backend == "dask" else SEQUENTIAL
+
+
+# -- repeated runs: run id and seed ----------------------------------------------------------------
+RUN_ID_KEY = "run_id"
+SEED_KEY = "seed"
+
+
+def seed_fields(run_id: int, run_seed: int | None, base_seed: int | None, rule: str,
+                seeded: list[str]) -> dict[str, Any]:
+    """The run.json keys of a run's id and seeding: ``run_id`` and ``seed`` = {"run": the run's
+    seed, "base": the eval's --seed, "per_sequence": how each sequence's seed derives from the
+    run's, "generators": what was seeded}."""
+    return {RUN_ID_KEY: int(run_id),
+            SEED_KEY: {"run": run_seed, "base": base_seed, "per_sequence": rule,
+                       "generators": list(seeded)}}
+
+
+def run_id(manifest: dict[str, Any] | None) -> int:
+    """The manifest's run id (0 for manifests written before repeated runs)."""
+    value = (manifest or {}).get(RUN_ID_KEY) if isinstance(manifest, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def run_seed(manifest: dict[str, Any] | None) -> int | None:
+    """The seed the run's sequences were derived from (None: not recorded, an older run or an
+    import whose release says nothing)."""
+    seed = (manifest or {}).get(SEED_KEY) if isinstance(manifest, dict) else None
+    value = seed.get("run") if isinstance(seed, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 # -- coverage: which part of the official split the folder's results cover -----------------------

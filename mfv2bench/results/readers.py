@@ -9,6 +9,9 @@ Layouts understood (folder or ``.zip``):
   (``<seq>.txt`` at the zip root).
 - got10k toolkit / GOT-10k submissions: ``<dir>/<seq>/<seq>_001.txt`` (one file per run) plus
   ``<seq>/<seq>_time.txt`` (one column per run).
+- repeated runs in run folders (folders only, not zips): pytracking's ``<dir>/<param>_000/<seq>.txt``,
+  ``<param>_001/``... (``Tracker.results_dir`` with a run id), and our store's run 0 in the folder
+  itself with runs 1.. in ``run_001/``... (``layout``): every run is read, in run-id order.
 
 Bad files are errors that name the file and line (wrong number of values, unparsable or NaN
 values, fewer rows than the sequence has frames: never padded).
@@ -32,7 +35,7 @@ import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -49,6 +52,7 @@ MAX_ARCHIVE_BYTES = 4 << 30  # a results zip (read or imported) unpacks to no mo
 MAX_ARCHIVE_MEMBERS = 200_000  # ... in no more entries (LaSOT x 3 runs + times fits easily)
 _SPLIT = re.compile(r"[,\t ;]+")
 _RUN_FILE = re.compile(r"^(?P<seq>.+)_(?P<run>\d{3})\.txt$")
+_RUN_DIR = re.compile(r"^(?P<param>.+)_(?P<run>\d{3})$")  # pytracking <param>_<run:03d>
 
 
 @dataclass
@@ -538,6 +542,8 @@ class ResultFiles:
     runs: dict[str, list[str]]
     times: dict[str, str]
     listing: set[str] | None = None  # names in the folder root (flat layouts), when listed
+    extra_times: dict[str, list[str]] = field(default_factory=dict)  # runs 1..'s time files
+    run_folders: list[str] = field(default_factory=list)  # run folders in run order ('' = root)
 
     def run_paths(self, seq: str) -> list[Path]:
         return [self.source.path(r) for r in self.runs[seq]]
@@ -553,6 +559,7 @@ class ResultFiles:
         for seq, run_rels in self.runs.items():
             rels.extend(run_rels)
             rels.append(self.times[seq])
+            rels.extend(self.extra_times.get(seq, []))
         present = [r for r in rels if listing is None or "/" in r or r in listing]
         digests = dict(zip(present, file_digests([os.path.join(root, r) for r in present],
                                                  cache=cache)))
@@ -565,36 +572,110 @@ class ResultFiles:
         return self.source.exists(rel)
 
 
+def find_run_folders(root: str | Path, sequences: Iterable[str],
+                     key: Callable[[str], str] | None = None) -> list[str]:
+    """The run folders of a folder of raw results, in run-id order, as relative prefixes ('' is
+    the folder itself): ``[""]`` for a single run; pytracking ``<param>_000/``, ``<param>_001/``
+    ...; our store's ``""`` (run 0) then ``run_001/``.... A sub-folder counts as a run folder
+    when its name ends in ``_<3 digits>`` and it holds ``<seq>.txt`` of a wanted sequence (a
+    GOT-10k sequence folder holds ``<seq>_001.txt`` instead). ``key`` maps file stems and
+    sequence names before they are compared (the importer's spelling-insensitive match). Run
+    folders of two parameter sets, or result files beside a ``<param>_000`` folder, are an
+    InputError (which is run 0?)."""
+    k = key if key is not None else (lambda n: n)
+    base = Path(root)
+    wanted = {k(n) for n in sequences}
+
+    def stems(names: Iterable[str]) -> set[str]:
+        return {k(n[:-4]) for n in names if n.endswith(".txt")}
+
+    try:
+        entries = list(os.scandir(base))
+    except OSError:
+        return [""]
+    flat = not wanted.isdisjoint(stems(e.name for e in entries if not e.is_dir()))
+    found: dict[str, dict[int, str]] = {}
+    for e in entries:
+        m = _RUN_DIR.match(e.name)
+        if m is None or k(e.name) in wanted or not e.is_dir():
+            continue
+        try:
+            if wanted.isdisjoint(stems(os.listdir(e.path))):
+                continue
+        except OSError:
+            continue
+        found.setdefault(m.group("param"), {})[int(m.group("run"))] = e.name
+    if not found:
+        return [""]
+    if len(found) > 1:
+        sets = "; ".join(f"{p}_{min(ids):03d}..{p}_{max(ids):03d}" for p, ids in sorted(found.items()))
+        raise InputError(f"run folders of {len(found)} parameter sets ({sets}): which are the "
+                         "results? point at a folder holding one set", base)
+    ids = next(iter(found.values()))
+    if flat and 0 in ids:
+        raise InputError(f"result files beside the run folder {ids[0]}: which is run 0? move "
+                         "one of them away", base)
+    return ([""] if flat else []) + [f"{ids[r]}/" for r in sorted(ids)]
+
+
 def locate_results(source: str | Path, sequences: Iterable[str]) -> ResultFiles:
-    """Find each sequence's result files in a folder or zip (GOT-10k run layout first, then
-    ``<seq>.txt``); sequences without any are a ``MissingDataError`` naming a few."""
+    """Find each sequence's result files in a folder or zip (GOT-10k run layout first, then run
+    folders (``find_run_folders``), then ``<seq>.txt``); sequences without any are a
+    ``MissingDataError`` naming a few, and so is a run folder lacking a sequence the others have
+    (an unfinished repeated run)."""
     src = _Source(Path(source))
     names = list(sequences)
     runs: dict[str, list[str]] = {}
     times: dict[str, str] = {}
+    extra_times: dict[str, list[str]] = {}
     missing = []
     listing = None
+    prefixes = [""]
     if src.zip is None:
         try:
             listing = set(os.listdir(src.root))
         except OSError:
             listing = None
-    for seq in names:
-        if listing is not None and f"{seq}.txt" in listing and seq not in listing:
-            runs[seq], times[seq] = [f"{seq}.txt"], f"{seq}{TIME_SUFFIX}"
-            continue
-        found = src.run_files(seq)
-        if found:
-            runs[seq], times[seq] = found, f"{seq}/{seq}{TIME_SUFFIX}"
-        elif src.exists(f"{seq}.txt"):
-            runs[seq], times[seq] = [f"{seq}.txt"], f"{seq}{TIME_SUFFIX}"
-        else:
-            missing.append(seq)
+        prefixes = find_run_folders(src.root, names)
+    if prefixes != [""]:
+        have = {p: (listing if p == "" else set(os.listdir(src.root / p))) for p in prefixes}
+        gaps: list[str] = []
+        for seq in names:
+            found = src.run_files(seq)
+            if found:
+                runs[seq], times[seq] = found, f"{seq}/{seq}{TIME_SUFFIX}"
+                continue
+            in_runs = [p for p in prefixes if f"{seq}.txt" in have[p]]
+            if not in_runs:
+                missing.append(seq)
+            elif len(in_runs) < len(prefixes):
+                lack = [p.rstrip("/") or "." for p in prefixes if p not in in_runs]
+                gaps.append(f"{seq} (not in {', '.join(lack)})")
+            else:
+                runs[seq] = [f"{p}{seq}.txt" for p in prefixes]
+                times[seq] = f"{prefixes[0]}{seq}{TIME_SUFFIX}"
+                extra_times[seq] = [f"{p}{seq}{TIME_SUFFIX}" for p in prefixes[1:]]
+        if gaps:
+            raise MissingDataError(f"{len(gaps)} sequence(s) lack a result in some run folders "
+                                   f"of {src.root} (an unfinished repeated run?): "
+                                   + ", ".join(gaps[:5]) + (" ..." if len(gaps) > 5 else ""))
+    else:
+        for seq in names:
+            if listing is not None and f"{seq}.txt" in listing and seq not in listing:
+                runs[seq], times[seq] = [f"{seq}.txt"], f"{seq}{TIME_SUFFIX}"
+                continue
+            found = src.run_files(seq)
+            if found:
+                runs[seq], times[seq] = found, f"{seq}/{seq}{TIME_SUFFIX}"
+            elif src.exists(f"{seq}.txt"):
+                runs[seq], times[seq] = [f"{seq}.txt"], f"{seq}{TIME_SUFFIX}"
+            else:
+                missing.append(seq)
     if missing:
         few = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
         raise MissingDataError(f"{len(missing)} of {len(names)} sequences have no result in "
                                f"{src.root}: {few}")
-    return ResultFiles(src, runs, times, listing)
+    return ResultFiles(src, runs, times, listing, extra_times, prefixes)
 
 
 def read_results(source: str | Path | ResultFiles, sequences: Iterable[str] | dict[str, int],
@@ -650,8 +731,23 @@ def read_results(source: str | Path | ResultFiles, sequences: Iterable[str] | di
             else:
                 res.times = read_times(src.root / time_rel)
             res.time_source = src.path(time_rel)
+            if src.zip is None and files.extra_times.get(seq) and res.times is not None:
+                res.times = _run_time_columns(res.times, [src.root / r for r in
+                                                         files.extra_times[seq]])
         out[seq] = res
     return out
+
+
+def _run_time_columns(first: np.ndarray, paths: list[Path]) -> np.ndarray:
+    """Run 0's per-frame times with the other runs' as more columns (the GOT-10k time-file
+    shape); run 0's alone when another run has no time file or a different length."""
+    cols = [first.reshape(-1)]
+    for path in paths:
+        t = read_times(path)
+        if t is None or t.ndim != 1 or len(t) != len(cols[0]):
+            return first
+        cols.append(t)
+    return np.column_stack(cols)
 
 
 def _inner_blank_line(src: "_Source", files: "ResultFiles", rel: str) -> int | None:

@@ -19,6 +19,7 @@ import fcntl
 import json
 import logging
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from . import manifest as run_manifest
 from .atomic import TMP_PREFIX, atomic_write
 from .boxtext import format_boxes, format_column
 from .layout import (ERRORS_NAME, LOCK_NAME, MANIFEST_NAME, SCORES_SUFFIX, TIME_SUFFIX,
-                     check_tracker_name, is_boxes_file, run_folder)
+                     check_tracker_name, is_boxes_file, repeat_folder, repeat_ids, run_folder)
 
 
 log = logging.getLogger(__name__)
@@ -204,6 +205,18 @@ class ResultsStore:
                 path.unlink()
         return removed
 
+    def repeat_ids(self, tracker: str, split_key: str) -> list[int]:
+        """Run ids stored for a tracker on a split (``layout.repeat_ids``: [0, 1, ...])."""
+        return repeat_ids(self.sequence_dir(tracker, split_key))
+
+    def remove_repeats(self, tracker: str, split_key: str, keep: int = 1) -> list[int]:
+        """Delete the folders of runs ``keep`` and above (``--force``: results of an earlier
+        repeated eval must not be averaged with new ones); returns the run ids removed."""
+        gone = [r for r in self.repeat_ids(tracker, split_key) if r >= max(keep, 1)]
+        for r in gone:
+            shutil.rmtree(repeat_folder(self.root, check_tracker_name(tracker), split_key, r))
+        return gone
+
     def remove_temp_files(self, tracker: str, split_key: str) -> None:
         """Temp files left by a process killed while writing (never read as results)."""
         folder = self.sequence_dir(tracker, split_key)
@@ -320,7 +333,7 @@ class ResultsStore:
                     "subset": run_manifest.coverage_reasons(m) if m else [],
                     "imported": bool(m.get("imported")), "spec_hash": m.get("spec_hash"),
                     "timing": m.get("timing"), "finished": m.get("finished"),
-                    "path": str(sdir),
+                    "runs": len(repeat_ids(sdir)), "path": str(sdir),
                 })
         return out
 

@@ -26,6 +26,7 @@ from ..datasets.registry import load_split, official_names
 from ..devices import parse_devices
 from ..errors import ConfigError, Mfv2benchError, MissingDataError
 from ..results import manifest as mf
+from ..results.layout import MAX_RUNS, repeat_key
 from ..results.store import ResultsStore
 from ..threads import available_cores, set_threads
 from ..trackers.kinds import kind_of
@@ -34,6 +35,7 @@ from ..workspace import Workspace, load_workspace
 from .manifest import checkpoint_of
 from .backends import (SCHEDULER_TIMEOUT_S, BackendInfo, parse_scheduler, probe_scheduler,
                        run_dask, run_inprocess, run_joblib)
+from .seeding import SEEDED_GENERATORS, SEQUENCE_SEED_RULE, run_seed, sequence_seed
 from .worker import Task, use_tracker
 
 log = logging.getLogger(__name__)
@@ -71,6 +73,14 @@ class EvalRun:
     backend: str = "joblib"
     workers: int = 1
     results_dir: Path | None = None  # the store's root (``<results>``) the folder lies in
+    run_id: int = 0  # which run of a repeated eval (``eval --runs N``) this is
+    seed: int | None = None  # the run's seed (``seeding.run_seed``)
+    repeats: list["EvalRun"] = field(default_factory=list)  # runs 1.. (on run 0's summary only)
+
+    @property
+    def all_runs(self) -> list["EvalRun"]:
+        """This run and its repeats, in run order."""
+        return [self, *self.repeats]
 
     @property
     def split_key(self) -> str:
@@ -83,7 +93,7 @@ class EvalRun:
 
     @property
     def complete(self) -> bool:
-        return bool(self.manifest.get("complete"))
+        return all(bool(r.manifest.get("complete")) for r in self.all_runs)
 
     @property
     def partial(self) -> bool:
@@ -96,7 +106,7 @@ class EvalRun:
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.interrupted
+        return all(not r.failed and not r.interrupted for r in self.all_runs)
 
     @property
     def errors_log(self) -> Path | None:
@@ -105,8 +115,10 @@ class EvalRun:
 
     @property
     def finished_sequences(self) -> list[str]:
-        """Names (split order) whose results are complete in the folder now."""
+        """Names (split order) whose results are complete in the folder now (in every run)."""
         have = set(self.done) | set(self.skipped)
+        for r in self.repeats:
+            have &= set(r.done) | set(r.skipped)
         return [s.name for s in self.split.sequences if s.name in have]
 
     def summary(self) -> dict[str, Any]:
@@ -120,6 +132,10 @@ class EvalRun:
             "sequences_done": mf.sequences_done(self.manifest), "backend": self.backend,
             "workers": self.workers, "timing": self.manifest.get("timing"),
             "errors_log": str(self.errors_log) if self.errors_log else None,
+            "runs": [{"run": r.run_id, "seed": r.seed, "results": str(r.folder),
+                      "ran": len(r.done), "skipped": len(r.skipped), "failed": sorted(r.failed),
+                      "interrupted": r.interrupted, "coverage": r.coverage}
+                     for r in self.all_runs],
         }
 
 
@@ -191,9 +207,10 @@ def _preflight(spec: ResolvedSpec, devices: list[str]) -> Any:
 
 
 def _check_identity(store: ResultsStore, tracker: str, key: str, spec: ResolvedSpec,
-                    checkpoint: dict[str, Any] | None, force: bool) -> dict[str, Any] | None:
-    """The folder's earlier manifest, or None when starting fresh. Results of another spec or
-    checkpoint never mix with new ones: refused, or cleared with ``force``."""
+                    checkpoint: dict[str, Any] | None, force: bool,
+                    seed: int | None = None) -> dict[str, Any] | None:
+    """The folder's earlier manifest, or None when starting fresh. Results of another spec,
+    checkpoint or run seed never mix with new ones: refused, or cleared with ``force``."""
     folder = store.sequence_dir(tracker, key)
     old = store.read_manifest(tracker, key)
     if force:
@@ -216,7 +233,31 @@ def _check_identity(store: ResultsStore, tracker: str, key: str, spec: ResolvedS
             f"{str(mf.identity(old)[1])[:12]}), but '{tracker}' now resolves to hash {spec.hash} "
             f"(checkpoint {str(new_id[1])[:12]}): results never mix. Pass --force to discard the "
             "old results, or save the changed spec under a new name")
+    old_seed = mf.run_seed(old)
+    if seed is not None and old_seed is not None and old_seed != seed:
+        raise ConfigError(
+            f"{folder} holds run {mf.run_id(old)} made with seed {old_seed}, but this eval gives "
+            f"that run the seed {seed} (--seed): runs of different seeds never mix. Pass the "
+            "same --seed, or --force to discard the old results")
     return old
+
+
+def _check_repeats(store: ResultsStore, tracker: str, split_key: str, spec: ResolvedSpec,
+                   checkpoint: dict[str, Any] | None, force: bool, seed: int) -> None:
+    """Run folders (``run_NNN``) already in the split folder are averaged with the new runs by
+    the analysis, so they must be runs of the same spec and seeds: checked here, before any
+    run starts, those beyond this eval's runs included; ``force`` deletes them all."""
+    ids = [r for r in store.repeat_ids(tracker, split_key) if r >= 1]
+    if not ids:
+        return
+    if force:
+        gone = store.remove_repeats(tracker, split_key, keep=1)
+        log.info("--force: removed the folders of runs %s", ", ".join(map(str, gone)))
+        return
+    for r in ids:
+        key = repeat_key(split_key, r)
+        with store.lock(tracker, key):
+            _check_identity(store, tracker, key, spec, checkpoint, False, run_seed(seed, r))
 
 
 class _Progress:
@@ -359,7 +400,8 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
              threads: int | None = None, trust_checkpoint: bool = False,
              registry: SpecRegistry | None = None, tracker_object: Any = None,
              timeout_frame: float | None = None, timeout_sequence: float | None = None,
-             scheduler_timeout: float = SCHEDULER_TIMEOUT_S) -> EvalRun:
+             scheduler_timeout: float = SCHEDULER_TIMEOUT_S, runs: int = 1,
+             seed: int = 0) -> EvalRun:
     """Run ``tracker`` (a spec name) on a split and write its raw results to the store.
 
     ``jobs``: worker processes (default: all cores; with several CUDA devices, one per device).
@@ -378,12 +420,23 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
     ``tracker_object``: an already built tracker to run in this process instead of building the
     spec's (the spec then only describes it in the manifest); one worker on the CPU, no timeouts.
 
+    ``runs``: repeated runs (pytracking averages 5 on LaSOT/OTB/UAV/NfS, GOT-10k asks for 3 of
+    a stochastic tracker): run 0 goes to the usual folder, run ``r`` to ``run_<r:03d>/`` inside
+    it (``results.layout``), one after the other, each resumable like a single run. Every
+    sequence of run ``r`` is seeded with ``seeding.sequence_seed(seed + r, name)`` (Python,
+    NumPy, torch, OpenCV and C ``rand()``), recorded in each run's manifest, so rerunning a run
+    reproduces its boxes. The returned ``EvalRun`` is run 0's, the others in ``.repeats``.
+
     The manifest records which part of the OFFICIAL split (the list shipped in the package) the
     folder covers (``results.manifest.coverage``) and a fingerprint of each sequence's ground
     truth; a sequence whose ground truth changed since it ran is run again.
     """
     if backend not in BACKENDS:
         raise ConfigError(f"unknown backend {backend!r} (one of {', '.join(BACKENDS)})")
+    if isinstance(runs, bool) or not isinstance(runs, int) or not 1 <= runs <= MAX_RUNS:
+        raise ConfigError(f"--runs must be an integer in 1..{MAX_RUNS}, got {runs!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"--seed must be a non-negative integer, got {seed!r}")
     if scheduler is not None and backend != "dask":
         raise ConfigError("--scheduler needs --backend dask")
     if scheduler is not None:
@@ -426,7 +479,6 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
     cores = available_cores()
     jobs = jobs if jobs is not None else (1 if devices[0] != "cpu" else cores)
     store = ResultsStore(results_dir if results_dir is not None else ws.results_dir)
-    folder = store.sequence_dir(tracker, data.key)
     store.check_folder(tracker, data.key)
     lengths = {s.name: s.n_frames for s in data.sequences}
     run_names = set(lengths)
@@ -438,161 +490,178 @@ def run_eval(tracker: str, dataset: str, split: str | None = None,
     if not in_process:
         tracker_obj = None
 
-    with store.lock(tracker, data.key):
-        checkpoint = checkpoint_of(spec)
-        previous = _check_identity(store, tracker, data.key, spec, checkpoint, force)
-        store.remove_temp_files(tracker, data.key)
-        errors_path = store.errors_path(tracker, data.key)
-        errors_path.unlink(missing_ok=True)
-        annotations = mf.annotation_fingerprints(previous)
-        changed = mf.changed_annotations(previous, fingerprints)
-        rerun_changed = [n for n in changed if n in run_names]
-        stale = [n for n in changed if n not in run_names]  # outside this run: not done
-        for name in rerun_changed:  # results made against other ground truth: run again
-            store.remove_sequence(tracker, data.key, name)
-        if rerun_changed:
-            log.warning("ground truth changed since these sequences ran; running them again: %s",
-                        ", ".join(rerun_changed[:10]) + (" ..." if len(rerun_changed) > 10 else ""))
-        complete = set(store.complete_sequences(tracker, data.key, lengths))
-        pending = [s for s in data.sequences if s.name not in complete]
-        skipped = [s.name for s in data.sequences if s.name in complete]
-        # results from before fingerprints were recorded: fingerprinted now, marked as such, so
-        # a later change of their ground truth is caught from here on
-        for name in skipped:
-            if name not in annotations:
-                annotations[name] = {**fingerprints[name], "recorded": "at resume"}
-        workers = max(1, min(jobs, len(pending))) if pending else 1
-        if threads is None:  # this machine's cores say nothing about a remote cluster's
-            local_cpu = devices[0] == "cpu" and not scheduler
-            threads = max(1, cores // workers) if local_cpu else 1
-        info = BackendInfo(backend, workers)
+    checkpoint = checkpoint_of(spec)
+    with store.lock(tracker, data.key):  # runs of an earlier, longer or other repeated eval
+        _check_repeats(store, tracker, data.key, spec, checkpoint, force, seed)
 
-        history = list((previous or {}).get("runs", []))
-        for old_run in history:  # a run killed before it could write its end (kill -9, power)
-            if isinstance(old_run, dict) and not old_run.get("finished"):
-                old_run["interrupted"] = True
-        seq_runs: dict[str, int] = dict((previous or {}).get("sequence_runs", {}))
-        hardware = provenance.hardware(devices)
-        this_run = {"started": mf.utc_now(), "finished": None, "backend": info.to_dict(),
-                    "workers": workers, "threads_per_worker": threads, "devices": devices,
-                    "host": hardware["host"], "pid": os.getpid(), "ran": 0, "failed": [],
-                    "interrupted": False, "force": force,
-                    "timeouts": {"frame": timeout_frame, "sequence": timeout_sequence},
-                    "rerun_changed_ground_truth": rerun_changed}
-        history.append(this_run)
-        run_index = len(history) - 1
-        base = {
-            "format": mf.FORMAT_VERSION, "tracker": tracker, "dataset": data.dataset,
-            "split": data.split, "split_key": data.key,
-            "spec_hash": spec.hash, "spec": spec.to_dict(), "checkpoint": checkpoint,
-            "package": {"name": "mfv2bench", "version": __version__, "git_commit": provenance.git_commit()},
-            "versions": provenance.library_versions(), "hardware": hardware,
-            "started": (previous or {}).get("started") or this_run["started"],
-        }
-        failed: dict[str, str] = {}
-        done: list[str] = []
-        interrupted = False
+    def run_once(run_id: int) -> EvalRun:
+        """One run (``run_id``) over the split into its own folder (``layout.repeat_key``)."""
+        key = repeat_key(data.key, run_id)
+        this_seed = run_seed(seed, run_id)
+        folder = store.sequence_dir(tracker, key)
+        with store.lock(tracker, key):
+            previous = _check_identity(store, tracker, key, spec, checkpoint, force, this_seed)
+            store.remove_temp_files(tracker, key)
+            errors_path = store.errors_path(tracker, key)
+            errors_path.unlink(missing_ok=True)
+            annotations = mf.annotation_fingerprints(previous)
+            changed = mf.changed_annotations(previous, fingerprints)
+            rerun_changed = [n for n in changed if n in run_names]
+            stale = [n for n in changed if n not in run_names]  # outside this run: not done
+            for name in rerun_changed:  # results made against other ground truth: run again
+                store.remove_sequence(tracker, key, name)
+            if rerun_changed:
+                log.warning("ground truth changed since these sequences ran; running them again: %s",
+                            ", ".join(rerun_changed[:10]) + (" ..." if len(rerun_changed) > 10 else ""))
+            complete = set(store.complete_sequences(tracker, key, lengths))
+            pending = [s for s in data.sequences if s.name not in complete]
+            skipped = [s.name for s in data.sequences if s.name in complete]
+            # results from before fingerprints were recorded: fingerprinted now, marked as such, so
+            # a later change of their ground truth is caught from here on
+            for name in skipped:
+                if name not in annotations:
+                    annotations[name] = {**fingerprints[name], "recorded": "at resume"}
+            workers = max(1, min(jobs, len(pending))) if pending else 1
+            threads_each = threads
+            if threads_each is None:  # this machine's cores say nothing about a remote cluster's
+                local_cpu = devices[0] == "cpu" and not scheduler
+                threads_each = max(1, cores // workers) if local_cpu else 1
+            info = BackendInfo(backend, workers)
 
-        def write_manifest(final: bool) -> dict[str, Any]:
-            finished = set(done) | set(skipped)
-            others = {n: k for n, k in full_lengths.items() if n not in run_names}
-            if final and others:
-                finished |= set(store.complete_sequences(tracker, data.key, others))
-            finished -= set(stale)
-            if final:
-                cov = judge_coverage(reference, official is not None, root_names,
-                                     list(lengths), finished, subset_option=sequences is not None,
-                                     failed=sorted(failed), interrupted=interrupted,
-                                     missing_on_disk=list(full.missing), stale=stale)
-            else:
-                cov = Coverage(mf.PARTIAL, len(reference), len(finished & set(reference)),
-                               ["running"])
-            max_workers = max(int(r.get("workers", 1)) for r in history)
-            backend_names = {(r.get("backend") or {}).get("name") for r in history}
-            manifest = {
-                **base,
-                "device": devices[0] if len(devices) == 1 else ",".join(devices),
-                "devices": devices, "threads": threads, "workers": max_workers,
-                "backend": info.to_dict() | {"name": "dask" if "dask" in backend_names else backend},
-                "timing": mf.timing_label(max_workers, "dask" if "dask" in backend_names else backend),
-                "finished": mf.utc_now() if final else None,
-                "status": ("interrupted" if interrupted else "finished") if final else "running",
-                **mf.coverage_fields(cov.state, cov.expected, cov.done, cov.reasons),
-                "sequences": {"expected": cov.expected,
-                              "official": "package" if official is not None else "root list",
-                              "on_disk": len(full.sequences), "done": cov.done,
-                              "failed": sorted(failed), "missing_on_disk": list(full.missing)},
-                "runs": history, "sequence_runs": seq_runs,
-                mf.ANNOTATIONS_KEY: annotations,
+            history = list((previous or {}).get("runs", []))
+            for old_run in history:  # a run killed before it could write its end (kill -9, power)
+                if isinstance(old_run, dict) and not old_run.get("finished"):
+                    old_run["interrupted"] = True
+            seq_runs: dict[str, int] = dict((previous or {}).get("sequence_runs", {}))
+            hardware = provenance.hardware(devices)
+            this_run = {"started": mf.utc_now(), "finished": None, "backend": info.to_dict(),
+                        "workers": workers, "threads_per_worker": threads_each, "devices": devices,
+                        "host": hardware["host"], "pid": os.getpid(), "ran": 0, "failed": [],
+                        "interrupted": False, "force": force,
+                        "timeouts": {"frame": timeout_frame, "sequence": timeout_sequence},
+                        "rerun_changed_ground_truth": rerun_changed}
+            history.append(this_run)
+            run_index = len(history) - 1
+            base = {
+                "format": mf.FORMAT_VERSION, "tracker": tracker, "dataset": data.dataset,
+                "split": data.split, "split_key": data.key,
+                "spec_hash": spec.hash, "spec": spec.to_dict(), "checkpoint": checkpoint,
+                "package": {"name": "mfv2bench", "version": __version__, "git_commit": provenance.git_commit()},
+                "versions": provenance.library_versions(), "hardware": hardware,
+                "started": (previous or {}).get("started") or this_run["started"],
+                **mf.seed_fields(run_id, this_seed, seed, SEQUENCE_SEED_RULE, SEEDED_GENERATORS),
             }
-            try:
-                store.write_manifest(tracker, data.key, manifest)
-            except OSError as exc:
-                raise DiskWriteError(folder, "run.json", exc, len(set(done) | set(skipped))) \
-                    from None
-            return manifest
+            failed: dict[str, str] = {}
+            done: list[str] = []
+            interrupted = False
 
-        manifest = write_manifest(final=False)
-        last_write = time.monotonic()
-        bar = _Progress(progress, sum(s.n_frames for s in pending), len(pending),
-                        f"{tracker} on {data.key}")
-        progress_dir = bar.watch() if backend == "joblib" and not in_process else None
-        tasks = [Task(index=i, seq=s, spec=spec, devices=tuple(devices), threads=threads,
-                      prefetch=prefetch, progress_dir=progress_dir, timeout_frame=timeout_frame,
-                      timeout_sequence=timeout_sequence) for i, s in enumerate(pending)]
-        index_of = {t.seq.name: t.index for t in tasks}
-        restore = None
-        if in_process:
-            use_tracker(spec, "cpu", tracker_obj)
-            restore = pin_threads(threads)
-            stream = run_inprocess(tasks, on_frame=bar.frame if bar.active else None)
-        elif backend == "joblib":
-            stream = run_joblib(tasks, workers, threads)
-        else:
-            stream = run_dask(tasks, workers, threads, scheduler, info, scheduler_timeout)
-        write_error: BaseException | None = None
-        try:
-            for result in stream:
-                try:
-                    if result.ok:
-                        store.write_sequence(tracker, data.key, result.name, result.boxes,
-                                             result.times, result.scores)
-                    else:
-                        store.append_error(tracker, data.key,
-                                           f"=== {result.name} ({mf.utc_now()}) ===\n{result.error}")
-                except OSError as exc:
-                    raise DiskWriteError(folder, result.name, exc, len(done) + len(skipped)) \
-                        from None
-                if result.ok:
-                    done.append(result.name)
-                    seq_runs[result.name] = run_index
-                    annotations[result.name] = fingerprints[result.name]
+            def write_manifest(final: bool) -> dict[str, Any]:
+                finished = set(done) | set(skipped)
+                others = {n: k for n, k in full_lengths.items() if n not in run_names}
+                if final and others:
+                    finished |= set(store.complete_sequences(tracker, key, others))
+                finished -= set(stale)
+                if final:
+                    cov = judge_coverage(reference, official is not None, root_names,
+                                         list(lengths), finished, subset_option=sequences is not None,
+                                         failed=sorted(failed), interrupted=interrupted,
+                                         missing_on_disk=list(full.missing), stale=stale)
                 else:
-                    failed[result.name] = (result.error or "").strip().splitlines()[-1][:300]
-                bar.sequence_done(lengths[result.name], not result.ok, index_of[result.name])
-                this_run.update(ran=len(done), failed=sorted(failed))
-                if time.monotonic() - last_write >= MANIFEST_EVERY_S:  # large splits: not O(n^2)
-                    manifest = write_manifest(final=False)
-                    last_write = time.monotonic()
-        except BaseException as exc:  # Ctrl-C, SIGTERM, a full disk: finished results are kept
-            interrupted = True
-            write_error = exc
-            raise
-        finally:
-            close = getattr(stream, "close", None)
-            if close is not None:
-                close()  # stops the workers now (a generator left open would keep them)
-            bar.close()
-            if restore is not None:
-                restore()
-            this_run.update(finished=mf.utc_now(), ran=len(done), failed=sorted(failed),
-                            interrupted=interrupted, backend=info.to_dict(), workers=info.workers)
+                    cov = Coverage(mf.PARTIAL, len(reference), len(finished & set(reference)),
+                                   ["running"])
+                max_workers = max(int(r.get("workers", 1)) for r in history)
+                backend_names = {(r.get("backend") or {}).get("name") for r in history}
+                manifest = {
+                    **base,
+                    "device": devices[0] if len(devices) == 1 else ",".join(devices),
+                    "devices": devices, "threads": threads_each, "workers": max_workers,
+                    "backend": info.to_dict() | {"name": "dask" if "dask" in backend_names else backend},
+                    "timing": mf.timing_label(max_workers, "dask" if "dask" in backend_names else backend),
+                    "finished": mf.utc_now() if final else None,
+                    "status": ("interrupted" if interrupted else "finished") if final else "running",
+                    **mf.coverage_fields(cov.state, cov.expected, cov.done, cov.reasons),
+                    "sequences": {"expected": cov.expected,
+                                  "official": "package" if official is not None else "root list",
+                                  "on_disk": len(full.sequences), "done": cov.done,
+                                  "failed": sorted(failed), "missing_on_disk": list(full.missing)},
+                    "runs": history, "sequence_runs": seq_runs,
+                    mf.ANNOTATIONS_KEY: annotations,
+                }
+                try:
+                    store.write_manifest(tracker, key, manifest)
+                except OSError as exc:
+                    raise DiskWriteError(folder, "run.json", exc, len(set(done) | set(skipped))) \
+                        from None
+                return manifest
+
+            manifest = write_manifest(final=False)
+            last_write = time.monotonic()
+            bar = _Progress(progress, sum(s.n_frames for s in pending), len(pending),
+                            f"{tracker} on {data.key}"
+                            + (f" (run {run_id + 1} of {runs})" if runs > 1 else ""))
+            progress_dir = bar.watch() if backend == "joblib" and not in_process else None
+            tasks = [Task(index=i, seq=s, spec=spec, devices=tuple(devices), threads=threads_each,
+                          prefetch=prefetch, progress_dir=progress_dir, timeout_frame=timeout_frame,
+                          timeout_sequence=timeout_sequence, seed=sequence_seed(this_seed, s.name))
+                     for i, s in enumerate(pending)]
+            index_of = {t.seq.name: t.index for t in tasks}
+            restore = None
+            if in_process:
+                use_tracker(spec, "cpu", tracker_obj)
+                restore = pin_threads(threads_each)
+                stream = run_inprocess(tasks, on_frame=bar.frame if bar.active else None)
+            elif backend == "joblib":
+                stream = run_joblib(tasks, workers, threads_each)
+            else:
+                stream = run_dask(tasks, workers, threads_each, scheduler, info, scheduler_timeout)
+            write_error: BaseException | None = None
             try:
-                manifest = write_manifest(final=True)
-            except DiskWriteError as exc:
-                if write_error is None:
-                    raise
-                log.warning("%s", exc)
-    return EvalRun(tracker=tracker, split=data, folder=folder, manifest=manifest, done=done,
-                   skipped=skipped, failed=failed, interrupted=interrupted,
-                   backend=info.name, workers=info.workers, results_dir=store.root)
+                for result in stream:
+                    try:
+                        if result.ok:
+                            store.write_sequence(tracker, key, result.name, result.boxes,
+                                                 result.times, result.scores)
+                        else:
+                            store.append_error(tracker, key,
+                                               f"=== {result.name} ({mf.utc_now()}) ===\n{result.error}")
+                    except OSError as exc:
+                        raise DiskWriteError(folder, result.name, exc, len(done) + len(skipped)) \
+                            from None
+                    if result.ok:
+                        done.append(result.name)
+                        seq_runs[result.name] = run_index
+                        annotations[result.name] = fingerprints[result.name]
+                    else:
+                        failed[result.name] = (result.error or "").strip().splitlines()[-1][:300]
+                    bar.sequence_done(lengths[result.name], not result.ok, index_of[result.name])
+                    this_run.update(ran=len(done), failed=sorted(failed))
+                    if time.monotonic() - last_write >= MANIFEST_EVERY_S:  # large splits: not O(n^2)
+                        manifest = write_manifest(final=False)
+                        last_write = time.monotonic()
+            except BaseException as exc:  # Ctrl-C, SIGTERM, a full disk: finished results are kept
+                interrupted = True
+                write_error = exc
+                raise
+            finally:
+                close = getattr(stream, "close", None)
+                if close is not None:
+                    close()  # stops the workers now (a generator left open would keep them)
+                bar.close()
+                if restore is not None:
+                    restore()
+                this_run.update(finished=mf.utc_now(), ran=len(done), failed=sorted(failed),
+                                interrupted=interrupted, backend=info.to_dict(), workers=info.workers)
+                try:
+                    manifest = write_manifest(final=True)
+                except DiskWriteError as exc:
+                    if write_error is None:
+                        raise
+                    log.warning("%s", exc)
+        return EvalRun(tracker=tracker, split=data, folder=folder, manifest=manifest, done=done,
+                       skipped=skipped, failed=failed, interrupted=interrupted,
+                       backend=info.name, workers=info.workers, results_dir=store.root,
+                       run_id=run_id, seed=this_seed)
+
+    first, *others = [run_once(r) for r in range(runs)]
+    first.repeats = others
+    return first

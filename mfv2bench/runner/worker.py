@@ -22,6 +22,7 @@ from ..datasets.base import Sequence
 from ..devices import use_device
 from ..threads import set_threads
 from ..trackers.specs import ResolvedSpec, build_tracker
+from .seeding import seed_everything
 from .sequence import SequenceResult, run_sequence
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ class Task:
     progress_dir: str | None = None  # frames done so far, for the parent's progress bar
     timeout_frame: float | None = None  # seconds one frame (decode + track) may take
     timeout_sequence: float | None = None  # seconds the whole sequence may take
+    seed: int | None = None  # this (run, sequence)'s seed (``seeding.sequence_seed``); None: unseeded
 
 
 # Per-process state: the tracker built for (spec hash, devices), and the device slot held.
@@ -259,6 +261,8 @@ def execute(task: Task, on_frame: Callable[[int], None] | None = None) -> Sequen
             on_frame = progress_writer(os.path.join(task.progress_dir, str(task.index)))
         if task.timeout_frame or task.timeout_sequence:
             dog = Watchdog(task)
+        if task.seed is not None:  # after the build, right before initialize: reproducible runs
+            seed_everything(task.seed)
         try:
             result = run_sequence(tracker, task.seq, prefetch=task.prefetch,
                                   on_frame=_chain(on_frame, dog.tick if dog else None))

@@ -1,7 +1,9 @@
 """Pack raw results into the zip an evaluation server expects, then re-read and validate it.
 
 GOT-10k (test server): one folder per sequence at the zip root holding ``<seq>_001.txt`` (x,y,w,h
-per frame, comma) and ``<seq>_time.txt`` (seconds per frame). TrackingNet (EvalAI): one
+per frame, comma) and ``<seq>_time.txt`` (seconds per frame, run 0's), plus ``<seq>_002.txt`` and
+``<seq>_003.txt`` from runs 1 and 2 where the results hold repeated runs (``eval --runs 3``:
+the server asks for 3 runs of a stochastic tracker). TrackingNet (EvalAI): one
 ``<seq>.txt`` per sequence at the zip root, comma-separated, one line per frame incl. frame 0.
 
 The raw results are only read: nothing in the results store is written, moved or deleted. The zip
@@ -21,6 +23,7 @@ import numpy as np
 from ..datasets.base import DatasetSplit
 from ..datasets.description import describe
 from ..errors import ConfigError, InputError, MissingDataError
+from ..results.layout import repeat_ids, repeat_path
 from .lines import format_boxes, format_times, parse_box_lines, parse_time_lines
 
 
@@ -36,6 +39,15 @@ class SubmissionFormat:
         if self.name == "got10k":
             return {f"{seq}/{seq}_001.txt": "boxes", f"{seq}/{seq}_time.txt": "times"}
         return {f"{seq}.txt": "boxes"}
+
+    @property
+    def max_runs(self) -> int:
+        """Runs the server takes per sequence (GOT-10k: 3 repetitions of a stochastic tracker)."""
+        return 3 if self.name == "got10k" else 1
+
+    def run_member(self, seq: str, run: int) -> str:
+        """The boxes member of run ``run`` (0-based) of a sequence: ``<seq>/<seq>_002.txt``."""
+        return f"{seq}/{seq}_{run + 1:03d}.txt"
 
     def optional_members(self, seq: str) -> set[str]:
         """Accepted but not required (GOT-10k repetitions 2 and 3)."""
@@ -209,12 +221,20 @@ def pack_submission(split: DatasetSplit, seq_dir: str | Path, out: str | Path,
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     notes: list[str] = []
+    runs = repeat_ids(seq_dir)[:fmt.max_runs]  # repeated runs (eval --runs, imports): _002, _003
+    if len(repeat_ids(seq_dir)) > fmt.max_runs:
+        notes.append(f"{len(repeat_ids(seq_dir))} runs stored; the server takes "
+                     f"{fmt.max_runs}: runs 0..{fmt.max_runs - 1} packed")
     try:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for seq in split.sequences:
                 boxes, times = read_raw_sequence(seq_dir, seq.name, seq.n_frames, fmt.needs_times)
                 for member, kind in fmt.members(seq.name).items():
                     archive.writestr(member, format_boxes(boxes) if kind == "boxes" else format_times(times))
+                for r in runs[1:]:
+                    more, _ = read_raw_sequence(repeat_path(seq_dir, r), seq.name, seq.n_frames,
+                                                False)
+                    archive.writestr(fmt.run_member(seq.name, r), format_boxes(more))
         report = validate_submission(tmp, expected, fmt, dataset=split.key, tracker=tracker)
         os.replace(tmp, out)
     finally:
