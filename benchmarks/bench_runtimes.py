@@ -36,7 +36,8 @@ from mfv2bench.speed.model_latency import synthetic_inputs
 from mfv2bench.speed.timing import summarize_ms, time_callable
 from mfv2bench.threads import available_cores, set_threads
 
-RUNTIMES = ("full-eager", "eager", "sdpa", "compile", "onnxruntime", "bf16", "compile-bf16")
+RUNTIMES = ("full-eager", "eager", "sdpa", "compile", "onnxruntime", "onednn", "bf16",
+            "compile-bf16")
 # the ratios are taken against these; eager is always measured, full-eager is in the default
 # list (an explicit --runtimes list measures it only where named)
 BASELINES = ("full-eager", "eager")

@@ -79,3 +79,14 @@ def test_refused_where_it_does_not_apply():
         step.set_templates(torch.cat([t, t]), torch.cat([o, o]))
     with pytest.raises(RuntimeError, match="set_templates"):
         step(torch.zeros(1, 3, 128, 128))
+
+
+@pytest.mark.parametrize("variant", ["micro", "small", "base"])
+def test_matmul_shapes_add_up_to_flops(variant):
+    from mfv2bench.trackers.mixformerv2.config import VARIANTS
+    from mfv2bench.trackers.mixformerv2.model import flops_per_frame, matmul_shapes
+
+    for cached in (True, False):
+        shapes = matmul_shapes(VARIANTS[variant], cached=cached)
+        total = sum(2 * b * m * k * n * count for _, b, m, k, n, count in shapes)
+        assert total == flops_per_frame(VARIANTS[variant], cached=cached)

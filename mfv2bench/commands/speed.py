@@ -7,6 +7,7 @@ import json
 import click
 
 from ..errors import ConfigError
+from ..speed.auto_runtime import AUTO
 from ..speed.eval_timings import eval_timings_of
 from ..speed.render import breakdown_text, eval_timings_text, scaling_text, summary_text
 from ..speed.run import SpeedOptions, run_speed
@@ -33,8 +34,10 @@ def _names(tracker: str | None, trackers: list[str] | None) -> list[str]:
 @click.option("--batch", type=BATCH, default=1, show_default=True)
 @click.option("--precision", type=click.Choice(["fp32", "fp16", "bf16"]), default="fp32",
               show_default=True)
-@click.option("--runtime", type=click.Choice(list(all_runtimes())),
-              default=None, help="Override the spec's runtime (network trackers).")
+@click.option("--runtime", type=click.Choice([*all_runtimes(), AUTO]),
+              default=None, help="Override the spec's runtime (network trackers); auto: the "
+                                 "fastest exact (float32) runtime on this machine, measured once "
+                                 "and cached per CPU, versions, model and threads.")
 @click.option("--breakdown", is_flag=True, help="Component breakdown with params and FLOPs.")
 @click.option("--scaling", is_flag=True, help="Thread (CPU) and batch scaling tables.")
 @click.option("--iters", type=ITERS, default=20, show_default=True, help="Timed calls.")

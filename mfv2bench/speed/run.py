@@ -22,6 +22,7 @@ from ..threads import available_cores, set_threads
 from ..trackers.kinds import kind_of
 from ..trackers.specs import ResolvedSpec, SpecRegistry
 from ..workspace import Workspace
+from .auto_runtime import AUTO, choose_runtime
 from .breakdown import component_breakdown
 from .numeric import numeric_warnings_logged
 from .model_latency import check_precision, measure_engine_latency, measure_model_latency
@@ -135,7 +136,8 @@ def run_speed(tracker_name: str, workspace: Workspace, device: str = "cpu",
     """Measure ``tracker_name`` (a spec in the workspace) and save the result (see ``store``).
 
     ``threads`` defaults to every available core on the CPU; ``runtime`` overrides the spec's
-    runtime (eager, sdpa, compile, onnxruntime) where the tracker supports it. NumPy overflow
+    runtime (eager, sdpa, compile, onnxruntime, onednn, ...) where the tracker supports it;
+    ``"auto"``: the fastest exact one here (``auto_runtime``: measured once, cached). NumPy overflow
     warnings of a diverging tracker are logged (``-v``), not spilled on stderr.
     """
     with numeric_warnings_logged(logger, f"speed of {tracker_name}"):
@@ -159,6 +161,10 @@ def _run_speed(tracker_name: str, workspace: Workspace, device: str, threads: in
     spec, weights = resolve_for_speed(registry, tracker_name)
     kind = kind_of(spec)
     caps = kind.capabilities(spec)
+    auto = None
+    if runtime == AUTO:  # the fastest exact runtime here, measured once per machine key
+        auto = choose_runtime(spec, workspace, device=device, threads=n_threads)
+        runtime = auto.runtime
     # the runtime override and its thread count (ONNX Runtime intra-op threads), where the kind
     # has runtimes
     spec = kind.run_settings(spec, runtime=runtime, threads=n_threads)
@@ -173,6 +179,8 @@ def _run_speed(tracker_name: str, workspace: Workspace, device: str, threads: in
     result = SpeedResult(tracker=tracker_name, device=device, threads=n_threads, batch=batch,
                          precision=label, weights=weights, runtime=run_mode,
                          spec=spec.to_dict(), conditions=ISOLATED)
+    if auto is not None:
+        result.notes.append(auto.describe())
     net = network_of(tracker) if weights != NO_NETWORK else None
     if net is not None:
         model, t_size, s_size = net
@@ -228,6 +236,8 @@ def _run_speed(tracker_name: str, workspace: Workspace, device: str, threads: in
         result.notes.append("end-to-end speed is measured at batch 1 in the tracker's own "
                             "precision only")
     end = hardware_manifest(device, n_threads if not is_cuda(device) else None)
+    if auto is not None:
+        manifest["runtime_auto"] = auto.to_dict()
     manifest.update(runtime=run_mode, end_utc=end["time_utc"],
                     load_average_end=end["load_average"],
                     busy=bool(manifest.get("busy")) or bool(end.get("busy")))

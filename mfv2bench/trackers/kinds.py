@@ -81,6 +81,9 @@ class Capabilities:
     has_network: bool = False
     cached: bool = False
     explain: bool = False  # ``kind.explainer(spec)`` shows what the network attends to
+    # runtimes computing the spec's function in full precision (outputs equal to float
+    # rounding), applicable to this spec: the candidates of ``speed --runtime auto``
+    exact_runtimes: tuple[str, ...] = ()
 
 
 class TrackerKind:

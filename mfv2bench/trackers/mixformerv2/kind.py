@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 from ...errors import ConfigError
 from ...hashing import file_sha256
 from ..kinds import Capabilities, TrackerKind, WeightsInfo, source_of
-from .config import (MODEL_KEYS, REDUCED_PRECISION_RUNTIMES, RUNTIMES, VARIANTS, WEIGHTS,
-                     TrackerParams, kept_layers, model_config_from_spec, params_from_spec)
+from .config import (EXACT_RUNTIMES, MODEL_KEYS, REDUCED_PRECISION_RUNTIMES, RUNTIMES, VARIANTS,
+                     WEIGHTS, TrackerParams, kept_layers, model_config_from_spec, params_from_spec)
 
 if TYPE_CHECKING:  # pragma: no cover - types only
     from ..specs import ResolvedSpec
@@ -62,7 +62,20 @@ class MixFormerV2Kind(TrackerKind):
     def capabilities(self, spec: "ResolvedSpec") -> Capabilities:
         return Capabilities(devices=("cpu", "cuda"), batch=True,
                             precisions=("fp32", "fp16", "bf16"), runtimes=RUNTIMES,
-                            has_network=True, cached=True, explain=True)
+                            has_network=True, cached=True, explain=True,
+                            exact_runtimes=self._exact_runtimes(spec))
+
+    @staticmethod
+    def _exact_runtimes(spec: "ResolvedSpec") -> tuple[str, ...]:
+        """The float32 runtimes that run this spec (never bf16 / int8): 'onednn' only on the
+        cached path; the corner-head latency variant caches in eager / sdpa only. Device limits
+        (ONNX Runtime and oneDNN: CPU) are the caller's (``speed.auto_runtime``)."""
+        cached = bool(spec.params.get("cached", True))
+        corner = spec.model.get("head", "distribution") == "corner"
+        out = [r for r in EXACT_RUNTIMES if cached or r != "onednn"]
+        if corner and cached:
+            out = [r for r in out if r in ("eager", "sdpa")]
+        return tuple(out)
 
     def build(self, spec: "ResolvedSpec", device: str = "cpu") -> "MixFormerV2Tracker":
         from .tracker import build_from_spec  # torch: only when a tracker is built

@@ -569,3 +569,31 @@ def flops_per_frame(config: dict[str, Any], cached: bool) -> float:
         last = ns * 2 * c * c + 4 * (c * c + c * c + 2 * c * h) + attn_mac(4, nt2 + ns)
         mac = patch_mac * (ns - 4) + (L - 1) * per_block + last
     return 2.0 * (mac + heads)
+
+
+def matmul_shapes(config: dict[str, Any], cached: bool) -> list[tuple[str, int, int, int, int, int]]:
+    """The matrix products of one forward at batch 1, as (name, batch, m, k, n, count): ``count``
+    products of ``batch`` (m x k) @ (k x n) matrices (attention: batch = heads). Their FLOPs add
+    up to ``flops_per_frame``; benchmarks/bench_matmul_fraction.py times each shape alone to get
+    the step's time at the machine's matmul rate. The patch embedding is its unfolded product."""
+    cfg = normalize_config(config)
+    c, h, L, heads = cfg["embed_dim"], cfg["mlp_hidden_dim"], cfg["depth"], cfg["num_heads"]
+    hd, nb = c // heads, cfg["num_bins"]
+    nt2, ns = 2 * cfg["num_template_tokens"], cfg["num_search_tokens"] + 4
+    nk, patch = nt2 + ns, 3 * cfg["patch_size"] ** 2
+    heads_mm = [("box head fc1", 1, 4, c, c, 1), ("box head fc2", 1, 4, c, nb, 1),
+                ("score head fc1", 1, 4, c, c, 1), ("score head fc2", 1, 4, c, 1, 1)]
+    if not cached:
+        n = nk
+        return [("patch embed", 1, n - 4, patch, c, 1), ("qkv", 1, n, c, 3 * c, L),
+                ("attn q.k template", heads, nt2, hd, nt2, L),
+                ("attn p.v template", heads, nt2, nt2, hd, L),
+                ("attn q.k search", heads, ns, hd, nk, L), ("attn p.v search", heads, ns, nk, hd, L),
+                ("proj", 1, n, c, c, L), ("fc1", 1, n, c, h, L), ("fc2", 1, n, h, c, L), *heads_mm]
+    return [("patch embed", 1, ns - 4, patch, c, 1), ("qkv", 1, ns, c, 3 * c, L - 1),
+            ("attn q.k", heads, ns, hd, nk, L - 1), ("attn p.v", heads, ns, nk, hd, L - 1),
+            ("proj", 1, ns, c, c, L - 1), ("fc1", 1, ns, c, h, L - 1), ("fc2", 1, ns, h, c, L - 1),
+            ("last kv", 1, ns, c, 2 * c, 1), ("last q", 1, 4, c, c, 1),
+            ("last attn q.k", heads, 4, hd, nk, 1), ("last attn p.v", heads, 4, nk, hd, 1),
+            ("last proj", 1, 4, c, c, 1), ("last fc1", 1, 4, c, h, 1), ("last fc2", 1, 4, h, c, 1),
+            *heads_mm]
