@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "analyze",
     "report",
     "speed",
+    "precision",
     "leaderboard",
     "submit",
     "datasets",

@@ -145,3 +145,15 @@ def test_benchmark_dry_run_two_short_sequences(tmp_path, monkeypatch, capsys):
     assert len(data["sequences"]) == 2 and data["threads"] == 1
     printed = capsys.readouterr().out
     assert "Old CPU" in printed and "REFUSED" in printed and "threads 1" in printed
+
+
+def test_cli_refuses_an_unknown_runtime_in_one_line():
+    from click.testing import CliRunner
+
+    from mfv2bench.cli import main
+
+    res = CliRunner().invoke(main, ["--workspace", str(REPO), "precision", "--runtimes",
+                                    "fp32,fp8"])
+    assert res.exit_code == 2 and "unknown runtime variant(s) ['fp8']" in res.output
+    res = CliRunner().invoke(main, ["precision", "-h"])
+    assert res.exit_code == 0 and "0.5 points" in res.output
