@@ -21,6 +21,9 @@ from mfv2bench.errors import ConfigError, InputError, MissingDataError
 from mfv2bench.metrics.analysis import analyze, analyze_store
 from mfv2bench.metrics.protocols import get_protocol
 from mfv2bench.metrics.text import analysis_text
+from mfv2bench.report.build import overall_from_analysis
+from mfv2bench.report.model import ReportModel
+from mfv2bench.report.views import overall_view
 from mfv2bench.results.importer import SplitSequences, import_results
 from mfv2bench.results.layout import (parse_repeat_name, repeat_folder, repeat_ids, repeat_key,
                                       repeat_name)
@@ -198,6 +201,11 @@ def test_mean_curves_average_matches_hand_computation():
         100 * a.run_spread("t", "auc"), abs=1e-4)
     text = analysis_text(a)
     assert "AUC run SD" in text and "merge_results=True" in text
+    overall, labels = overall_from_analysis(a)  # the report's table: spread beside the CI
+    model = ReportModel("r", "handmade", "handmade-test", ["t"], a.protocol, a.protocol_hash, "now",
+                        overall=overall, overall_metrics=labels)
+    cell = overall_view(model).rows[0].cells[1].text
+    assert cell.endswith(f"±{100 * a.run_spread('t', 'auc'):.2f} SD over 2 runs"), cell
 
 
 def test_pool_frames_average_matches_hand_computation():

@@ -58,7 +58,8 @@ def curves_from_analysis(a: Analysis) -> dict[str, list[CurveSeries]]:
 
 
 def overall_from_analysis(a: Analysis) -> tuple[pd.DataFrame, list[str]]:
-    """Tracker rows with each headline metric in percent and its CI as ``<label>_lo/_hi``."""
+    """Tracker rows with each headline metric in percent, its CI as ``<label>_lo/_hi``, the
+    run-to-run SD of repeated runs as ``<label>_sd`` (NaN for one run) and ``runs``."""
     labels = [_LABELS[m] for m in a.metrics]
     rows = []
     for t in a.trackers:
@@ -68,6 +69,9 @@ def overall_from_analysis(a: Analysis) -> tuple[pd.DataFrame, list[str]]:
             lo, hi = a.ci[t][m]
             row[label] = math.nan if v is None else 100.0 * v
             row[f"{label}_lo"], row[f"{label}_hi"] = 100.0 * lo, 100.0 * hi
+            sd = a.run_spread(t, m)  # repeated runs: the run-to-run spread beside the CI
+            row[f"{label}_sd"] = math.nan if sd is None else 100.0 * sd
+        row["runs"] = a.runs_of(t)
         rows.append(row)
     return pd.DataFrame(rows), labels
 

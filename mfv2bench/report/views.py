@@ -111,6 +111,9 @@ def overall_view(m: ReportModel) -> TableView:
             text = format_number(value, decimals[metric])
             if lo is not None and hi is not None and not (math.isnan(float(lo)) or math.isnan(float(hi))):
                 text += f" [{format_number(lo, decimals[metric])}, {format_number(hi, decimals[metric])}]"
+            sd = row.get(f"{metric}_sd")
+            if sd is not None and not math.isnan(float(sd)):  # repeated runs: spread beside the CI
+                text += f" ±{format_number(sd, 2)} SD over {int(row['runs'])} runs"
             cells.append(Cell(text, repr(float(value)), True))
         view.rows.append(RowView(cells))
     return view
