@@ -79,7 +79,7 @@ def test_synthetic_family_uses_the_real_format(tmp_path):
     (lambda d: (d / "GOT-10k_Test_000001.txt").write_text("1,2,3,4\n1,2,nan,4\n" + "1,2,3,4\n" * 5),
      "GOT-10k_Test_000001.txt:2"),
     (lambda d: (d / "GOT-10k_Test_000001.txt").write_text("1\t2\t3\t4\n" * 7), "separated by commas"),
-    (lambda d: (d / "GOT-10k_Test_000001_time.txt").unlink(), "needs per-frame times"),
+    (lambda d: (d / "GOT-10k_Test_000001_time.txt").unlink(), "have no per-frame times (GOT-10k_Test_000001_time.txt)"),
     (lambda d: (d / "GOT-10k_Test_000001_time.txt").write_text("0.1\n" * 6), "6 lines"),
 ])
 def test_broken_results_folder_is_rejected_clearly(tmp_path, breakage, message):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,11 +34,19 @@ class SubmissionFormat:
     name: str
     server: str
     needs_times: bool
+    times_rule: str = ""  # what the server does with per-frame times, quoted to the user
+    times_omitted: bool = False  # `submit --no-times`: the time files are left out
 
     def members(self, seq: str) -> dict[str, str]:
         if self.name == "got10k":
+            if self.times_omitted:
+                return {f"{seq}/{seq}_001.txt": "boxes"}
             return {f"{seq}/{seq}_001.txt": "boxes", f"{seq}/{seq}_time.txt": "times"}
         return {f"{seq}.txt": "boxes"}
+
+    def without_times(self) -> "SubmissionFormat":
+        """The layout without per-frame time files (``--no-times``), where the server takes it."""
+        return replace(self, needs_times=False, times_omitted=self.needs_times)
 
     @property
     def max_runs(self) -> int:
@@ -50,17 +58,50 @@ class SubmissionFormat:
         return f"{seq}/{seq}_{run + 1:03d}.txt"
 
     def optional_members(self, seq: str) -> set[str]:
-        """Accepted but not required (GOT-10k repetitions 2 and 3)."""
+        """Accepted but not required (GOT-10k repetitions 2 and 3; the time file with
+        ``--no-times``)."""
         if self.name == "got10k":
-            return {f"{seq}/{seq}_002.txt", f"{seq}/{seq}_003.txt"}
+            times = {f"{seq}/{seq}{TIME_SUFFIX}"} if self.times_omitted else set()
+            return {f"{seq}/{seq}_002.txt", f"{seq}/{seq}_003.txt"} | times
         return set()
 
 
+TIME_SUFFIX = "_time.txt"
+
+# The servers' rules on per-frame times, as far as public sources show them.
+GOT10K_TIMES_RULE = (
+    "GOT-10k: each sequence folder carries <seq>_time.txt (seconds per frame), used only for the "
+    "speed (FPS) column; the got10k toolkit, whose report() zips the folders the server's "
+    "instructions ask for, scores the same layout reading the time file only when it exists and "
+    "reports speed -1 without it (got10k==0.1.3 experiments/got10k.py l. 155-163); the test "
+    "server's own instructions page could not be checked here, so a zip without times may be "
+    "scored without FPS or refused by it")
+TRACKINGNET_TIMES_RULE = ("TrackingNet: the server (TrackingNet-devkit metrics.py) reads "
+                          "<seq>.txt boxes only; per-frame times are never submitted")
+
 FORMATS = {
-    "got10k": SubmissionFormat("got10k", "GOT-10k test server (http://got-10k.aitestunion.com/)", True),
+    "got10k": SubmissionFormat("got10k", "GOT-10k test server (http://got-10k.aitestunion.com/)", True,
+                               GOT10K_TIMES_RULE),
     "trackingnet": SubmissionFormat(
-        "trackingnet", "TrackingNet on EvalAI (https://eval.ai/web/challenges/challenge-page/1805)", False),
+        "trackingnet", "TrackingNet on EvalAI (https://eval.ai/web/challenges/challenge-page/1805)", False,
+        TRACKINGNET_TIMES_RULE),
 }
+
+
+def check_times(split: DatasetSplit, seq_dir: Path, fmt: SubmissionFormat) -> None:
+    """Refuse, before anything is written, results lacking the per-frame times the format needs,
+    naming the files and saying how to make them (or how to submit without them)."""
+    if not fmt.needs_times:
+        return
+    lacking = [f"{s.name}{TIME_SUFFIX}" for s in split.sequences
+               if not (seq_dir / f"{s.name}{TIME_SUFFIX}").is_file()]
+    if lacking:
+        few = ", ".join(lacking[:3]) + (" ..." if len(lacking) > 3 else "")
+        raise MissingDataError(
+            f"{seq_dir}: {len(lacking)} of {len(split.sequences)} sequences have no per-frame "
+            f"times ({few}). Make them by re-running `mfv2bench eval` on these sequences (it "
+            "records each frame's time), or pass --no-times to pack the boxes without time "
+            f"files. Server rule: {fmt.times_rule}")
 
 
 def format_for_dataset(dataset: str) -> SubmissionFormat:
@@ -91,6 +132,7 @@ class SubmissionReport:
     sha256: str
     results_dir: Path | None = None
     notes: list[str] = field(default_factory=list)
+    times: str = "included"  # "included", "omitted" (--no-times) or "not submitted" (server)
 
     def to_dict(self) -> dict:
         return {
@@ -98,6 +140,7 @@ class SubmissionReport:
             "dataset": self.dataset, "tracker": self.tracker, "sequences": self.sequences,
             "frames": self.frames, "members": self.members, "sha256": self.sha256,
             "results_dir": str(self.results_dir) if self.results_dir else None, "notes": self.notes,
+            "times": self.times,
         }
 
 
@@ -126,7 +169,8 @@ def read_raw_sequence(seq_dir: Path, seq: str, n_frames: int, need_times: bool
             raise InputError(f"{len(times)} lines, but sequence {seq!r} has {n_frames} frames",
                              time_path, min(len(times), n_frames) + 1)
     elif need_times:
-        raise MissingDataError(f"{time_path}: missing (the server format needs per-frame times)")
+        raise MissingDataError(f"{time_path}: missing (the server format needs per-frame times; "
+                               "re-run `mfv2bench eval`, which records them, or pass --no-times)")
     return boxes, times
 
 
@@ -192,16 +236,24 @@ def validate_submission(zip_path: str | Path, expected: dict[str, int], fmt: Sub
                                  source)
             if member in required and kind == "boxes":
                 frames += len(values)
+    times = "not submitted"
+    if fmt.name == "got10k":
+        has_times = any(n.endswith(TIME_SUFFIX) for n in names)
+        times = "included" if has_times else "omitted"
     return SubmissionReport(zip_path=zip_path, format=fmt.name, server=fmt.server, dataset=dataset,
                             tracker=tracker, sequences=len(expected), frames=frames,
-                            members=len(names), sha256=_sha256(zip_path))
+                            members=len(names), sha256=_sha256(zip_path), times=times)
 
 
 def pack_submission(split: DatasetSplit, seq_dir: str | Path, out: str | Path,
-                    tracker: str | None = None) -> SubmissionReport:
+                    tracker: str | None = None, no_times: bool = False) -> SubmissionReport:
     """Pack the raw results in ``seq_dir`` (``results/<tracker>/<dataset>-<split>``) for the
-    server of ``split``'s family, validate the zip, and only then move it to ``out``."""
+    server of ``split``'s family, validate the zip, and only then move it to ``out``. Results
+    without per-frame times are refused (naming them) unless ``no_times``: then the time files
+    are left out (the report says so, with the server's rule)."""
     fmt = format_for_dataset(split.dataset)
+    if no_times:
+        fmt = fmt.without_times()
     seq_dir = Path(seq_dir).resolve()
     out = Path(out).resolve()
     if split.partial:
@@ -217,6 +269,7 @@ def pack_submission(split: DatasetSplit, seq_dir: str | Path, out: str | Path,
     if missing:
         raise MissingDataError(f"{seq_dir}: {len(missing)} of {len(split.sequences)} sequences have no "
                                f"result (e.g. {', '.join(missing[:3])}); finish the run first")
+    check_times(split, seq_dir, fmt)
     expected = {s.name: s.n_frames for s in split.sequences}
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from ..datasets.registry import load_split, parse_dataset_arg
+from ..results.atomic import atomic_write
 from ..results.layout import run_folder
 from ..workspace import Workspace
 from .pack import SubmissionReport, format_for_dataset, pack_submission, validate_submission
@@ -21,20 +23,42 @@ def _load_split(dataset: str, workspace: Workspace, root: str | Path | None):
     return load_split(dataset, root=root, workspace=workspace)
 
 
+def manifest_path(zip_path: str | Path) -> Path:
+    """The submission manifest beside the zip: ``<name>.manifest.json`` (never inside the zip,
+    whose members the server checks)."""
+    zip_path = Path(zip_path)
+    return zip_path.with_name(zip_path.stem + ".manifest.json")
+
+
 def submit(workspace: Workspace, tracker: str, dataset: str, out: str | Path | None = None,
-           root: str | Path | None = None, results_dir: str | Path | None = None) -> SubmissionReport:
-    """Pack ``results/<tracker>/<dataset>-<split>`` for the server and validate the zip."""
+           root: str | Path | None = None, results_dir: str | Path | None = None,
+           no_times: bool = False) -> SubmissionReport:
+    """Pack ``results/<tracker>/<dataset>-<split>`` for the server, validate the zip and write
+    its manifest beside it (what was packed, and whether per-frame times were omitted)."""
     split = _load_split(dataset, workspace, root)
     results = Path(results_dir) if results_dir else workspace.results_dir
     seq_dir = run_folder(results, tracker, split.key)
     out_path = Path(out) if out else default_zip_path(workspace, tracker, split.key)
-    return pack_submission(split, seq_dir, out_path, tracker=tracker)
+    report = pack_submission(split, seq_dir, out_path, tracker=tracker, no_times=no_times)
+    fmt = format_for_dataset(split.dataset)
+    if report.times == "omitted":
+        report.notes.append(f"per-frame times omitted (--no-times): the server cannot report "
+                            f"this tracker's speed. Rule: {fmt.times_rule}")
+    elif no_times and report.times == "not submitted":
+        report.notes.append(f"--no-times changes nothing here: {fmt.times_rule}")
+    manifest = dict(report.to_dict(), times_omitted=report.times == "omitted",
+                    times_rule=fmt.times_rule)
+    atomic_write(manifest_path(report.zip_path), json.dumps(manifest, indent=1) + "\n")
+    return report
 
 
 def check_zip(workspace: Workspace, zip_path: str | Path, dataset: str,
-              root: str | Path | None = None) -> SubmissionReport:
-    """Validate an existing zip (ours or anyone's) against the split on disk."""
+              root: str | Path | None = None, no_times: bool = False) -> SubmissionReport:
+    """Validate an existing zip (ours or anyone's) against the split on disk (``no_times``: a
+    GOT-10k zip may lack the time files)."""
     split = _load_split(dataset, workspace, root)
     fmt = format_for_dataset(split.dataset)
+    if no_times:
+        fmt = fmt.without_times()
     expected = {s.name: s.n_frames for s in split.sequences}
     return validate_submission(zip_path, expected, fmt, dataset=split.key)
