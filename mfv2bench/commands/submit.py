@@ -21,8 +21,9 @@ from .options import NAME, results_option, root_option
 @click.option("--check", "check", type=click.Path(dir_okay=False, exists=True), default=None,
               help="Only validate this existing zip against the split.")
 @click.option("--no-times", "no_times", is_flag=True,
-              help="Pack results that lack per-frame times without time files (GOT-10k: the "
-                   "server then has no speed to report; the manifest records the omission).")
+              help="Pack results that have no per-frame times: accepted where the server never "
+                   "reads times (TrackingNet); refused for GOT-10k, whose zip needs them (the "
+                   "error states the rule). The manifest records what was packed.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_obj
 def command(workspace, tracker, dataset, out, root, results_dir, check, no_times, as_json):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import zipfile
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -35,18 +35,22 @@ class SubmissionFormat:
     server: str
     needs_times: bool
     times_rule: str = ""  # what the server does with per-frame times, quoted to the user
-    times_omitted: bool = False  # `submit --no-times`: the time files are left out
 
     def members(self, seq: str) -> dict[str, str]:
         if self.name == "got10k":
-            if self.times_omitted:
-                return {f"{seq}/{seq}_001.txt": "boxes"}
             return {f"{seq}/{seq}_001.txt": "boxes", f"{seq}/{seq}_time.txt": "times"}
         return {f"{seq}.txt": "boxes"}
 
     def without_times(self) -> "SubmissionFormat":
-        """The layout without per-frame time files (``--no-times``), where the server takes it."""
-        return replace(self, needs_times=False, times_omitted=self.needs_times)
+        """The layout for results without per-frame times (``--no-times``): this format where
+        its server never reads times; a ``ConfigError`` stating the rule where it needs them
+        (no time is ever made up)."""
+        if self.needs_times:
+            raise ConfigError(f"--no-times: a {self.name} submission cannot leave out the "
+                              f"per-frame times, and none are made up. Rule: {self.times_rule}. "
+                              "Re-run `mfv2bench eval` on the sequences lacking them (it records "
+                              "each frame's time)")
+        return self
 
     @property
     def max_runs(self) -> int:
@@ -58,24 +62,26 @@ class SubmissionFormat:
         return f"{seq}/{seq}_{run + 1:03d}.txt"
 
     def optional_members(self, seq: str) -> set[str]:
-        """Accepted but not required (GOT-10k repetitions 2 and 3; the time file with
-        ``--no-times``)."""
+        """Accepted but not required (GOT-10k repetitions 2 and 3)."""
         if self.name == "got10k":
-            times = {f"{seq}/{seq}{TIME_SUFFIX}"} if self.times_omitted else set()
-            return {f"{seq}/{seq}_002.txt", f"{seq}/{seq}_003.txt"} | times
+            return {f"{seq}/{seq}_002.txt", f"{seq}/{seq}_003.txt"}
         return set()
 
 
 TIME_SUFFIX = "_time.txt"
 
 # The servers' rules on per-frame times, as far as public sources show them.
+# got10k==0.1.3 experiments/got10k.py: run() records <seq>_time.txt beside every run (_record,
+# l. 229-245) and report() zips those folders for the server (l. 93-98); its scorer of the same
+# layout (subset 'val', l. 153-166; HEAD 956e728 l. 185-198) assigns seq_times only when the time
+# file exists but uses it for every sequence: no time file at the first sequence is an
+# UnboundLocalError, and later ones silently take the previous sequence's times.
 GOT10K_TIMES_RULE = (
-    "GOT-10k: each sequence folder carries <seq>_time.txt (seconds per frame), used only for the "
-    "speed (FPS) column; the got10k toolkit, whose report() zips the folders the server's "
-    "instructions ask for, scores the same layout reading the time file only when it exists and "
-    "reports speed -1 without it (got10k==0.1.3 experiments/got10k.py l. 155-163); the test "
-    "server's own instructions page could not be checked here, so a zip without times may be "
-    "scored without FPS or refused by it")
+    "GOT-10k: every sequence folder holds <seq>_time.txt (seconds per frame, one line per frame), "
+    "the source of the speed (FPS) column; the got10k toolkit, which makes the zip the server "
+    "takes, always writes it, and its scorer of that layout fails without it "
+    "(got10k==0.1.3 experiments/got10k.py l. 153-166: the time array is used before it is "
+    "assigned when a sequence has no time file)")
 TRACKINGNET_TIMES_RULE = ("TrackingNet: the server (TrackingNet-devkit metrics.py) reads "
                           "<seq>.txt boxes only; per-frame times are never submitted")
 
@@ -100,8 +106,8 @@ def check_times(split: DatasetSplit, seq_dir: Path, fmt: SubmissionFormat) -> No
         raise MissingDataError(
             f"{seq_dir}: {len(lacking)} of {len(split.sequences)} sequences have no per-frame "
             f"times ({few}). Make them by re-running `mfv2bench eval` on these sequences (it "
-            "records each frame's time), or pass --no-times to pack the boxes without time "
-            f"files. Server rule: {fmt.times_rule}")
+            "records each frame's time); --no-times cannot help here, since no time is made "
+            f"up. Server rule: {fmt.times_rule}")
 
 
 def format_for_dataset(dataset: str) -> SubmissionFormat:
@@ -132,7 +138,7 @@ class SubmissionReport:
     sha256: str
     results_dir: Path | None = None
     notes: list[str] = field(default_factory=list)
-    times: str = "included"  # "included", "omitted" (--no-times) or "not submitted" (server)
+    times: str = "included"  # "included", or "not submitted" (a server that never reads them)
 
     def to_dict(self) -> dict:
         return {
@@ -170,7 +176,7 @@ def read_raw_sequence(seq_dir: Path, seq: str, n_frames: int, need_times: bool
                              time_path, min(len(times), n_frames) + 1)
     elif need_times:
         raise MissingDataError(f"{time_path}: missing (the server format needs per-frame times; "
-                               "re-run `mfv2bench eval`, which records them, or pass --no-times)")
+                               "re-run `mfv2bench eval`, which records them)")
     return boxes, times
 
 
@@ -213,8 +219,10 @@ def validate_submission(zip_path: str | Path, expected: dict[str, int], fmt: Sub
         missing = [m for m in required if m not in present]
         if missing:
             seqs = sorted({required[m][0] for m in missing})
+            rule = (f"; rule: {fmt.times_rule}" if all(required[m][1] == "times" for m in missing)
+                    else "")
             raise InputError(f"{len(seqs)} of {len(expected)} sequences incomplete in the zip "
-                             f"(e.g. missing {', '.join(missing[:3])})", zip_path)
+                             f"(e.g. missing {', '.join(missing[:3])}){rule}", zip_path)
         stray = [n for n in names if n not in required and n not in allowed]
         if stray:
             raise InputError(f"{len(stray)} unexpected entries (the server format has none), e.g. "
@@ -236,10 +244,7 @@ def validate_submission(zip_path: str | Path, expected: dict[str, int], fmt: Sub
                                  source)
             if member in required and kind == "boxes":
                 frames += len(values)
-    times = "not submitted"
-    if fmt.name == "got10k":
-        has_times = any(n.endswith(TIME_SUFFIX) for n in names)
-        times = "included" if has_times else "omitted"
+    times = "included" if fmt.needs_times else "not submitted"
     return SubmissionReport(zip_path=zip_path, format=fmt.name, server=fmt.server, dataset=dataset,
                             tracker=tracker, sequences=len(expected), frames=frames,
                             members=len(names), sha256=_sha256(zip_path), times=times)
@@ -249,8 +254,8 @@ def pack_submission(split: DatasetSplit, seq_dir: str | Path, out: str | Path,
                     tracker: str | None = None, no_times: bool = False) -> SubmissionReport:
     """Pack the raw results in ``seq_dir`` (``results/<tracker>/<dataset>-<split>``) for the
     server of ``split``'s family, validate the zip, and only then move it to ``out``. Results
-    without per-frame times are refused (naming them) unless ``no_times``: then the time files
-    are left out (the report says so, with the server's rule)."""
+    without the per-frame times the server needs are refused, naming them (``no_times`` asks
+    to pack without times: accepted only where the server never reads them)."""
     fmt = format_for_dataset(split.dataset)
     if no_times:
         fmt = fmt.without_times()

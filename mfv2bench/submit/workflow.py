@@ -34,19 +34,17 @@ def submit(workspace: Workspace, tracker: str, dataset: str, out: str | Path | N
            root: str | Path | None = None, results_dir: str | Path | None = None,
            no_times: bool = False) -> SubmissionReport:
     """Pack ``results/<tracker>/<dataset>-<split>`` for the server, validate the zip and write
-    its manifest beside it (what was packed, and whether per-frame times were omitted)."""
+    its manifest beside it (what was packed, whether per-frame times are in it, the server's rule
+    on times)."""
     split = _load_split(dataset, workspace, root)
     results = Path(results_dir) if results_dir else workspace.results_dir
     seq_dir = run_folder(results, tracker, split.key)
     out_path = Path(out) if out else default_zip_path(workspace, tracker, split.key)
     report = pack_submission(split, seq_dir, out_path, tracker=tracker, no_times=no_times)
     fmt = format_for_dataset(split.dataset)
-    if report.times == "omitted":
-        report.notes.append(f"per-frame times omitted (--no-times): the server cannot report "
-                            f"this tracker's speed. Rule: {fmt.times_rule}")
-    elif no_times and report.times == "not submitted":
-        report.notes.append(f"--no-times changes nothing here: {fmt.times_rule}")
-    manifest = dict(report.to_dict(), times_omitted=report.times == "omitted",
+    if no_times:
+        report.notes.append(f"--no-times: no time file is submitted here anyway ({fmt.times_rule})")
+    manifest = dict(report.to_dict(), times_omitted=report.times != "included",
                     times_rule=fmt.times_rule)
     atomic_write(manifest_path(report.zip_path), json.dumps(manifest, indent=1) + "\n")
     return report
@@ -54,8 +52,8 @@ def submit(workspace: Workspace, tracker: str, dataset: str, out: str | Path | N
 
 def check_zip(workspace: Workspace, zip_path: str | Path, dataset: str,
               root: str | Path | None = None, no_times: bool = False) -> SubmissionReport:
-    """Validate an existing zip (ours or anyone's) against the split on disk (``no_times``: a
-    GOT-10k zip may lack the time files)."""
+    """Validate an existing zip (ours or anyone's) against the split on disk (``no_times`` is
+    refused where the server needs the time files, as for packing)."""
     split = _load_split(dataset, workspace, root)
     fmt = format_for_dataset(split.dataset)
     if no_times:
