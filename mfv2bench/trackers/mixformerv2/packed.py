@@ -32,6 +32,10 @@ from ...errors import ConfigError
 from .model import MixFormerV2
 
 
+# queries below this count attend in one batched ATen product instead of per-head oneDNN calls
+SMALL_QUERY_ROWS = 16
+
+
 def onednn_available() -> bool:
     """Whether this PyTorch build has the oneDNN linear ops this runtime needs."""
     try:
@@ -94,8 +98,17 @@ class _PackedBlock:
         self.dim = dim
 
     def attend(self, q: torch.Tensor, kbuf: torch.Tensor, vtbuf: torch.Tensor) -> torch.Tensor:
-        """q (n, C) against per-head keys (heads, nk, hd) and values^T (heads, hd, nk) -> (n, C)."""
+        """q (n, C) against per-head keys (heads, nk, hd) and values^T (heads, hd, nk) -> (n, C).
+        A few queries (the last block's 4 prediction tokens) go through one batched product:
+        per-head oneDNN calls cost more than they compute there."""
         hd, outs = self.head_dim, []
+        if q.shape[0] <= SMALL_QUERY_ROWS:
+            qh = q.view(q.shape[0], self.heads, hd).transpose(0, 1)
+            scores = torch.matmul(qh, kbuf.transpose(1, 2))
+            if not self.fold_scale:
+                scores.mul_(self.scale)
+            out = torch.matmul(torch.softmax(scores, dim=-1), vtbuf.transpose(1, 2))
+            return out.transpose(0, 1).reshape(q.shape[0], -1)
         for h in range(self.heads):
             scores = _linear(q[:, h * hd:(h + 1) * hd].contiguous(), kbuf[h], None)
             if not self.fold_scale:
