@@ -16,7 +16,7 @@ from mfv2bench.datasets.base import DatasetSplit, Sequence
 from mfv2bench.datasets.registry import load_split
 from mfv2bench.datasets.synthetic import write_synthetic
 from mfv2bench.metrics import PROTOCOLS, ProtocolRejection, SequenceInput, get_protocol
-from mfv2bench.metrics.analysis import analyze_store, sequence_input
+from mfv2bench.metrics.analysis import analyze_store, run_values, sequence_input
 from mfv2bench.metrics.engine import score_batch
 from mfv2bench.metrics.scores import aggregate
 from mfv2bench.metrics.text import analysis_text
@@ -218,3 +218,20 @@ def test_report_lists_short_sequences_in_its_notes(workspace: Path) -> None:
     assert [n for n in m.notes if n.startswith("rel: ")] == [
         f"rel: {seq}: {seq}.txt: 2 row(s) short of {split.sequences[0].n_frames} frames: the "
         "missing frames scored as zero boxes (0,0,0,0) (mixformerv2-nolabels rule: pad-zeros)"]
+
+
+def test_each_run_follows_the_rule_with_its_own_file() -> None:
+    item = SequenceInput("seqA", GT, [GT, GT[:3]], sources=[Path("r0/seqA.txt"),
+                                                            Path("r1/seqA.txt")], gaps=[None, 2])
+    b = score_batch([item], "mixformerv2-nolabels")
+    assert b.length_notes["seqA"] == [
+        "seqA.txt: 2 row(s) short of 5 frames: the missing frames scored as zero boxes (0,0,0,0) "
+        "(mixformerv2-nolabels rule: pad-zeros); the blank line 2 inside the file stands for a "
+        "lost frame, so the rows after it are one frame early"]
+    # runs averaged as pytracking merges them: (20/21 + 3/5 * 20/21) / 2
+    assert aggregate(b, "mixformerv2-nolabels").auc == pytest.approx(0.8 * 20 / 21, abs=1e-6)
+    per_run = run_values([item], get_protocol("mixformerv2-nolabels"))
+    assert per_run[:, 0] == pytest.approx([20 / 21, 3 / 5 * 20 / 21], abs=1e-6)
+    with pytest.raises(ProtocolRejection) as exc:
+        score_batch([item], "mixformerv2")
+    assert exc.value.path == Path("r1/seqA.txt") and exc.value.line == 2

@@ -327,7 +327,8 @@ def run_values(items: list[SequenceInput], protocol: MetricProtocol, on_reject: 
     metrics = headline_metrics(protocol)
     out = np.full((n_runs, len(metrics)), np.nan)
     for r in range(n_runs):
-        one = [replace(it, runs=[it.runs[r]], sources=list(it.sources[r:r + 1])) for it in items]
+        one = [replace(it, runs=[it.runs[r]], sources=list(it.sources[r:r + 1]),
+                       gaps=list(it.gaps[r:r + 1])) for it in items]
         b = score_batch(one, protocol, on_reject=on_reject)
         if len(b) == 0:
             continue
