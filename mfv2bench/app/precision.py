@@ -305,7 +305,7 @@ def precision_accuracy(workspace: Workspace, tracker: str = "mfv2-micro",
                 rows[name].status = "failed"
                 rows[name].reason = res.error.strip().splitlines()[-1]
                 log(f"{name}: failed on {seq.name}: {rows[name].reason}")
-                del built[name], results[name]
+                del built[name], results[name], times[name]
                 continue
             results[name][seq.name] = res.boxes
             times[name] += list(res.times[1:])
