@@ -341,3 +341,16 @@ def test_got10k_submission_packs_three_runs(tmp_path):
         row = z.read("GOT-10k_Test_000002/GOT-10k_Test_000002_003.txt").decode().splitlines()[0]
     assert [float(v) for v in row.split(",")] == [12.0] * 4
     assert report.members == 8 and any("4 runs stored" in n for n in report.notes)
+
+
+def test_cli_import_says_which_runs_it_kept(ws, tmp_path):
+    split = load_split("synthetic-lasot", workspace=load_workspace(ws))
+    for r in range(2):
+        for s in split.sequences:
+            _write(tmp_path / "rel" / f"mil_{r:03d}" / f"{s.name}.txt", np.asarray(s.gt) + r)
+    res = CliRunner().invoke(main, ["results", "import", str(tmp_path / "rel"), "--as", "rel",
+                                    "-d", "synthetic-lasot"])
+    assert res.exit_code == 0, res.output
+    assert "2 runs kept (mil_000, mil_001)" in res.output
+    listed = CliRunner().invoke(main, ["results", "list"])
+    assert "2 runs" in listed.output

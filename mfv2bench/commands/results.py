@@ -73,10 +73,16 @@ def import_command(ws: Workspace, path, as_name, dataset, split, fmt, box_format
                                          for k, (r, n) in res.short.items()},
                                "warnings": res.warnings,
                                "coverage": mf.coverage(res.manifest),
-                               "coverage_reasons": mf.coverage_reasons(res.manifest)}, indent=1))
+                               "coverage_reasons": mf.coverage_reasons(res.manifest),
+                               "runs": res.manifest.get("runs_imported", 1),
+                               "source_run_ids": res.manifest.get("source_run_ids")}, indent=1))
         return
     click.echo(f"imported {len(res.sequences)} sequence(s) as {res.tracker} on {res.split_key} "
                f"-> {res.folder}" + (f" ({res.with_times} with times)" if res.with_times else ""))
+    runs = res.manifest.get("runs_imported", 1)
+    if runs > 1:  # run ids kept: run r in run_<r:03d>/, averaged by analyze
+        click.echo(f"{runs} runs kept ({', '.join(res.manifest.get('source_run_ids') or [])}): "
+                   "run 0 in the folder, the others in run_001/...; analyze averages them")
     for line in import_notes(res):
         click.echo(line)
     state = mf.coverage(res.manifest)
@@ -150,4 +156,6 @@ def list_command(ws: Workspace, results_dir, as_json) -> None:
         state = r["coverage"] or "unknown"  # no manifest: a raw tree, coverage not judged
         what = "imported" if r["imported"] else (r["timing"] or "")
         exp = f"/{r['expected']}" if r["expected"] else ""
-        click.echo(f"{r['tracker']:<24} {r['split']:<30} {r['sequences']}{exp:<6} {state:<9} {what}")
+        runs = f"  {r['runs']} runs" if r.get("runs", 1) > 1 else ""
+        click.echo(f"{r['tracker']:<24} {r['split']:<30} {r['sequences']}{exp:<6} {state:<9} "
+                   f"{what}{runs}")

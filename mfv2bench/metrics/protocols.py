@@ -114,7 +114,15 @@ class MetricProtocol:
     - ``aggregate``: ``"mean"`` (unweighted over sequences), ``"mean-drop-all-zero"`` (LaSOT
       MATLAB: per tracker and metric, all-zero sequences dropped), ``"frame-weighted"`` (GOT-10k:
       all frames of all sequences and runs pooled).
-    - ``runs``: how repeated runs of one sequence combine: ``"mean-curves"`` or ``"pool-frames"``.
+    - ``runs``: how repeated runs of one sequence combine: ``"mean-curves"`` (each sequence's
+      curves averaged over its runs, then aggregated: pytracking ``merge_multiple_runs`` in
+      analysis/plot_results.py, ``ave_success_rate_plot_overlap[:, match, :].mean(1)``, used
+      with ``merge_results=True`` as MixFormerV2/OSTrack do; AUC = mean of that curve, so equal
+      to the mean of per-run AUCs) or ``"pool-frames"`` (got10k ExperimentGOT10k.report: the
+      IoUs of every run and sequence concatenated, ``np.concatenate(seq_ious)``, then AO/SR
+      over all of them). Toolkits that read one result per sequence (pysot, the LaSOT MATLAB
+      toolkit, got10k OTB/LaSOT, TrackingNet) keep ``"mean-curves"``: with several runs their
+      numbers are what averaging the runs' per-sequence curves gives.
     - ``success_score``: ``"mean"`` of the curve or ``"trapz"`` (np.trapz over [0,1]).
     - ``precision_score`` / ``norm_precision_score``: ``"at:<threshold>"``, ``"mean"``,
       ``"trapz"`` (area on x = linspace(0,1,n)), or ``""`` when not defined.
