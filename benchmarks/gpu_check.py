@@ -1,10 +1,15 @@
 """Every CUDA check of mfv2bench in one run of under 8 minutes, for the day a GPU is available:
 prints one table and writes JSON (``--out``).
 
-Run from the repository root after the README set-up (the package installed in ``.venv``)::
+Run from the repository root after the README set-up (the package installed in ``.venv``). On a
+GPU machine install WITHOUT ``-c constraints.txt`` (it pins the CPU build of torch), so that a
+CUDA build of torch is kept or installed: ``.venv/bin/pip install -e ".[all,dev]"``. Then::
 
     .venv/bin/python benchmarks/gpu_check.py --out gpu_check.json            # on a GPU machine
     .venv/bin/python benchmarks/gpu_check.py --dry-run --out /tmp/dry.json   # CPU, seconds
+
+Options: ``--variants small,base``, ``--precisions fp32,fp16,bf16``, ``--sections ...``,
+``--iters 50 --warmup 10``, ``--max-autotune``, ``--budget 420`` (seconds for the whole run).
 
 Sections (each guarded by its own time budget; one that fails or runs out of time is a row of
 the table and of the JSON, the others still run; the JSON is rewritten after every section):
@@ -13,9 +18,10 @@ the table and of the JSON, the others still run; the JSON is rewritten after eve
 - ``parity``: the tracker's engine on the device against the same engine on the CPU in float32,
   SAME seeded random weights and inputs (3 search crops), Small and Base: largest |difference| of
   the box (cx, cy, w, h normalised to the search crop) and of the score logit. Rows: fp32 with
-  TF32 off (must agree within 1e-4), fp32 with torch's default TF32 settings, fp16 and bf16
-  autocast (within 2e-3 on the box and 1e-2 on the score, the bound ``bench_runtimes.py`` uses
-  for bf16), and the official full recompute (``cached = false``) in fp32.
+  TF32 off (must agree within 1e-4) and the official full recompute (``cached = false``) in fp32
+  (same bound); fp32 with torch's default TF32 settings (TF32 in cuDNN convolutions), fp16 and
+  bf16 autocast (within 2e-3 on the box and 1e-2 on the score, the bound ``bench_runtimes.py``
+  uses for bf16).
 - ``latency``: per-frame engine step (``engine.step(search)``, box read back to the host as the
   tracker does) for Small and Base, fp32 (explicit attention: the exact runtime), fp32 with fused
   attention (SDPA), fp16 and bf16 autocast (SDPA), and the official full recompute in fp32:
@@ -186,6 +192,7 @@ def diffs(ref: tuple[torch.Tensor, float], out: tuple[torch.Tensor, float]) -> d
 
 
 def within(d: dict[str, float], precision: str) -> bool:
+    """``precision``: fp32 (1e-4 bound) or anything else (the reduced-precision bound)."""
     tol = TOLERANCE["fp32" if precision == "fp32" else "reduced"]
     return d["box"] <= tol["box"] and d["score"] <= tol["score"]
 
@@ -253,16 +260,21 @@ def section_parity(ctx: dict[str, Any], args: argparse.Namespace, budget: Budget
     """Device vs CPU, same weights and inputs; the CPU fp32 cached eager engine is the reference."""
     rows: list[dict[str, Any]] = ctx["rows"]  # kept if the section is stopped
     dev = args.device
-    cases = [("fp32 (TF32 off)", "fp32", False, True), ("fp32 (torch TF32 defaults)", "fp32", None, True),
-             ("fp16 autocast", "fp16", None, True), ("bf16 autocast", "bf16", None, True),
-             ("fp32 full recompute (TF32 off)", "fp32", False, False)]
+    # (label, precision, TF32 setting, cached, tolerance class). torch's defaults allow TF32
+    # (10-bit mantissa) in cuDNN convolutions -- the patch embedding -- so that row is held to
+    # the reduced-precision bound; with TF32 off the device must match the CPU as fp32 does.
+    cases = [("fp32 (TF32 off)", "fp32", False, True, "fp32"),
+             ("fp32 (torch TF32 defaults)", "fp32", None, True, "reduced"),
+             ("fp16 autocast", "fp16", None, True, "reduced"),
+             ("bf16 autocast", "bf16", None, True, "reduced"),
+             ("fp32 full recompute (TF32 off)", "fp32", False, False, "fp32")]
     for variant in args.variants:
         model = ctx["models"][variant]
         t, o, searches = inputs(model, "cpu", n_search=3)
         ref_engine = engine_for(copy.deepcopy(model), "fp32")
         set_templates(ref_engine, t, o)
         refs = [run_step(ref_engine, s) for s in searches]
-        for label, precision, tf, cached in cases:
+        for label, precision, tf, cached, tol in cases:
             check = f"{variant} {label}"
             if budget.left() < 2:
                 skipped_for_time(rows, check)
@@ -274,10 +286,10 @@ def section_parity(ctx: dict[str, Any], args: argparse.Namespace, budget: Budget
                     set_templates(eng, t.to(dev), o.to(dev))
                     outs = [run_step(eng, s.to(dev)) for s in searches]
                 d = {k: max(diffs(r, x)[k] for r, x in zip(refs, outs)) for k in ("box", "score")}
-                ok = within(d, precision)
+                ok = within(d, tol)
                 rows.append({"check": check, "status": "ok" if ok else "MISMATCH",
                              "box_diff": d["box"], "score_diff": d["score"],
-                             "tolerance": TOLERANCE["fp32" if precision == "fp32" else "reduced"],
+                             "tolerance": TOLERANCE[tol],
                              "value": f"box {d['box']:.1e} score {d['score']:.1e}",
                              "note": f"vs CPU fp32 cached eager, {len(searches)} search crops"})
                 del m, eng

@@ -23,6 +23,7 @@ def gpu_check():
 
 
 @pytest.mark.slow  # worker processes for the eval section and dynamo tracing: ~10 s
+@pytest.mark.compile
 def test_dry_run_covers_every_section(gpu_check, tmp_path, capsys):
     out = tmp_path / "gpu_check.json"
     # generous limits: a loaded CI machine must not turn this into a test of the time guards
