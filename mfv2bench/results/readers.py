@@ -657,7 +657,8 @@ def locate_results(source: str | Path, sequences: Iterable[str]) -> ResultFiles:
                 extra_times[seq] = [f"{p}{seq}{TIME_SUFFIX}" for p in prefixes[1:]]
         if gaps:
             raise MissingDataError(f"{len(gaps)} sequence(s) lack a result in some run folders "
-                                   f"of {src.root} (an unfinished repeated run?): "
+                                   f"of {src.root} (an unfinished repeated run: finish it with "
+                                   "the same `eval --runs N`, or move that run folder away): "
                                    + ", ".join(gaps[:5]) + (" ..." if len(gaps) > 5 else ""))
     else:
         for seq in names:
