@@ -283,3 +283,9 @@ def test_command_end_to_end_with_the_micro_specs(micro_ws):
     assert again.exit_code == 0, again.output
     assert json.loads(again.output[again.output.index("{"):])["eval"]["mfv2-micro"] == \
         {"ran": 0, "already_complete": 2, "failed": []}
+
+
+def test_rerun_names_rows_only(micro_ws, monkeypatch):
+    monkeypatch.setattr(ablation_mod, "run_eval", lambda *a, **k: pytest.fail("ran"))
+    with pytest.raises(ConfigError, match="rerun: csrt not a row"):
+        run_ablations(micro_ws / "table.toml", load_workspace(micro_ws), rerun=["csrt"])

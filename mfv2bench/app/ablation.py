@@ -95,9 +95,12 @@ def run_ablations(table: str | Path | TableDefinition, workspace: Workspace, *,
                   root: str | Path | None = None, results_dir: str | Path | None = None,
                   workers: int = 1, out: str | Path | None = None,
                   latency: LatencyOptions | None = None, progress: bool = False,
+                  rerun: list[str] | None = None,
                   log: Callable[[str], None] = lambda _msg: None) -> AblationResult:
     """Evaluate (resumably), score, measure and judge every row and claim of ``table``; write
-    the markdown, HTML and JSON under ``out`` (default ``reports/ablations/<name>/``)."""
+    the markdown, HTML and JSON under ``out`` (default ``reports/ablations/<name>/``).
+    ``rerun``: rows whose stored results are discarded and run again (e.g. after a checkpoint
+    was re-exported: the runner refuses to mix results of another checkpoint)."""
     tdef = table if isinstance(table, TableDefinition) else read_table(table, workspace)
     if workers < 1:
         raise ConfigError("workers must be at least 1")
@@ -106,8 +109,13 @@ def run_ablations(table: str | Path | TableDefinition, workspace: Workspace, *,
     data = load_split(name, split=split, root=root, workspace=workspace)
     specs = {s: registry.resolve(s, dataset=data.dataset) for s in tdef.specs}
     _check_weights(tdef, specs)
+    stray = [s for s in rerun or [] if s not in specs]
+    if stray:
+        raise ConfigError(f"rerun: {', '.join(stray)} not a row of {tdef.path} (rows: "
+                          f"{', '.join(specs)})")
     res_dir = Path(results_dir) if results_dir is not None else workspace.results_dir
-    runs = _evaluate(tdef, name, split, root, res_dir, workspace, workers, progress, log)
+    runs = _evaluate(tdef, name, split, root, res_dir, workspace, workers, progress,
+                     set(rerun or []), log)
     log(f"scoring {len(tdef.rows)} rows on {data.key} ...")
     analysis = analyze_store(data, tdef.specs, res_dir, workers=min(workers, 2))
     lat = latency or LatencyOptions()
@@ -139,12 +147,14 @@ def _check_weights(tdef: TableDefinition, specs: dict[str, ResolvedSpec]) -> Non
 
 def _evaluate(tdef: TableDefinition, dataset: str, split: str | None, root: str | Path | None,
               res_dir: Path, workspace: Workspace, workers: int, progress: bool,
-              log: Callable[[str], None]) -> dict[str, dict[str, Any]]:
-    """Run every row on the split (complete sequences skipped; a changed spec refused)."""
+              rerun: set[str], log: Callable[[str], None]) -> dict[str, dict[str, Any]]:
+    """Run every row on the split (complete sequences skipped; a changed spec refused unless
+    the row is in ``rerun``)."""
     runs: dict[str, dict[str, Any]] = {}
     for row in tdef.rows:
         run = run_eval(row.spec, dataset, split=split, workspace=workspace, jobs=workers,
-                       root=root, results_dir=res_dir, progress=progress)
+                       root=root, results_dir=res_dir, progress=progress,
+                       force=row.spec in rerun)
         summary = run.summary()
         runs[row.spec] = {"ran": summary["ran"], "already_complete": summary["skipped"],
                           "failed": list(summary["failed"])}

@@ -213,10 +213,12 @@ def tune(tracker: str, param: str, values: list[Value], dataset: str, workspace:
          split: str | None = None, root: str | Path | None = None,
          results_dir: str | Path | None = None, sequences: list[str] | None = None,
          workers: int = 1, metric: str = "auc", write_spec: str | None = None,
-         progress: bool = False, log: Callable[[str], None] = lambda _msg: None) -> TuneResult:
+         force: bool = False, progress: bool = False, log: Callable[[str], None] = lambda _msg: None) -> TuneResult:
     """Evaluate ``tracker`` with each of ``values`` for ``param`` on a tuning split, score them
     and pick the best; with ``write_spec``, write ``trackers/<write_spec>.toml`` (a NEW file:
-    an existing one is refused) extending ``tracker`` with the chosen value."""
+    an existing one is refused) extending ``tracker`` with the chosen value. ``force``: discard
+    the variants' stored results and run them again (results of another spec or checkpoint are
+    otherwise refused by the runner)."""
     if not values:
         raise ConfigError("no values to try")
     if workers < 1:
@@ -240,7 +242,7 @@ def tune(tracker: str, param: str, values: list[Value], dataset: str, workspace:
         log(f"{section}.{key} = {_value_text(value)}: run {vname} on {name}-{chosen} ...")
         run = run_eval(vname, name, split=chosen, workspace=workspace, jobs=workers, root=root,
                        results_dir=res_dir, sequences=sequences, progress=progress,
-                       registry=registry)
+                       registry=registry, force=force)
         summary = run.summary()
         runs[vname] = {"ran": summary["ran"], "already_complete": summary["skipped"],
                        "failed": list(summary["failed"])}

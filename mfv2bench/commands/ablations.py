@@ -9,7 +9,7 @@ import click
 
 from ..app.ablation import LatencyOptions, run_ablations
 from ..workspace import Workspace
-from .options import ITERS, JOBS, NAME, results_option, root_option
+from .options import ITERS, JOBS, NAME, NAME_LIST, results_option, root_option
 
 
 @click.command("ablations")
@@ -27,10 +27,14 @@ from .options import ITERS, JOBS, NAME, results_option, root_option
               help="Measure model latency, parameters and FLOPs of every row.")
 @click.option("--latency-iters", type=ITERS, default=30, show_default=True,
               help="Timed calls per row (1 thread, interleaved rounds).")
+@click.option("--rerun", type=NAME_LIST, default=None, metavar="SPEC,..",
+              help="Rows whose stored results are discarded and run again (e.g. after their "
+                   "checkpoint was re-exported; stored results of another checkpoint are "
+                   "otherwise refused).")
 @click.option("--json", "as_json", is_flag=True, help="Print the table's JSON instead.")
 @click.pass_obj
 def command(ws: Workspace, table, dataset, split, root, results_dir, workers, out, latency,
-            latency_iters, as_json) -> None:
+            latency_iters, rerun, as_json) -> None:
     """Build the ablation table defined in TABLE (TOML: rows, reference, claims).
 
     Rows without complete results on the split are evaluated first (resumable: rerun to
@@ -41,7 +45,7 @@ def command(ws: Workspace, table, dataset, split, root, results_dir, workers, ou
     result = run_ablations(table, ws, dataset=dataset, split=split, root=root,
                            results_dir=results_dir, workers=workers, out=out,
                            latency=LatencyOptions(enabled=latency, iters=latency_iters),
-                           progress=not as_json,
+                           progress=not as_json, rerun=rerun,
                            log=lambda msg: click.echo(msg, err=True))
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=1, default=str))

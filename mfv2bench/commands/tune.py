@@ -35,10 +35,12 @@ from .options import JOBS, NAME, results_option, root_option
 @click.option("--write-spec", "write_spec", type=NAME, default=None, metavar="NAME",
               help="Write the chosen value into a NEW spec trackers/NAME.toml (extends TRACKER); "
                    "an existing file is refused.")
+@click.option("--force", is_flag=True,
+              help="Discard the tuned variants' stored results on the split and run them again.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.pass_obj
 def command(ws: Workspace, tracker, param, values_text, dataset, split, root, results_dir,
-            sequences, workers, metric, write_spec, as_json) -> None:
+            sequences, workers, metric, write_spec, force, as_json) -> None:
     """Evaluate TRACKER with each value of --param on a tuning split and print the scores
     (95% CIs, paired tests against the best) and the best value.
 
@@ -49,7 +51,7 @@ def command(ws: Workspace, tracker, param, values_text, dataset, split, root, re
         raise ConfigError("--sequences is empty")
     result = tune(tracker, param, parse_values(values_text), dataset, ws, split=split, root=root,
                   results_dir=results_dir, sequences=subset, workers=workers, metric=metric,
-                  write_spec=write_spec, progress=not as_json,
+                  write_spec=write_spec, force=force, progress=not as_json,
                   log=lambda msg: click.echo(msg, err=True))
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=1, default=str))
