@@ -515,6 +515,11 @@ def section_compile(ctx: dict[str, Any], args: argparse.Namespace, budget: Budge
         import torch._inductor.config as inductor_config
 
         inductor_config.max_autotune = True
+    import torch._dynamo
+
+    for key in ("recompile_limit", "cache_size_limit"):  # one compiled step per row, same code
+        if hasattr(torch._dynamo.config, key):
+            setattr(torch._dynamo.config, key, 64)
     last_compile_s = 0.0
     order = [(v, p) for p in args.precisions for v in args.variants]  # small first per precision
     order.sort(key=lambda vp: (vp[0] != "small", args.precisions.index(vp[1])))
