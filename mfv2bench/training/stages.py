@@ -145,9 +145,9 @@ class Stage:
         """Wrap the student in DistributedDataParallel (the process group must be set up):
         gradients are averaged over the processes, which start from rank 0's weights."""
         ids = [self.device.index or 0] if self.device.type == "cuda" else None
-        # unused parameters: the score head of a token-head student outside the score stage
+        # unused parameters: the score head outside the score stage (which trains only it)
         self.ddp = DistributedDataParallel(TrainForward(self.student), device_ids=ids,
-                                           find_unused_parameters=True)
+                                           find_unused_parameters=self.cfg.method != "score")
 
     def _forward(self, t: torch.Tensor, o: torch.Tensor, s: torch.Tensor, score: bool = False,
                  teacher: bool = False) -> dict[str, Any]:
