@@ -16,7 +16,9 @@ Timed in the same run (wall time, in-process, 1 thread):
 - ours warm: the same with the caches in place (parsed boxes and per-sequence scores beside
   the raw files, keyed by file size + mtime and the GT digest).
 
-Prints both ratios against the targets (cold >= 10x, warm >= 50x).
+Prints the CPU model and its SIMD flags, the library versions, the load average, and all three
+ratios against the targets (cold >= 10x, warm >= 50x), each against the got10k time measured
+in the same run. Thread counts are set explicitly (1 per process: BLAS, pyarrow's CSV reader).
 
     .venv/bin/python benchmarks/bench_metrics.py [--workdir /tmp/mfv2bench_bench_metrics]
 """
@@ -35,6 +37,22 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
+
+# the flags that change how fast text parsing, hashing and the numpy kernels run
+_SHOWN_FLAGS = ("sse4_2", "avx", "avx2", "fma", "bmi2", "avx512f", "avx512bw", "avx512vl",
+                "avx512_vbmi2", "avx512_bf16", "amx_tile", "sha_ni", "vaes", "erms", "fsrm")
+
+
+def cpu_flags() -> list[str]:
+    """The CPU feature flags of /proc/cpuinfo (empty where there is none)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return line.split(":", 1)[1].split()
+    except OSError:
+        pass
+    return []
 
 N_SEQ, N_TRACKERS, MIN_LEN, MAX_LEN = 280, 10, 2000, 3000
 
@@ -138,15 +156,44 @@ def _timed(fn, *args):
     return time.perf_counter() - t0, out
 
 
+def _profile_warm(work: Path, top: int = 18) -> None:
+    """cProfile of one warm analysis: cumulative time of our functions, largest first."""
+    import cProfile
+    import pstats
+    run_ours(work, 1)  # caches in place
+    prof = cProfile.Profile()
+    prof.enable()
+    run_ours(work, 1)
+    prof.disable()
+    stats = pstats.Stats(prof)
+    rows = [(ct, nc, f"{Path(fn).name}:{fn_name}") for (fn, _, fn_name), (_, nc, _, ct, _)
+            in stats.stats.items() if "mfv2bench" in fn or "bench_metrics" in fn]
+    print(f"warm path under cProfile (adds overhead): {stats.total_tt * 1000:.1f} ms in all")
+    for ct, nc, name in sorted(rows, reverse=True)[:top]:
+        print(f"  {ct * 1000:7.1f} ms  {nc:5d} calls  {name}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--workdir", default="/tmp/mfv2bench_bench_metrics")
     ap.add_argument("--repeats", type=int, default=3, help="timed repeats of each of ours")
     ap.add_argument("--got10k-repeats", type=int, default=1)
+    ap.add_argument("--profile", action="store_true",
+                    help="also print where one warm analysis spends its time (cProfile)")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from mfv2bench.provenance import cpu_model
     from mfv2bench.threads import set_threads
     set_threads(1)
+    flags = cpu_flags()
+    print(f"CPU: {cpu_model()}; flags: {' '.join(f for f in _SHOWN_FLAGS if f in flags)} "
+          f"({len(flags)} in all)")
+    try:
+        import pyarrow
+        arrow = f"pyarrow {pyarrow.__version__} ({pyarrow.cpu_count()} thread)"
+    except ImportError:
+        arrow = "no pyarrow (numpy parser)"
+    print(f"numpy {np.__version__}, {arrow}; 1 thread per process")
     work = Path(args.workdir)
     t0 = time.perf_counter()
     generate(work)
@@ -154,7 +201,8 @@ def main(argv: list[str] | None = None) -> int:
           f"ready in {time.perf_counter() - t0:.1f} s)")
     frames = sum(len(open(work / "annos" / f"{n}.txt").readlines()) for n in names_of(work))
     print(f"frames per tracker: {frames:,}; boxes in all: {frames * N_TRACKERS:,}")
-    print(f"cores: {os.cpu_count()}; load average before timing: {os.getloadavg()[0]:.2f} "
+    load_before = os.getloadavg()[0]
+    print(f"cores: {os.cpu_count()}; load average before timing: {load_before:.2f} "
           "(other processes share the cores: compare ratios from the same run only)")
 
     g_times = []
@@ -171,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         _drop_caches(work)
         dt, _ = _timed(run_ours, work, 2)
         cold2.append(dt)
+    load_after = os.getloadavg()[0]
     g = statistics.median(g_times)
     c1, c2, w = statistics.median(cold1), statistics.median(cold2), statistics.median(warm)
     print(f"got10k ExperimentOTB metric code  : {g:7.2f} s  (median of {len(g_times)})")
@@ -180,6 +229,11 @@ def main(argv: list[str] | None = None) -> int:
           f"ratio {g / c2:6.1f}x  (target >= 10x)")
     print(f"ours warm (caches + full analysis): {w:7.3f} s  (median of {len(warm)})  "
           f"ratio {g / w:6.1f}x  (target >= 50x)")
+    print(f"load average after timing: {load_after:.2f}"
+          + ("  (UNDER LOAD: other processes competed for the cores)"
+             if max(load_before, load_after) > 0.5 else ""))
+    if args.profile:
+        _profile_warm(work)
     t = analysis.trackers[0]
     print(f"sanity: {t} AUC ours ({analysis.label}) {100 * analysis.score(t, 'auc'):.2f}, "
           f"got10k OTB-style (no absent handling) {100 * g_scores[t]:.2f}")

@@ -1,5 +1,5 @@
-"""Explicit thread counts for torch, OpenCV and BLAS: default threading on small machines makes
-small ops many times slower, and parallel workers must not oversubscribe the cores."""
+"""Explicit thread counts for torch, OpenCV, pyarrow and BLAS: default threading on small machines
+makes small ops many times slower, and parallel workers must not oversubscribe the cores."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ _ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
 def set_threads(n: int) -> int:
-    """Pin torch (intra-op and, if still possible, inter-op), OpenCV and BLAS env to ``n`` threads."""
+    """Pin torch (intra-op and, if still possible, inter-op), OpenCV, pyarrow and BLAS env to
+    ``n`` threads."""
     n = max(1, int(n))
     for var in _ENV_VARS:
         os.environ[var] = str(n)
@@ -27,6 +28,12 @@ def set_threads(n: int) -> int:
         import cv2
 
         cv2.setNumThreads(n)
+    except ImportError:
+        pass
+    try:  # its CSV reader parses result files (results.fastparse)
+        import pyarrow
+
+        pyarrow.set_cpu_count(n)
     except ImportError:
         pass
     return n

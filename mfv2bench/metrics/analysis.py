@@ -492,22 +492,27 @@ def _pairwise(batches: dict[str, BatchScores], p: MetricProtocol, metrics: tuple
     """Every tracker pair on the sequences both have; pairs that share the same sequences are
     tested together (one bootstrap and one permutation matrix product for all of them)."""
     names = list(batches)
+    # per tracker once: (S, M) values and weights, and its sequence names
+    vals = {t: np.stack([_per_sequence_values(b, p, m) for m in metrics], axis=1)
+            for t, b in batches.items()}
+    wts = {t: np.stack([_weights(b, p, m) for m in metrics], axis=1) for t, b in batches.items()}
+    seqs = {t: tuple(b.names) for t, b in batches.items()}
     per_pair = []
     for i, a in enumerate(names):
         for bname in names[i + 1:]:
-            ba, bb = batches[a], batches[bname]
-            in_b = set(bb.names)
-            common = tuple(n for n in ba.names if n in in_b)
-            if not common:
-                continue
-            ia = _positions(ba.names, list(common))
-            ib = _positions(bb.names, list(common))
-            va = np.stack([_per_sequence_values(ba, p, m)[ia] for m in metrics], axis=1)
-            vb = np.stack([_per_sequence_values(bb, p, m)[ib] for m in metrics], axis=1)
+            va, vb, wa, wb = vals[a], vals[bname], wts[a], wts[bname]
+            if seqs[a] == seqs[bname]:  # the usual case: the same sequences in the same order
+                common = seqs[a]
+            else:
+                in_b = set(seqs[bname])
+                common = tuple(n for n in seqs[a] if n in in_b)
+                if not common:
+                    continue
+                ia = _positions(list(seqs[a]), list(common))
+                ib = _positions(list(seqs[bname]), list(common))
+                va, vb, wa, wb = va[ia], vb[ib], wa[ia], wb[ib]
             # MATLAB drops a sequence for a tracker when its curve is all zero: keep only
             # sequences both trackers contribute to; frame weights are the same for both
-            wa = np.stack([_weights(ba, p, m)[ia] for m in metrics], axis=1)
-            wb = np.stack([_weights(bb, p, m)[ib] for m in metrics], axis=1)
             per_pair.append((a, bname, common, va, vb, np.minimum(wa, wb)))
     groups: dict[tuple[str, ...], list[int]] = {}
     for k, entry in enumerate(per_pair):

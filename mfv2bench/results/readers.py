@@ -436,28 +436,34 @@ def _refresh_cache(folder: Path, cached: tuple[dict, np.ndarray] | None,
 
 def file_digests(paths: list[Path], cache: bool = True) -> list[str | None]:
     """Content digest of each file (None for an absent one), from the folder's cache where its
-    stat record proves the bytes unchanged, else by hashing them (and keeping the digest)."""
+    stat record proves the bytes unchanged, else by hashing them (and keeping the digest).
+
+    Called for every result file of every tracker on each warm analysis (2,800 files for a
+    LaSOT-sized set): one ``stat`` per file and a tight comparison, nothing else."""
     out: list[str | None] = [None] * len(paths)
     by_folder: dict[str, list[tuple[int, str]]] = {}
     for i, p in enumerate(paths):
         folder, name = os.path.split(os.fspath(p))
         by_folder.setdefault(folder, []).append((i, name))
+    stat = os.stat
     for folder, entries in by_folder.items():
-        now = time.time_ns()
-        stats = _folder_stats(folder, [name for _, name in entries], missing_ok=True)
+        now = time.time_ns()  # before the stats (see the section comment)
         cached = _load_cache(Path(folder), CACHE_NAME, data=False) if cache else None
         files = cached[0]["files"] if cached is not None else {}
         fresh: dict[str, dict] = {}
+        prefix = os.path.join(folder, "")
         for i, name in entries:
-            record = stats[name]
-            if record is None:
+            try:
+                st = stat(prefix + name)
+            except FileNotFoundError:
                 continue
+            record = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
             e = files.get(name)
-            if _proven_unchanged(e, record):
+            if e is not None and _proven_unchanged(e, record):
                 out[i] = e["digest"]
                 continue
             try:
-                with open(os.path.join(folder, name), "rb") as fh:
+                with open(prefix + name, "rb") as fh:
                     digest = content_digest(fh.read())
             except FileNotFoundError:
                 continue
@@ -553,7 +559,7 @@ class ResultFiles:
         the bytes changes it, whatever the file times say. A zip is one file."""
         if self.source.zip is not None:
             return [str(self.source.root), file_digests([self.source.root], cache=False)[0]]
-        root = str(self.source.root)
+        prefix = os.path.join(str(self.source.root), "")
         listing = self.listing
         rels: list[str] = []
         for seq, run_rels in self.runs.items():
@@ -561,8 +567,7 @@ class ResultFiles:
             rels.append(self.times[seq])
             rels.extend(self.extra_times.get(seq, []))
         present = [r for r in rels if listing is None or "/" in r or r in listing]
-        digests = dict(zip(present, file_digests([os.path.join(root, r) for r in present],
-                                                 cache=cache)))
+        digests = dict(zip(present, file_digests([prefix + r for r in present], cache=cache)))
         return [[r, digests.get(r)] for r in rels]
 
     def has_time_file(self, seq: str) -> bool:
