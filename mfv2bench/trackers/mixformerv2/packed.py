@@ -9,12 +9,14 @@ eager step spends time between matmuls (head split copies, score scaling, concat
 - every linear layer is one oneDNN call on a weight packed once (``_reorder_linear_weight``),
   with GELU fused into fc1 and the residual add fused into proj and fc2;
 - the patch embedding is a linear layer on the unfolded 16x16 patches;
-- attention runs per head as two oneDNN matmuls against per-head key and transposed-value
-  buffers (template part written once, this frame's part written in place);
+- attention runs per head as two oneDNN matmuls against per-head key and value buffers
+  (template part written once, this frame's part written in place; values are read through a
+  transposed view, which oneDNN takes without a copy);
 - the 1/sqrt(head_dim) score scale is folded into the query weights when it is a power of two
   (head_dim 64: exact, the products only change exponent), else applied to the scores;
 - the last block computes keys/values for all tokens and queries, proj and MLP only for the 4
-  prediction tokens (the heads read nothing else), as the eager cached path.
+  prediction tokens (the heads read nothing else), as the eager cached path; the box and score
+  heads' first layers (same input) are one packed call.
 
 Batch 1, CPU, the distribution head (the tracker's case); anything else is refused with a
 ConfigError so callers fall back to another runtime.
@@ -97,8 +99,8 @@ class _PackedBlock:
         self.w_fc2, self.b_fc2 = _pack(mlp.fc2.weight, rows), mlp.fc2.bias.detach()
         self.dim = dim
 
-    def attend(self, q: torch.Tensor, kbuf: torch.Tensor, vtbuf: torch.Tensor) -> torch.Tensor:
-        """q (n, C) against per-head keys (heads, nk, hd) and values^T (heads, hd, nk) -> (n, C).
+    def attend(self, q: torch.Tensor, kbuf: torch.Tensor, vbuf: torch.Tensor) -> torch.Tensor:
+        """q (n, C) against per-head keys and values (heads, nk, hd) -> (n, C).
         A few queries (the last block's 4 prediction tokens) go through one batched product:
         per-head oneDNN calls cost more than they compute there."""
         hd, outs = self.head_dim, []
@@ -107,26 +109,58 @@ class _PackedBlock:
             scores = torch.matmul(qh, kbuf.transpose(1, 2))
             if not self.fold_scale:
                 scores.mul_(self.scale)
-            out = torch.matmul(torch.softmax(scores, dim=-1), vtbuf.transpose(1, 2))
+            out = torch.matmul(torch.softmax(scores, dim=-1), vbuf)
             return out.transpose(0, 1).reshape(q.shape[0], -1)
         for h in range(self.heads):
-            scores = _linear(q[:, h * hd:(h + 1) * hd].contiguous(), kbuf[h], None)
+            scores = _linear(q[:, h * hd:(h + 1) * hd], kbuf[h], None)  # strided view: no copy
             if not self.fold_scale:
                 scores.mul_(self.scale)
-            outs.append(_linear(torch.softmax(scores, dim=-1), vtbuf[h], None))
+            outs.append(_linear(torch.softmax(scores, dim=-1), vbuf[h].t(), None))
         return torch.cat(outs, dim=1)
 
     def write_kv(self, k: torch.Tensor, v: torch.Tensor, kbuf: torch.Tensor,
-                 vtbuf: torch.Tensor, start: int) -> None:
+                 vbuf: torch.Tensor, start: int) -> None:
         """This frame's keys/values (n, C) into the per-head buffers after the template part."""
         n = k.shape[0]
         kbuf[:, start:].copy_(k.view(n, self.heads, self.head_dim).transpose(0, 1))
-        vtbuf[:, :, start:].copy_(v.view(n, self.heads, self.head_dim).permute(1, 2, 0))
+        vbuf[:, start:].copy_(v.view(n, self.heads, self.head_dim).transpose(0, 1))
 
     def mlp_residual(self, x: torch.Tensor, attn_out: torch.Tensor) -> torch.Tensor:
         x = _linear_add(attn_out, x, self.w_proj, self.b_proj)
         h = F.layer_norm(x, (self.dim,), *self.norm2)
         return _linear_add(_linear(h, self.w_fc1, self.b_fc1, "gelu"), x, self.w_fc2, self.b_fc2)
+
+
+class _PackedHeads:
+    """Box and score heads on the 4 prediction tokens: both first layers in one packed call
+    (they read the same tokens), then the box head's LayerNorms, edge distributions and
+    expectation as ``DistributionBoxHead``, the score head's mean logit as ``ScoreHead``."""
+
+    def __init__(self, model: MixFormerV2):
+        box, score = model.box_head, model.score_head
+        fc_box, norm_box = box.layers[0][0], box.layers[0][1]
+        fc_bins, norm_bins = box.layers[1][0], box.layers[1][1]
+        fc_score, self.fc_score_out = score.layers[0][0], score.layers[1]
+        self.dim = fc_box.in_features
+        self.w_first = _pack(torch.cat([fc_box.weight, fc_score.weight]), 4)
+        self.b_first = torch.cat([fc_box.bias, fc_score.bias]).detach()
+        self.norm_box = (norm_box.normalized_shape, norm_box.weight.detach(),
+                         norm_box.bias.detach(), norm_box.eps)
+        self.w_bins, self.b_bins = _pack(fc_bins.weight, 4), fc_bins.bias.detach()
+        self.norm_bins = (norm_bins.normalized_shape, norm_bins.weight.detach(),
+                          norm_bins.bias.detach(), norm_bins.eps)
+        self.bins, self.norm_factor = box.bins, box.norm_factor
+
+    def __call__(self, reg: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """reg (4, C) in order l, r, t, b -> (pred_boxes (1, 1, 4) cxcywh, pred_scores (1,))."""
+        first = _linear(reg, self.w_first, self.b_first)
+        hb = torch.relu(F.layer_norm(first[:, :self.dim], *self.norm_box))
+        logits = F.layer_norm(_linear(hb, self.w_bins, self.b_bins), *self.norm_bins)
+        edges = (logits.softmax(dim=-1) * self.bins).sum(dim=-1) / self.norm_factor
+        l, r, t, b = edges.unbind(dim=-1)
+        boxes = torch.stack([(l + r) / 2, (t + b) / 2, r - l, b - t]).reshape(1, 1, 4)
+        scores = self.fc_score_out(torch.relu(first[:, self.dim:])).mean().reshape(1)
+        return boxes, scores
 
 
 class PackedSearchStep:
@@ -158,9 +192,10 @@ class PackedSearchStep:
             fold = _power_of_two(bb.blocks[0].attn.scale)
             self.blocks = [_PackedBlock(blk, self.n_s, i == depth - 1, fold)
                            for i, blk in enumerate(bb.blocks)]
+            self.heads = _PackedHeads(model)
         heads, hd = self.blocks[0].heads, self.blocks[0].head_dim
         self.kbuf = torch.zeros(depth, heads, self.n_k, hd)
-        self.vtbuf = torch.zeros(depth, heads, hd, self.n_k)
+        self.vbuf = torch.zeros(depth, heads, self.n_k, hd)
         self.ready = False
 
     def set_templates(self, template: torch.Tensor, online_template: torch.Tensor) -> None:
@@ -171,7 +206,7 @@ class PackedSearchStep:
         with torch.no_grad():
             kt, vt, _ = self.model.backbone.encode_templates(template.float(), online_template.float())
             self.kbuf[:, :, :self.n_t] = kt[:, 0]
-            self.vtbuf[:, :, :, :self.n_t] = vt[:, 0].transpose(-1, -2)
+            self.vbuf[:, :, :self.n_t] = vt[:, 0]
         self.ready = True
 
     def embed(self, search: torch.Tensor) -> torch.Tensor:
@@ -190,7 +225,7 @@ class PackedSearchStep:
             x = self.embed(search.float())
             last = len(self.blocks) - 1
             for i, blk in enumerate(self.blocks):
-                kbuf, vtbuf = self.kbuf[i], self.vtbuf[i]
+                kbuf, vbuf = self.kbuf[i], self.vbuf[i]
                 h = F.layer_norm(x, (blk.dim,), *blk.norm1)
                 if i < last:
                     qkv = _linear(h, blk.w_qkv, blk.b_qkv)
@@ -201,10 +236,9 @@ class PackedSearchStep:
                     k, v = kv[:, :blk.dim], kv[:, blk.dim:]
                     q = _linear(h[-4:].contiguous(), blk.w_q, blk.b_q)
                     x = x[-4:].contiguous()
-                blk.write_kv(k, v, kbuf, vtbuf, self.n_t)
-                x = blk.mlp_residual(x, blk.attend(q, kbuf, vtbuf))
-            out = self.model._heads(x[None], softmax=True, run_score_head=True)
-        return out["pred_boxes"], out["pred_scores"]
+                blk.write_kv(k, v, kbuf, vbuf, self.n_t)
+                x = blk.mlp_residual(x, blk.attend(q, kbuf, vbuf))
+            return self.heads(x)
 
 
 class OneDnnEngine:
