@@ -74,7 +74,7 @@ def edge_targets(gt_xyxy: torch.Tensor, num_bins: int) -> torch.Tensor:
     lo = pos.floor().long().clamp(max=num_bins - 1)
     hi = (lo + 1).clamp(max=num_bins - 1)
     w_hi = pos - lo.float()
-    tgt = torch.zeros(*pos.shape, num_bins, dtype=gt_xyxy.dtype)
+    tgt = torch.zeros(*pos.shape, num_bins, dtype=gt_xyxy.dtype, device=gt_xyxy.device)
     tgt.scatter_add_(-1, lo.unsqueeze(-1), (1 - w_hi).unsqueeze(-1))
     tgt.scatter_add_(-1, hi.unsqueeze(-1), w_hi.unsqueeze(-1))
     return tgt
@@ -109,7 +109,7 @@ def corner_marginals(tl: torch.Tensor, br: torch.Tensor, feat: int, num_bins: in
     b = tl.shape[0]
     ptl = tl.softmax(-1).view(b, feat, feat)  # rows y, columns x
     pbr = br.softmax(-1).view(b, feat, feat)
-    m = marginal_to_bins(feat, num_bins).to(tl.dtype)
+    m = marginal_to_bins(feat, num_bins).to(device=tl.device, dtype=tl.dtype)
     margs = torch.stack([ptl.sum(1), pbr.sum(1), ptl.sum(2), pbr.sum(2)], dim=1)  # x1 x2 y1 y2
     return margs @ m
 
