@@ -84,40 +84,50 @@ def check_outputs(preds: dict[str, np.ndarray],
         return rep
     s_count = len(names)
     x, y, w, h = np.concatenate([a.T for a in arrays], axis=1)  # column-major copy
-    seq = np.repeat(np.arange(s_count), lengths)
+    seq_of: list[np.ndarray] = []
 
     def per_seq(mask: np.ndarray) -> np.ndarray:  # flags are rare: count the hits only
-        return np.bincount(seq[mask], minlength=s_count)
+        if not seq_of:
+            seq_of.append(np.repeat(np.arange(s_count), lengths))
+        return np.bincount(seq_of[0][mask], minlength=s_count)
 
-    nan_rows = np.isnan(x)
-    nan_rows |= np.isnan(y)
-    nan_rows |= np.isnan(w)
-    nan_rows |= np.isnan(h)
-    any_nan = bool(nan_rows.any())
-    ok = ~nan_rows
-    nan_count = per_seq(nan_rows) if any_nan else np.zeros(s_count, np.int64)
-    n_ok = lengths - nan_count
     starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-    if any_nan:  # first non-NaN row of each sequence as reference
+    # min propagates NaN (and so does the sum): four reductions tell whether a row has one
+    any_nan = bool(np.isnan(x.min() + y.min() + w.min() + h.min()))
+    if any_nan:
+        nan_rows = np.isnan(x)
+        nan_rows |= np.isnan(y)
+        nan_rows |= np.isnan(w)
+        nan_rows |= np.isnan(h)
+        ok = ~nan_rows
+        nan_count = per_seq(nan_rows)
+        # first non-NaN row of each sequence as reference
         idx = np.where(ok, np.arange(total), total - 1)
         first = np.full(s_count, total - 1)
         nonempty = lengths > 0
         first[nonempty] = np.minimum.reduceat(idx, starts[nonempty])
     else:
-        first = np.minimum(starts, total - 1)
-    with np.errstate(invalid="ignore"):
-        same_size = np.repeat(w[first], lengths) == w
-        same_size &= np.repeat(h[first], lengths) == h
-        same_all = same_size & (np.repeat(x[first], lengths) == x)
-        same_all &= np.repeat(y[first], lengths) == y
-        bad_size = (w <= 0) | (h <= 0)
-    if any_nan:  # rows with any NaN take part in no other flag
+        ok = np.ones(total, dtype=bool)
+        nan_count = np.zeros(s_count, np.int64)
+    n_ok = lengths - nan_count
+    if any_nan:
+        with np.errstate(invalid="ignore"):
+            same_size = np.repeat(w[first], lengths) == w
+            same_size &= np.repeat(h[first], lengths) == h
+            same_all = same_size & (np.repeat(x[first], lengths) == x)
+            same_all &= np.repeat(y[first], lengths) == y
+            bad_size = (w <= 0) | (h <= 0)
+        # rows with any NaN take part in no other flag
         same_size &= ok
         same_all &= ok
         bad_size &= ok
-    n_same_size = per_seq(same_size)
-    n_same_all = per_seq(same_all)
-    n_bad = per_seq(bad_size)
+        const_size = per_seq(same_size) == n_ok
+        const_all = per_seq(same_all) == n_ok
+        n_bad = per_seq(bad_size)
+    else:  # the usual case: per-sequence extremes instead of per-frame comparisons
+        const_size, const_all = _constant_rows(x, y, w, h, starts, lengths)
+        n_bad = per_seq((w <= 0) | (h <= 0)) if min(w.min(), h.min()) <= 0 \
+            else np.zeros(s_count, np.int64)
     outside_n = np.zeros(s_count, dtype=np.int64)
     if image_sizes is not None:
         wh = np.array([image_sizes.get(n) or (np.nan, np.nan) for n in names], dtype=np.float64)
@@ -128,17 +138,34 @@ def check_outputs(preds: dict[str, np.ndarray],
             outside &= ok & ~np.isnan(iw)
             outside_n = per_seq(outside)
     multi = n_ok >= 2
-    for i in np.flatnonzero(nan_count | n_bad | outside_n | (multi & (n_same_size == n_ok))):
+    for i in np.flatnonzero(nan_count | n_bad | outside_n | (multi & const_size)):
         name = names[i]
         if nan_count[i]:
             rep.flags["nan"][name] = int(nan_count[i])
         if multi[i]:
-            if n_same_all[i] == n_ok[i]:
+            if const_all[i]:
                 rep.flags["all_identical"][name] = int(n_ok[i])
-            elif n_same_size[i] == n_ok[i]:
+            elif const_size[i]:
                 rep.flags["constant_size"][name] = int(n_ok[i])
         if n_bad[i]:
             rep.flags["non_positive_size"][name] = int(n_bad[i])
         if outside_n[i]:
             rep.flags["outside_image"][name] = int(outside_n[i])
     return rep
+
+
+def _constant_rows(x: np.ndarray, y: np.ndarray, w: np.ndarray, h: np.ndarray,
+                   starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per sequence (no NaN anywhere): every row of the same size, and every row the same box
+    (min == max of each column over the sequence's rows)."""
+    s_count = len(lengths)
+    const_size = np.ones(s_count, dtype=bool)  # empty sequences: vacuously constant
+    nonempty = lengths > 0
+    at = starts[nonempty]
+    for col in (w, h):
+        const_size[nonempty] &= np.minimum.reduceat(col, at) == np.maximum.reduceat(col, at)
+    const_all = const_size.copy()
+    for i in np.flatnonzero(const_size & nonempty):  # rare: degenerate sequences only
+        a, b = int(starts[i]), int(starts[i] + lengths[i])
+        const_all[i] = bool((x[a:b] == x[a]).all() and (y[a:b] == y[a]).all())
+    return const_size, const_all
