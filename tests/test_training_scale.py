@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 import torch
 import torch.multiprocessing as mp
+from click.testing import CliRunner
 
+from mfv2bench.cli import main
 from mfv2bench.datasets.synthetic import write_synthetic
 from mfv2bench.errors import ConfigError, InputError
 from mfv2bench.trackers.mixformerv2.model import MixFormerV2, init_random_weights
@@ -280,3 +282,13 @@ def test_full_small_first_stage_trains_at_full_size_on_the_cpu(fake_roots, tmp_p
     cfg, sd, _ = pipeline.load_trained(tmp_path / "teacher" / "model.pth")
     assert (cfg["embed_dim"], cfg["depth"], cfg["mlp_hidden_dim"], cfg["search_size"]) == (768, 12, 3072, 224)
     assert sd["backbone.pos_embed_s"].shape == (1, 14 * 14, 768)
+
+
+def test_a_missing_gpu_is_a_clear_error_before_training(tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    res = CliRunner().invoke(main, ["--workspace", str(tmp_path), "train",
+                                    str(REPO / "recipes" / "tiny.toml"), "--out",
+                                    str(tmp_path / "run"), "--device", "cuda:0"])
+    assert res.exit_code != 0 and "no CUDA GPU" in res.output, res.output
+    assert not (tmp_path / "run" / "teacher").exists()
