@@ -11,8 +11,9 @@ from mfv2_helpers import read_sequence
 from test_mfv2_tracker import golden_tracker, replay
 
 from mfv2bench.errors import ConfigError
-from mfv2bench.trackers.mixformerv2.config import EXACT_RUNTIMES, TrackerParams
-from mfv2bench.trackers.mixformerv2.model import build_model, init_random_weights
+from mfv2bench.trackers.mixformerv2.config import EXACT_RUNTIMES, VARIANTS, TrackerParams
+from mfv2bench.trackers.mixformerv2.model import (build_model, flops_per_frame,
+                                                 init_random_weights, matmul_shapes)
 from mfv2bench.trackers.mixformerv2.packed import PackedSearchStep, _power_of_two, onednn_available
 from mfv2bench.trackers.mixformerv2.runtimes import make_engine
 
@@ -53,8 +54,6 @@ def test_small_shapes_equal_full_path():
 
 
 def _small() -> dict:
-    from mfv2bench.trackers.mixformerv2.config import VARIANTS
-
     return dict(VARIANTS["small"])
 
 
@@ -83,9 +82,6 @@ def test_refused_where_it_does_not_apply():
 
 @pytest.mark.parametrize("variant", ["micro", "small", "base"])
 def test_matmul_shapes_add_up_to_flops(variant):
-    from mfv2bench.trackers.mixformerv2.config import VARIANTS
-    from mfv2bench.trackers.mixformerv2.model import flops_per_frame, matmul_shapes
-
     for cached in (True, False):
         shapes = matmul_shapes(VARIANTS[variant], cached=cached)
         total = sum(2 * b * m * k * n * count for _, b, m, k, n, count in shapes)
