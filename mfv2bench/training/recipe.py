@@ -1,6 +1,8 @@
 """Training recipes: TOML declared once, checked into typed dataclasses, hashed like tracker
 specs (the hash covers the effective configuration, code defaults included, so two recipes
-that train the same thing have the same hash and a changed default changes it).
+that train the same thing have the same hash and a changed default changes it). Hash-compatible
+extension: a field added later whose default reproduces the old behaviour (``precision``) is
+hashed only when set, so existing recipes keep their stage hashes and finished stages.
 
 A recipe names the data (``[data]``), the stages in order (``[[stage]]``) with their sizes and
 budgets, and the seed and threads. Stages refer to earlier stages by name (``init``,
