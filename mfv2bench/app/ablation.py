@@ -58,8 +58,8 @@ class LatencyOptions:
     enabled: bool = True
     threads: int = 1
     warmup: int = 3
-    iters: int = 30
-    rounds: int = 3
+    iters: int = 60
+    rounds: int = 6
 
 
 @dataclass
@@ -327,6 +327,8 @@ def assemble(tdef: TableDefinition, analysis: Analysis, specs: dict[str, Resolve
 def _confounds(a: ResolvedSpec, b: ResolvedSpec) -> list[str]:
     """Test-time settings in which the two compared specs differ (beyond their weights): a
     claim about training should not ride on a different search factor or online update."""
+    if a.kind != b.kind:
+        return [f"different tracker kinds: {a.kind} ({a.name}) vs {b.kind} ({b.name})"]
     sa, sb = a.effective_config.get("params", {}), b.effective_config.get("params", {})
     return [f"test-time {k} differs: {sa.get(k)!r} ({a.name}) vs {sb.get(k)!r} ({b.name})"
             for k in sorted(set(sa) | set(sb)) if sa.get(k) != sb.get(k)]

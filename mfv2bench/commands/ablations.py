@@ -25,8 +25,8 @@ from .options import ITERS, JOBS, NAME, NAME_LIST, results_option, root_option
               help="Output folder (default: reports/ablations/<table name>/).")
 @click.option("--latency/--no-latency", default=True, show_default=True,
               help="Measure model latency, parameters and FLOPs of every row.")
-@click.option("--latency-iters", type=ITERS, default=30, show_default=True,
-              help="Timed calls per row (1 thread, interleaved rounds).")
+@click.option("--latency-iters", type=ITERS, default=60, show_default=True,
+              help="Timed calls per row (1 thread, in 6 interleaved rounds).")
 @click.option("--rerun", type=NAME_LIST, default=None, metavar="SPEC,..",
               help="Rows whose stored results are discarded and run again (e.g. after their "
                    "checkpoint was re-exported; stored results of another checkpoint are "
