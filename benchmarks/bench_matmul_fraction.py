@@ -208,7 +208,7 @@ def bench_variant(variant: str, args: argparse.Namespace) -> dict[str, Any]:
             "gflop": {k: sum(r["gflop"] for r in gemm_rows if r["path"] == k) for k in shapes}}
 
 
-def format_variant(res: dict[str, Any]) -> str:
+def format_variant(res: dict[str, Any], cpu_decides: bool = False) -> str:
     v = res["variant"]
     lines = [f"\n== {v}: sgemm rate at the model's shapes (GFLOP/s, medians; best per shape "
              f"is the matmul rate)"]
@@ -239,12 +239,17 @@ def format_variant(res: dict[str, Any]) -> str:
                      f"{r['max_abs_diff']:9.1e}  {'yes' if r['exact'] else 'NO'}")
     cached = [r for r in res["rows"] if r.get("path") == "cached" and r["exact"]]
     if cached:
-        top = min(cached, key=lambda r: r["median_ms"])
-        verdict = "meets" if top["fraction"] >= TARGET else "below"
-        lines.append(f"{v}: fastest exact cached runtime = {top['runtime']}, {top['median_ms']:.2f} ms, "
-                     f"{top['vs_official']:.2f}x official, {top['fraction']:.2f} of the matmul rate "
-                     f"(fastest calls {top['fraction_best']:.2f}, CPU time {top['fraction_cpu']:.2f})"
-                     f": {verdict} the {TARGET:.2f} target")
+        # on a loaded machine with one thread the CPU-time figures decide (wall time there
+        # counts the time other processes held the core)
+        field = "fraction_cpu" if cpu_decides else "fraction"
+        top = min(cached, key=lambda r: r["cpu_ms" if cpu_decides else "median_ms"])
+        verdict = "meets" if top[field] >= TARGET else "below"
+        lines.append(f"{v}: fastest exact cached runtime = {top['runtime']}, {top['median_ms']:.2f} ms "
+                     f"({top['cpu_ms']:.2f} ms CPU), {top['vs_official']:.2f}x official "
+                     f"({top['vs_official_cpu']:.2f}x CPU), fraction of the matmul rate "
+                     f"{top['fraction']:.2f} wall / {top['fraction_best']:.2f} fastest calls / "
+                     f"{top['fraction_cpu']:.2f} CPU time: {verdict} the {TARGET:.2f} target "
+                     f"({'CPU time' if cpu_decides else 'wall clock'})")
     return "\n".join(lines)
 
 
@@ -275,12 +280,13 @@ def main(argv: list[str] | None = None) -> int:
               f"interleaved | load average at start {load_start}")
     print(header, flush=True)
     results = []
+    cores = os.cpu_count() or 1
+    cpu_decides = args.threads == 1 and (load_start or [0])[0] > 0.5 * cores
     for v in [x.strip() for x in args.variants.split(",") if x.strip()]:
         res = bench_variant(v, args)
         results.append(res)
-        print(format_variant(res), flush=True)
+        print(format_variant(res, cpu_decides), flush=True)
     load_end = load_average()
-    cores = os.cpu_count() or 1
     loaded = any((la or [0])[0] > 0.5 * cores for la in (load_start, load_end))
     print(f"\nload average at end {load_end}"
           + (" -- the machine was LOADED: absolute times are inflated; the fractions and ratios "
