@@ -14,6 +14,7 @@ BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_matmul_fract
 TINY = '{"embed_dim": 64, "num_heads": 1, "depth": 2, "template_size": 32, "search_size": 64}'
 
 
+@pytest.mark.slow  # ~3 s quiet: builds ~30 one-MatMul ONNX Runtime sessions and three engines
 @pytest.mark.onnx
 def test_fraction_benchmark_reports_every_runtime(tmp_path, capsys):
     spec = importlib.util.spec_from_file_location("bench_matmul_fraction", BENCH)
