@@ -289,3 +289,25 @@ def test_rerun_names_rows_only(micro_ws, monkeypatch):
     monkeypatch.setattr(ablation_mod, "run_eval", lambda *a, **k: pytest.fail("ran"))
     with pytest.raises(ConfigError, match="rerun: csrt not a row"):
         run_ablations(micro_ws / "table.toml", load_workspace(micro_ws), rerun=["csrt"])
+
+
+def test_skip_missing_leaves_out_rows_not_exported_yet(micro_ws, monkeypatch):
+    """A row whose spec does not exist yet (and its claim) is listed, not fatal, when asked."""
+    table = micro_ws / "table.toml"
+    table.write_text(GOOD + '[[row]]\nspec = "mfv2-micro-later"\nlabel = "later"\n'
+                            '[[claim]]\nname = "later helps"\na = "mfv2-micro-later"\n'
+                            'b = "mfv2-micro"\ndirection = "better"\n')
+    ws = load_workspace(micro_ws)
+    with pytest.raises(ConfigError, match="unknown tracker spec 'mfv2-micro-later'"):
+        run_ablations(table, ws, latency=LatencyOptions(enabled=False))
+    monkeypatch.setattr(ablation_mod, "run_eval",
+                        _fake_eval({"mfv2-micro": 0.0, "mfv2-micro-direct": 0.5}))
+    result = run_ablations(table, ws, latency=LatencyOptions(enabled=False), skip_missing=True)
+    body = result.to_json()
+    assert [r["spec"] for r in body["rows"]] == SPECS
+    assert body["unavailable"][0]["spec"] == "mfv2-micro-later"
+    assert [c["claim"] for c in body["claims"]] == ["distillation helps", "direct keeps",
+                                                   "later helps"]
+    assert body["claims"][2]["verdict"] == "not evaluated"
+    assert "no tracker spec trackers/mfv2-micro-later.toml" in body["claims"][2]["why"]
+    assert "Not in this table yet: later (`mfv2-micro-later`" in result.markdown

@@ -41,7 +41,8 @@ from ..trackers.kinds import kind_of
 from ..trackers.specs import ResolvedSpec, SpecRegistry
 from ..workspace import Workspace
 from .ablation_render import render_html, render_markdown
-from .ablation_table import TableDefinition, Verdict, judge, load_table, oriented
+from .ablation_table import (TableDefinition, Verdict, judge, load_table, not_evaluated,
+                             oriented)
 
 logger = logging.getLogger(__name__)
 
@@ -84,10 +85,11 @@ def default_out(workspace: Workspace, table: TableDefinition) -> Path:
     return workspace.reports_dir / "ablations" / table.name
 
 
-def read_table(path: str | Path, workspace: Workspace) -> TableDefinition:
+def read_table(path: str | Path, workspace: Workspace,
+               allow_unknown: bool = False) -> TableDefinition:
     """The table definition at ``path``, its specs checked against the workspace's trackers."""
     registry = SpecRegistry(workspace.trackers_dir, workspace.root)
-    return load_table(path, registry.names())
+    return load_table(path, registry.names(), allow_unknown=allow_unknown)
 
 
 def run_ablations(table: str | Path | TableDefinition, workspace: Workspace, *,
@@ -95,18 +97,28 @@ def run_ablations(table: str | Path | TableDefinition, workspace: Workspace, *,
                   root: str | Path | None = None, results_dir: str | Path | None = None,
                   workers: int = 1, out: str | Path | None = None,
                   latency: LatencyOptions | None = None, progress: bool = False,
-                  rerun: list[str] | None = None,
+                  rerun: list[str] | None = None, skip_missing: bool = False,
                   log: Callable[[str], None] = lambda _msg: None) -> AblationResult:
     """Evaluate (resumably), score, measure and judge every row and claim of ``table``; write
     the markdown, HTML and JSON under ``out`` (default ``reports/ablations/<name>/``).
     ``rerun``: rows whose stored results are discarded and run again (e.g. after a checkpoint
-    was re-exported: the runner refuses to mix results of another checkpoint)."""
-    tdef = table if isinstance(table, TableDefinition) else read_table(table, workspace)
+    was re-exported: the runner refuses to mix results of another checkpoint).
+    ``skip_missing``: rows whose spec or checkpoint is not there yet are left out (listed, and
+    their claims marked "not evaluated") instead of refusing the table; never the reference."""
+    full = table if isinstance(table, TableDefinition) else read_table(
+        table, workspace, allow_unknown=skip_missing)
     if workers < 1:
         raise ConfigError("workers must be at least 1")
     registry = SpecRegistry(workspace.trackers_dir, workspace.root)
-    name = dataset or tdef.dataset or DEFAULT_DATASET
+    name = dataset or full.dataset or DEFAULT_DATASET
     data = load_split(name, split=split, root=root, workspace=workspace)
+    unavailable = _unavailable(full, registry, data.dataset) if skip_missing else {}
+    if full.reference in unavailable:
+        raise ConfigError(f"{full.path}: the reference row {full.reference} is not available: "
+                          f"{unavailable[full.reference]}")
+    for spec, why in unavailable.items():
+        log(f"  leaving out {spec}: {why}")
+    tdef = full.without(set(unavailable))
     specs = {s: registry.resolve(s, dataset=data.dataset) for s in tdef.specs}
     _check_weights(tdef, specs)
     stray = [s for s in rerun or [] if s not in specs]
@@ -121,6 +133,16 @@ def run_ablations(table: str | Path | TableDefinition, workspace: Workspace, *,
     lat = latency or LatencyOptions()
     costs = measure_costs(specs, lat, log) if lat.enabled else {}
     body = assemble(tdef, analysis, specs, costs, lat)
+    if unavailable:
+        body["unavailable"] = [{"spec": r.spec, "label": r.label, "ablates": r.ablates,
+                                "why": unavailable[r.spec]} for r in full.rows
+                               if r.spec in unavailable]
+        order = [c.name for c in full.claims]
+        skipped = [not_evaluated(c, full.alpha, "; ".join(
+            f"{x} not available ({unavailable[x]})" for x in (c.a, c.b) if x in unavailable))
+            for c in full.claims if c.a in unavailable or c.b in unavailable]
+        body["claims"] = sorted(body["claims"] + [v.to_dict() for v in skipped],
+                                key=lambda c: order.index(c["claim"]))
     body["data"].update(root=str(data.root), results=str(res_dir))
     body["eval"] = runs
     result = AblationResult(table=tdef, data=body)
@@ -129,6 +151,22 @@ def run_ablations(table: str | Path | TableDefinition, workspace: Workspace, *,
     result.files = write_outputs(folder, body, result.markdown)
     log(f"wrote {', '.join(str(p) for p in result.files.values())}")
     return result
+
+
+def _unavailable(tdef: TableDefinition, registry: SpecRegistry,
+                 dataset: str) -> dict[str, str]:
+    """Rows that cannot be evaluated here, with why: no spec file, or no checkpoint."""
+    out: dict[str, str] = {}
+    known = set(registry.names())
+    for row in tdef.rows:
+        if row.spec not in known:
+            out[row.spec] = f"no tracker spec trackers/{row.spec}.toml"
+            continue
+        spec = registry.resolve(row.spec, dataset=dataset)
+        why = kind_of(spec).missing_weights(spec)
+        if why is not None:
+            out[row.spec] = why
+    return out
 
 
 def _check_weights(tdef: TableDefinition, specs: dict[str, ResolvedSpec]) -> None:

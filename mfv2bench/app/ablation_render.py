@@ -9,7 +9,7 @@ import math
 from typing import Any
 
 VERDICT_MARKS = {"reproduced at micro scale": "reproduced", "not reproduced": "NOT reproduced",
-                 "inconclusive": "inconclusive"}
+                 "inconclusive": "inconclusive", "not evaluated": "not evaluated"}
 
 
 def _num(v: Any) -> bool:
@@ -129,6 +129,9 @@ def render_markdown(body: dict[str, Any]) -> str:
     if body.get("description"):
         out += [body["description"], ""]
     out += _md_table(_columns(body), [_cells(body, r) for r in body["rows"]])
+    for r in body.get("unavailable") or []:
+        out.append(f"\nNot in this table yet: {r['label']} (`{r['spec']}`, {r['ablates'] or '-'})"
+                   f": {r['why']}.")
     others = [r for r in body["rows"] if not r["reference"]]
     if others and len(body["metrics"]) > 1:
         labels = body["metric_labels"]
@@ -186,6 +189,9 @@ def render_html(body: dict[str, Any]) -> str:
         parts.append(f"<p>{_h(body['description'])}</p>")
     parts.append(_html_table(_columns(body), rows,
                              ["ref" if r["reference"] else "" for r in body["rows"]]))
+    for r in body.get("unavailable") or []:
+        parts.append(f"<p>Not in this table yet: {_h(r['label'])} ({_h(r['spec'])}): "
+                     f"{_h(r['why'])}.</p>")
     others = [r for r in body["rows"] if not r["reference"]]
     if others and len(body["metrics"]) > 1:
         labels = body["metric_labels"]

@@ -39,7 +39,7 @@ from __future__ import annotations
 import math
 import re
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,7 @@ CLAIM_METRICS = ("auc", "precision", "norm_precision")
 REPRODUCED = "reproduced at micro scale"
 NOT_REPRODUCED = "not reproduced"
 INCONCLUSIVE = "inconclusive"
+NOT_EVALUATED = "not evaluated"
 DEFAULT_MARGIN = 1.0  # metric points (percent) for "keeps"
 _LABELS = {"auc": "AUC", "precision": "P", "norm_precision": "NP"}
 DEFAULT_NOTE = "trained by mfv2bench on synthetic data; not comparable to published numbers"
@@ -114,6 +115,12 @@ class TableDefinition:
     def row(self, spec: str) -> Row:
         return next(r for r in self.rows if r.spec == spec)
 
+    def without(self, specs: set[str]) -> "TableDefinition":
+        """This table less the rows of ``specs`` and the claims that name one of them."""
+        return replace(self, rows=tuple(r for r in self.rows if r.spec not in specs),
+                       claims=tuple(c for c in self.claims
+                                    if c.a not in specs and c.b not in specs))
+
 
 def _headers(text: str, table: str) -> list[int]:
     """Line numbers (1-based) of each ``[[table]]`` header, in order."""
@@ -154,17 +161,19 @@ class _Where:
 
 
 def _text(value: Any, what: str, where: _Where, line: int | None, required: bool = True) -> str:
-    if value is None and not required:
+    if not required and (value is None or value == ""):
         return ""
     if not isinstance(value, str) or not value.strip():
         raise where.error(f"{what} must be a non-empty string, got {value!r}", line)
     return value.strip()
 
 
-def load_table(path: str | Path, known_specs: list[str] | set[str]) -> TableDefinition:
+def load_table(path: str | Path, known_specs: list[str] | set[str],
+               allow_unknown: bool = False) -> TableDefinition:
     """Read and check a table definition: every key known, every row's spec among
-    ``known_specs``, every claim naming two rows, a known direction and metric. Errors name the
-    file and line."""
+    ``known_specs`` (unless ``allow_unknown``: rows not trained yet are then left out by the
+    caller), every claim naming two rows, a known direction and metric. Errors name the file
+    and line."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -208,7 +217,7 @@ def load_table(path: str | Path, known_specs: list[str] | set[str]) -> TableDefi
             raise where.error(f"[[row]] #{i + 1}: unknown key(s) {', '.join(bad)} (known: "
                               f"{', '.join(sorted(_ROW_KEYS))})", where.item("row", i, bad[0]))
         spec = _text(r.get("spec"), f"[[row]] #{i + 1} spec", where, where.item("row", i, "spec"))
-        if spec not in known:
+        if spec not in known and not allow_unknown:
             raise where.error(f"[[row]] #{i + 1}: unknown tracker spec {spec!r} (no "
                               f"trackers/{spec}.toml)", where.item("row", i, "spec"))
         if spec in [x.spec for x in rows]:
@@ -354,6 +363,16 @@ def judge(claim: Claim, test: PairedTest, alpha: float) -> Verdict:
                    p_value=p, n_sequences=test.n_sequences, score_a=test.score_a,
                    score_b=test.score_b, alpha=alpha, margin=margin, paper=claim.paper,
                    statement=claim.statement())
+
+
+def not_evaluated(claim: Claim, alpha: float, why: str) -> Verdict:
+    """The entry of a claim one of whose rows is not available (not trained or exported yet)."""
+    nan = float("nan")
+    return Verdict(claim=claim.name, a=claim.a, b=claim.b, direction=claim.direction,
+                   metric=claim.metric, verdict=NOT_EVALUATED, why=why, diff=nan, ci_low=nan,
+                   ci_high=nan, p_value=nan, n_sequences=0, score_a=nan, score_b=nan,
+                   alpha=alpha, margin=claim.margin if claim.direction == "keeps" else None,
+                   paper=claim.paper, statement=claim.statement())
 
 
 def oriented(test: PairedTest, a: str, b: str) -> PairedTest:

@@ -31,10 +31,13 @@ from .options import ITERS, JOBS, NAME, NAME_LIST, results_option, root_option
               help="Rows whose stored results are discarded and run again (e.g. after their "
                    "checkpoint was re-exported; stored results of another checkpoint are "
                    "otherwise refused).")
+@click.option("--skip-missing", is_flag=True,
+              help="Leave out rows whose spec or checkpoint does not exist yet (listed; their "
+                   "claims are 'not evaluated') instead of refusing the table.")
 @click.option("--json", "as_json", is_flag=True, help="Print the table's JSON instead.")
 @click.pass_obj
 def command(ws: Workspace, table, dataset, split, root, results_dir, workers, out, latency,
-            latency_iters, rerun, as_json) -> None:
+            latency_iters, rerun, skip_missing, as_json) -> None:
     """Build the ablation table defined in TABLE (TOML: rows, reference, claims).
 
     Rows without complete results on the split are evaluated first (resumable: rerun to
@@ -46,6 +49,7 @@ def command(ws: Workspace, table, dataset, split, root, results_dir, workers, ou
                            results_dir=results_dir, workers=workers, out=out,
                            latency=LatencyOptions(enabled=latency, iters=latency_iters),
                            progress=not as_json, rerun=rerun,
+                           skip_missing=skip_missing,
                            log=lambda msg: click.echo(msg, err=True))
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=1, default=str))
