@@ -213,7 +213,8 @@ def tune(tracker: str, param: str, values: list[Value], dataset: str, workspace:
          split: str | None = None, root: str | Path | None = None,
          results_dir: str | Path | None = None, sequences: list[str] | None = None,
          workers: int = 1, metric: str = "auc", write_spec: str | None = None,
-         force: bool = False, progress: bool = False, log: Callable[[str], None] = lambda _msg: None) -> TuneResult:
+         force: bool = False, progress: bool = False,
+         log: Callable[[str], None] = lambda _msg: None) -> TuneResult:
     """Evaluate ``tracker`` with each of ``values`` for ``param`` on a tuning split, score them
     and pick the best; with ``write_spec``, write ``trackers/<write_spec>.toml`` (a NEW file:
     an existing one is refused) extending ``tracker`` with the chosen value. ``force``: discard
