@@ -155,8 +155,9 @@ def render_markdown(body: dict[str, Any]) -> str:
 
 _CSS = """body{font-family:system-ui,sans-serif;margin:2em;color:#222}
 table{border-collapse:collapse;margin:1em 0;font-size:0.9em}
-th,td{border-top:1px solid #999;border-bottom:1px solid #999;padding:4px 8px;text-align:right}
-th:first-child,td:first-child,td:nth-child(2){text-align:left}
+th,td{border-top:1px solid #999;border-bottom:1px solid #999;padding:4px 8px;text-align:right;
+white-space:nowrap}
+th:first-child,td:first-child,th:nth-child(2),td:nth-child(2){text-align:left;white-space:normal}
 tr.ref{background:#f3f3f3} .note{font-weight:bold;color:#8a2b00}
 .reproduced{color:#176d22;font-weight:bold} .not{color:#a01010;font-weight:bold}
 .inconclusive{color:#7a6a00;font-weight:bold} p.how{font-size:0.85em;color:#444}"""
