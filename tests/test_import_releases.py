@@ -180,15 +180,17 @@ def test_short_results_are_a_per_sequence_outcome(lasot, tmp_path):
     res = CliRunner().invoke(main, ["results", "import", str(src), "--as", "cut", "-d",
                                     "synthetic-lasot", "--allow-partial"])
     assert res.exit_code == 0, res.output
-    assert "2 result(s) shorter than the sequence, not imported and never padded" in res.output
-    assert "TrackingNet server accepts a short file" in res.output and "PARTIAL" in res.output
+    assert "2 result(s) shorter than the sequence, stored as released (never padded" in res.output
+    assert "each protocol's rule decides at scoring" in res.output and "PARTIAL" not in res.output
     folder = workspace / "results" / "cut" / "synthetic-lasot-test"
-    assert sorted(p.stem for p in folder.glob("*.txt")) == \
-        sorted(s.name for s in split.sequences if s not in short)
+    assert sorted(p.stem for p in folder.glob("*.txt")) == sorted(s.name for s in split.sequences)
+    for s in short:  # stored as released: one row short, never padded
+        assert len(np.loadtxt(folder / f"{s.name}.txt", delimiter=",")) == s.n_frames - 1
     m = json.loads((folder / "run.json").read_text())
-    assert m["partial"] and set(m["import"]["short"]) == {s.name for s in short}
+    assert not m["partial"] and set(m["import"]["short"]) == {s.name for s in short}
     n = split.sequences[1].n_frames
-    assert m["import"]["short"][short[0].name] == {"rows": n - 1, "frames": n}
+    assert m["import"]["short"][short[0].name] == {"rows": n - 1, "frames": n,
+                                                   "stored": "unpadded"}
 
 
 # --- reproduction delta for any tracker (leaderboard) ----------------------------------------

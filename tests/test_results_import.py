@@ -138,8 +138,9 @@ def test_missing_sequences_short_results_and_partial(workspace, tmp_path):
     np.savetxt(src / f"{last.name}.txt", _int_boxes(last), delimiter=",", fmt="%d")
     with pytest.raises(InputError, match=short.name):
         _import(ws, src, "short", "synthetic-lasot")
-    cut = _import(ws, src, "short", "synthetic-lasot", allow_partial=True)  # reported, not padded
+    cut = _import(ws, src, "short", "synthetic-lasot", allow_partial=True)  # stored, not padded
     assert cut.short == {short.name: (short.n_frames - 1, short.n_frames)}
-    assert short.name in cut.missing and short.name not in cut.sequences
+    assert short.name not in cut.missing and short.name in cut.sequences
+    assert len(np.loadtxt(cut.folder / f"{short.name}.txt", delimiter=",")) == short.n_frames - 1
     with pytest.raises(ConfigError):
         _import(ws, src, "x", "synthetic-lasot", fmt="nope")

@@ -38,6 +38,17 @@ class ShowFiles:
     path: Path
     frames: int
     video: bool
+    short: dict[str, tuple[int, int]] | None = None  # tracker -> (rows, frames): last frames undrawn
+
+
+def short_notes(files: ShowFiles) -> list[str]:
+    """One line per tracker whose stored result is shorter than the sequence: which frames
+    have no box (drawn without one; results are never padded)."""
+    out = []
+    for t, (rows, n) in (files.short or {}).items():
+        gap = f"frame {n}" if rows + 1 == n else f"frames {rows + 1}-{n}"
+        out.append(f"{t}: result has {rows} rows for {n} frames: {gap} have no box (not drawn)")
+    return out
 
 
 def parse_frames(text: str | None, n_frames: int) -> tuple[int, int]:
@@ -60,11 +71,12 @@ def parse_frames(text: str | None, n_frames: int) -> tuple[int, int]:
 
 def stored_boxes(results_dir: str | Path, tracker: str, split_key: str, sequence: str,
                  n_frames: int) -> np.ndarray:
-    """A tracker's (N, 4) boxes of one sequence from the store (first run), NaN rows kept."""
+    """A tracker's (N, 4) boxes of one sequence from the store (first run), NaN rows kept; a
+    short result (imported as released) is returned as it is, with fewer rows than frames."""
     folder = run_folder(results_dir, tracker, split_key)
     if not folder.is_dir():
         folder = tracker_folder(results_dir, tracker)
-    raw = read_results(folder, {sequence: n_frames}, nan="keep", times=False)
+    raw = read_results(folder, {sequence: n_frames}, nan="keep", times=False, short="keep")
     return np.asarray(raw[sequence].boxes, float)
 
 
@@ -85,6 +97,10 @@ def show(workspace: Workspace, trackers: list[str], dataset: str, sequence: str,
     start, stop = parse_frames(frames, n)
     results = Path(results_dir) if results_dir else workspace.results_dir
     boxes = {t: stored_boxes(results, t, split.key, sequence, len(seq.gt)) for t in trackers}
+    short = {t: (len(b), n) for t, b in boxes.items() if len(b) < n}
+    for t, (rows, _) in short.items():
+        log.warning("%s: %s has %d rows for %d frames: frames %d-%d drawn without its box", t,
+                    sequence, rows, n, rows + 1, n)
     colours = tracker_colours(list(trackers))
     truth = np.asarray(seq.gt, float) if gt and seq.has_full_gt else None
     out = Path(out)
@@ -129,7 +145,7 @@ def show(workspace: Workspace, trackers: list[str], dataset: str, sequence: str,
     if video:
         os.replace(part, out)
     log.info("%s: %d frames of %s with %s", out, written, sequence, ", ".join(trackers))
-    return ShowFiles(path=out, frames=written, video=video)
+    return ShowFiles(path=out, frames=written, video=video, short=short)
 
 
-__all__ = ["ShowFiles", "parse_frames", "show", "stored_boxes"]
+__all__ = ["ShowFiles", "parse_frames", "short_notes", "show", "stored_boxes"]

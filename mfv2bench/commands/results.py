@@ -8,6 +8,7 @@ import click
 
 from ..datasets.registry import load_split, official_names
 from ..errors import ConfigError
+from ..metrics.protocols import SHORT_RULES, default_protocol, get_protocol
 from ..results.importer import (BOX_FORMATS, DEFAULT_MAX_MEMBERS, FORMATS, SplitSequences,
                                  import_results)
 from ..results import manifest as mf
@@ -97,7 +98,7 @@ def _few(names: list[str], n: int = 8) -> str:
 
 def import_notes(res) -> list[str]:
     """The import summary beyond the count: renamings, files outside the split, results for
-    sequences the data root lacks, short results (not imported), box-format doubts."""
+    sequences the data root lacks, short results (stored unpadded), box-format doubts."""
     lines = [f"renamed: {stem} -> {seq}" for stem, seq in sorted(res.renamed.items())]
     if res.outside:
         lines.append(f"{len(res.outside)} result file(s) match no sequence of {res.split_key} "
@@ -106,15 +107,26 @@ def import_notes(res) -> list[str]:
         lines.append(f"{len(res.not_on_disk)} result(s) for sequences the data root lacks (not "
                      f"imported; add them under the data root): {_few(res.not_on_disk)}")
     if res.short:
-        lines.append(f"{len(res.short)} result(s) shorter than the sequence, not imported and "
-                     "never padded: " + _few([f"{s} ({r} of {n} rows)"
-                                              for s, (r, n) in res.short.items()]))
-        lines.append("  (the TrackingNet server accepts a short file: its scorer, the devkit's "
-                     "metrics.py, scores the missing trailing frames as failures with no overlap; "
-                     "mfv2bench does not score them so, nor pad them: those sequences are left "
-                     "out and the import is marked partial)")
+        lines.append(f"{len(res.short)} result(s) shorter than the sequence, stored as released "
+                     "(never padded; run.json import.short): "
+                     + _few([f"{s} ({r} of {n} rows)" for s, (r, n) in res.short.items()]))
+        lines.append(f"  each protocol's rule decides at scoring: {short_rule_line(res)}")
     lines.extend(f"WARNING: {w}" for w in res.warnings)
     return lines
+
+
+def short_rule_line(res) -> str:
+    """What the data set's default protocol does with a short result (its toolkit's rule),
+    e.g. TrackingNet: failures; LaSOT (mixformerv2): refused, ``--skip-refused`` leaves it out."""
+    dataset = str(res.manifest.get("dataset") or res.split_key)
+    p = get_protocol(default_protocol(dataset))
+    if p.pred_shorter == "reject":
+        rule = ("refused at analysis, naming the file (analyze --skip-refused leaves those "
+                "sequences out)")
+    else:
+        rule = SHORT_RULES[p.pred_shorter]
+    return (f"{dataset} ({p.name} protocol, the default): {rule}; another --protocol applies "
+            "its own toolkit's rule")
 
 
 _UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "m": 1000**2, "mb": 1000**2, "g": 1000**3,

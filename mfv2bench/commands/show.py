@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..app.show import IMAGE_FORMATS, show
+from ..app.show import IMAGE_FORMATS, short_notes, show
 from ..workspace import Workspace
 from .options import results_option, root_option
 
@@ -32,3 +32,5 @@ def command(ws: Workspace, trackers, dataset, sequence, frames, out, fps, image_
     files = show(ws, list(dict.fromkeys(trackers)), dataset, sequence, out, frames=frames, root=root,
                  results_dir=results_dir, fps=fps, image_format=image_format, gt=not no_gt)
     click.echo(f"wrote {files.path} ({files.frames} frames)")
+    for line in short_notes(files):
+        click.echo(f"note: {line}")

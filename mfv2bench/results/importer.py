@@ -364,8 +364,9 @@ def import_results(source: str | Path, as_name: str, data: SplitSequences,
     File names match sequence names case-insensitively and across ``-``/``_``/space/none
     (each renaming listed). ``box_format`` ``xyxy`` converts corner rows to x,y,w,h; either way
     rows that read better in the other format are warned. A result shorter than its sequence
-    is refused (never padded); with ``allow_partial`` the other sequences are imported and the
-    short ones listed. An archive is refused with a repeated member, over ``max_members``
+    is refused (never padded); with ``allow_partial`` it is stored as released, unpadded, and
+    listed in run.json's ``import.short`` (rows, frames): each metric protocol's
+    ``pred_shorter`` rule decides at scoring, as that protocol's toolkit does. An archive is refused with a repeated member, over ``max_members``
     entries or over ``max_bytes`` extracted; errors about its files name ``archive:member:line``."""
     if fmt not in FORMATS:
         raise ConfigError(f"unknown result format {fmt!r} (one of {', '.join(FORMATS)})")
@@ -484,14 +485,13 @@ def _import_from(base: Path, src: Path, as_name: str, data: SplitSequences, stor
             raise InputError(f"result has {r0} rows but sequence {first} has {n0} frames; "
                              f"{len(short)} result(s) shorter than their sequence: {detail}"
                              f"{' ...' if len(short) > 5 else ''} (results are never padded; "
-                             "pass --allow-partial to import the other sequences and mark the "
-                             "import partial)", raw[first].sources[0],
+                             "pass --allow-partial to store them as released: each metric "
+                             "protocol's rule then decides at scoring)", raw[first].sources[0],
                              short[first][0] + 1)
-        present = [s for s in present if s not in short]
-        missing = missing + list(short)
-        if not present:
-            raise InputError(f"every result is shorter than its sequence: {detail}",
-                             raw[first].sources[0], short[first][0] + 1)
+        # --allow-partial: short files are stored as released (never padded) and noted in
+        # run.json's import.short; each metric protocol's pred_shorter rule decides at scoring
+        log.warning("%d result(s) shorter than the sequence, stored unpadded: %s", len(short),
+                    detail)
     n_runs = min(len(raw[s].runs) for s in present)
     if any(len(raw[s].runs) != n_runs for s in present):
         counts = sorted({len(raw[s].runs) for s in present})
@@ -516,7 +516,7 @@ def _import_from(base: Path, src: Path, as_name: str, data: SplitSequences, stor
         with_times = 0
         for s in present:
             for r in range(n_runs):  # run r into its run folder (layout.repeat_key), ids kept
-                times = _run_times(raw[s].times, r, lengths[s])
+                times = _run_times(raw[s].times, r, len(boxes[s][r]))
                 with_times += times is not None and r == 0
                 store.write_sequence(as_name, repeat_key(data.key, r), s, boxes[s][r], times)
         manifest = {
@@ -537,12 +537,10 @@ def _import_from(base: Path, src: Path, as_name: str, data: SplitSequences, stor
                           "missing": missing},
             "import": {"renamed": {st: s for st, s in match.renamed.items() if s in present},
                        "outside_split": match.outside, "not_on_disk": not_on_disk,
-                       "short": {s: {"rows": r, "frames": n} for s, (r, n) in short.items()},
+                       "short": mf.short_fields(short),
                        "warnings": warnings},
         }
         state, reasons = import_coverage(data, present, missing)
-        if short:
-            reasons = reasons + [f"{len(short)} result(s) shorter than the sequence, not imported"]
         ref = data.official if data.official is not None else list(lengths) + list(data.missing)
         manifest.update(mf.coverage_fields(state, len(ref), len(set(present) & set(ref)), reasons))
         manifest[mf.ANNOTATIONS_KEY] = {s: data.annotations[s] for s in present

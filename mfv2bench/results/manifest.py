@@ -201,3 +201,27 @@ def changed_annotations(manifest: dict[str, Any] | None,
     return [name for name, fp in current.items()
             if name in recorded and (recorded[name].get("gt"), recorded[name].get("frames"))
             != (fp.get("gt"), fp.get("frames"))]
+
+
+# -- short imported results: stored as released, scored by each protocol's rule -------------------
+def short_fields(short: Mapping[str, tuple[int, int]]) -> dict[str, dict[str, Any]]:
+    """``import.short``: sequence -> ``{"rows", "frames", "stored": "unpadded"}`` for results
+    imported (``--allow-partial``) with fewer rows than frames; added in format 1 without a
+    version bump (absent: none short)."""
+    return {str(s): {"rows": int(r), "frames": int(n), "stored": "unpadded"}
+            for s, (r, n) in short.items()}
+
+
+def short_sequences(manifest: dict[str, Any] | None) -> dict[str, tuple[int, int]]:
+    """Sequence -> (rows, frames) of the short results recorded at import ({} for runs, older
+    manifests or none short)."""
+    imp = (manifest or {}).get("import") if isinstance(manifest, dict) else None
+    short = imp.get("short") if isinstance(imp, dict) else None
+    if not isinstance(short, dict):
+        return {}
+    out = {}
+    for s, v in short.items():
+        if isinstance(v, dict) and _int_or_none(v.get("rows")) is not None \
+                and _int_or_none(v.get("frames")) is not None:
+            out[str(s)] = (int(v["rows"]), int(v["frames"]))
+    return out
