@@ -12,8 +12,11 @@ workspace found from the current folder (as the CLI finds it).
     app.report(dataset, ["kcf", "mine"])
 
 The flows behind the CLI live in submodules: ``demo`` (the whole pipeline on synthetic data),
-``evaluation`` (eval-then-analyze), ``speed_accuracy`` (AUC vs FPS with published points) and
-``leaderboard`` (published and local rows, as text or an HTML page).
+``evaluation`` (eval-then-analyze), ``speed_accuracy`` (AUC vs FPS with published points),
+``leaderboard`` (published and local rows, as text or an HTML page), ``ablation``
+(``run_ablations``: a table of trained students with paired tests and a verdict per claim),
+``tune`` (a test-time parameter chosen on a tuning split) and ``precision``
+(``precision_accuracy``: reduced-precision runtimes judged by AUC against fp32).
 """
 
 from __future__ import annotations
