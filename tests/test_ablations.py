@@ -188,7 +188,7 @@ def test_oriented_flips_a_test_and_judge_checks_sides():
 def micro_ws(workspace):
     """A workspace with the two shipped micro specs, their checkpoints (linked) and two tiny
     synthetic LaSOT test sequences."""
-    for name in ("_mfv2", *SPECS):
+    for name in ("_mfv2", "mfv2-micro-noupdate", *SPECS):  # -direct extends -noupdate
         shutil.copy(REPO / "trackers" / f"{name}.toml", workspace / "trackers" / f"{name}.toml")
     (workspace / "checkpoints").rmdir()
     os.symlink(REPO / "checkpoints", workspace / "checkpoints")
