@@ -23,9 +23,12 @@ TESTS_DIR = Path(__file__).resolve().parent
 def _eval(ws: Path, jobs: int, **kw) -> subprocess.Popen:
     env = dict(os.environ, MFV2BENCH_WORKSPACE=str(ws), PYTHONPATH=str(TESTS_DIR),
                OMP_NUM_THREADS="1")
+    # SIGINT back to its default in the child: a test run started in the background of a
+    # non-interactive shell inherits SIGINT ignored, and an ignored Ctrl-C stays ignored
     return subprocess.Popen([sys.executable, "-m", "mfv2bench.cli", "eval", "-t", "slow", "-d",
                              "synthetic-lasot", "-j", str(jobs), "--no-metrics"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL), **kw)
 
 
 @pytest.mark.slow  # subprocesses interrupted mid-run (~5-15 s)
