@@ -136,6 +136,8 @@ def _parse_concatenated(chunks: list[bytes], delimiter: str | None) -> list[np.n
     buf = b"".join(fixed)
     if not buf:
         return [np.zeros((0, 4)) for _ in chunks]
+    if not buf.strip():  # only line ends: loadtxt would warn "no data"; the strict path decides
+        return None
     arr = None
     for dtype in (np.int64, np.float64):
         try:
