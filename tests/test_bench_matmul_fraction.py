@@ -33,7 +33,8 @@ def test_fraction_benchmark_reports_every_runtime(tmp_path, capsys):
         assert r["exact"] and r["fraction"] > 0
     assert {g["path"] for g in res["gemm"]} == {"cached", "full"}
     assert all({"aten", "onednn", "mlas"} <= set(g["gflops"]) for g in res["gemm"])
-    assert res["ideal_ms"]["cached"]["median"] < res["ideal_ms"]["full"]["median"]
+    assert res["gflop"]["cached"] < res["gflop"]["full"]  # FLOPs, not timings (noisy on a tiny net)
+    assert all(v["median"] > 0 for v in res["ideal_ms"].values())
     assert data["threads"] == 1 and data["cpu"]
     printed = capsys.readouterr().out
     assert "fraction" in printed and "fastest exact cached runtime" in printed
