@@ -95,7 +95,7 @@ def test_an_overrunning_section_is_stopped_and_keeps_its_rows(gpu_check, monkeyp
     args.caps["env"], args.grace = 0.2, 0.1
     t0 = time.perf_counter()
     out = gpu_check.run_section("env", {"models": {}}, args, gpu_check.Budget(10))
-    assert time.perf_counter() - t0 < 2
+    assert time.perf_counter() - t0 < 4.5  # stopped before the 5 s sleep ended (slack for load)
     assert out["status"] == "failed" and "SectionTimeout" in out["error"]
     assert [r["check"] for r in out["rows"]] == ["first", "env"]
 
