@@ -48,6 +48,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 from mfv2bench.datasets.images import read_rgb  # noqa: E402
 from mfv2bench.datasets.registry import load_split  # noqa: E402
 from mfv2bench.datasets.synthetic import read_marker, write_synthetic  # noqa: E402
+from mfv2bench.devices import cpu_features  # noqa: E402
 from mfv2bench.provenance import cpu_model, hardware_manifest  # noqa: E402
 from mfv2bench.runner.backends import stop_joblib_workers  # noqa: E402
 from mfv2bench.runner.evaluate import run_eval  # noqa: E402
@@ -73,14 +74,8 @@ SHOWN_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile
 
 
 def cpu_flags() -> list[str]:
-    """The CPU feature flags of /proc/cpuinfo (empty where there is none)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines():
-            if line.startswith("flags"):
-                return sorted(set(line.split(":", 1)[1].split()))
-    except OSError:
-        pass
-    return []
+    """The CPU feature flags (``devices.cpu_features``; empty where there is none)."""
+    return sorted(cpu_features().flags)
 
 
 def native_bf16(flags: list[str]) -> bool:

@@ -47,15 +47,9 @@ _SHOWN_FLAGS = ("sse4_2", "avx", "avx2", "fma", "bmi2", "avx512f", "avx512bw", "
 
 
 def cpu_flags() -> list[str]:
-    """The CPU feature flags of /proc/cpuinfo (empty where there is none)."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    return line.split(":", 1)[1].split()
-    except OSError:
-        pass
-    return []
+    """The CPU feature flags (``devices.cpu_features``; empty where there is none)."""
+    from mfv2bench.devices import cpu_features
+    return sorted(cpu_features().flags)
 
 N_SEQ, N_TRACKERS, MIN_LEN, MAX_LEN = 280, 10, 2000, 3000
 

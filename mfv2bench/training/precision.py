@@ -8,7 +8,7 @@ from functools import lru_cache
 
 import torch
 
-from ..devices import is_cuda
+from ..devices import cpu_features, is_cuda
 from ..errors import ConfigError
 
 NATIVE_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
@@ -16,15 +16,8 @@ NATIVE_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 
 @lru_cache(maxsize=1)
 def cpu_flags() -> frozenset[str]:
-    """The CPU's feature flags from ``/proc/cpuinfo`` (empty where there is none)."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    return frozenset(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return frozenset()
+    """The CPU's feature flags (the one probe: ``devices.cpu_features``; empty where unknown)."""
+    return cpu_features().flags
 
 
 def native_bf16(device: str) -> bool:
