@@ -53,6 +53,8 @@ import pandas as pd
 from mfv2bench.datasets.base import DatasetSplit, Sequence
 from mfv2bench.datasets.registry import official_names
 from mfv2bench.errors import InputError, MissingDataError, Mfv2benchError
+from mfv2bench.metrics.analysis_cache import (analysis_key, cache_file, load_analysis,
+                                              options_of, save_analysis)
 from mfv2bench.metrics.engine import (QUIET, BatchScores, ProtocolRejection, SequenceInput,
                                       score_batch)
 from mfv2bench.metrics.guard import DegenerateReport, check_outputs
@@ -389,12 +391,8 @@ def analysis_from_scores(split: DatasetSplit, protocol: str | MetricProtocol,
         rows.append(_per_sequence_frame(t, b, p))
     per_seq = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
     tests = _pairwise(batches, p, metrics, n_resamples, seed, level) if pairwise else []
-    coverage: dict[str, str] = {}
-    reasons: dict[str, list[str]] = {}
-    for t, b in batches.items():
-        coverage[t], why = split_coverage(split, list(b.names), b.rejected)
-        if why and coverage[t] != mf.FULL:
-            reasons[t] = why
+    coverage, reasons = _coverage(split, {t: (list(b.names), b.rejected)
+                                          for t, b in batches.items()})
     runs: dict[str, int] = {}
     run_scores: dict[str, dict[str, list[float]]] = {}
     for t, b in batches.items():
@@ -415,6 +413,19 @@ def analysis_from_scores(split: DatasetSplit, protocol: str | MetricProtocol,
                    "paired_test": "sign-flip permutation p-value (exact up to 16 sequences, "
                                   "else 10000 draws); paired percentile bootstrap CI"},
         coverage=coverage, coverage_reasons=reasons, runs=runs, run_scores=run_scores)
+
+
+def _coverage(split: DatasetSplit, scored: dict[str, tuple[list[str], dict[str, str]]]
+              ) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """Per tracker (its scored sequences and refusals): coverage state, and the reasons of
+    those not ``full``."""
+    coverage: dict[str, str] = {}
+    reasons: dict[str, list[str]] = {}
+    for t, (names, refused) in scored.items():
+        coverage[t], why = split_coverage(split, names, refused)
+        if why and coverage[t] != mf.FULL:
+            reasons[t] = why
+    return coverage, reasons
 
 
 def split_coverage(split: DatasetSplit, scored: list[str], refused: dict[str, str]
@@ -614,9 +625,10 @@ def analyze_store(split: DatasetSplit, trackers: list[str], results_dir: str | P
     (or, where that folder does not exist, ``<results_dir>/<tracker>/`` in any known raw
     layout: pytracking, OSTrack, got10k toolkit, submission folders or zips).
 
-    With ``cache``, parsed boxes and per-sequence scores are kept beside the raw files and
-    reused while no file (and not the GT) changed. ``workers`` > 1 reads and scores trackers
-    whose scores are not cached in that many forked processes."""
+    With ``cache``, parsed boxes and per-sequence scores are kept beside the raw files, and the
+    finished analysis in ``results_dir`` (``analysis_cache``), reused while no file, nor the GT,
+    the split or an option changed. ``workers`` > 1 reads and scores trackers whose scores are
+    not cached in that many forked processes."""
     p = get_protocol(protocol if protocol is not None else default_protocol(split.dataset))
     lengths = {s.name: len(s.gt) for s in split.sequences}
     names = list(lengths)
@@ -624,6 +636,7 @@ def analyze_store(split: DatasetSplit, trackers: list[str], results_dir: str | P
     batches: dict[str, BatchScores] = {}
     degenerate: dict[str, DegenerateReport] = {}
     plan: dict[str, tuple[Path, Any, str]] = {}
+    located: dict[str, tuple[Path, Any, str]] = {}
     store = ResultsStore(results_dir)
     manifests: dict[str, dict[str, Any] | None] = {}
     current: dict[str, dict[str, Any]] | None = None
@@ -652,6 +665,19 @@ def analyze_store(split: DatasetSplit, trackers: list[str], results_dir: str | P
                     "pass --results)")
         files = locate_results(folder, names)
         key = cache_key(p, gt_sig, files.signature(), on_reject) if cache else ""
+        located[t] = (folder, files, key)
+    options = options_of(kwargs) if cache else None
+    if options is not None:  # the whole analysis, when nothing it depends on changed
+        a_key = analysis_key(p.hash, split, trackers, {t: v[2] for t, v in located.items()},
+                             options)
+        a_path = cache_file(results_dir, p.name, split.key, trackers)
+        cached = load_analysis(a_path, a_key, _CACHED_TYPES)
+        if cached is not None:
+            cached.coverage, cached.coverage_reasons = _coverage(
+                split, {t: (cached.sequences[t], cached.rejected.get(t, {}))
+                        for t in cached.trackers})
+            return _apply_manifests(cached, manifests)
+    for t, (folder, files, key) in located.items():
         hit = load_scores(folder, p, key) if cache and folder.is_dir() else None
         if hit is None:
             plan[t] = (folder, files, key)
@@ -669,6 +695,18 @@ def analyze_store(split: DatasetSplit, trackers: list[str], results_dir: str | P
     ordered = [t for t in trackers]
     analysis = analysis_from_scores(split, p, {t: batches[t] for t in ordered},
                                     {t: degenerate[t] for t in ordered}, **kwargs)
+    if options is not None:
+        save_analysis(a_path, a_key, analysis, _CACHED_TYPES)
+    return _apply_manifests(analysis, manifests)
+
+
+# the dataclasses an Analysis holds (the analysis cache rebuilds only these)
+_CACHED_TYPES = (Analysis, OverallScores, PairedTest, DegenerateReport)
+
+
+def _apply_manifests(analysis: Analysis, manifests: dict[str, dict[str, Any] | None]
+                     ) -> Analysis:
+    """Lower coverage where a run manifest says the run was not complete."""
     for t, manifest in manifests.items():
         state = mf.coverage(manifest)
         if state is not None and state != mf.FULL:
