@@ -197,3 +197,41 @@ def test_codec_is_exact_and_refuses_unknown_types() -> None:
         encode({"x": object()}, [], CLASSES)
     with pytest.raises(TypeError):
         encode(pd.DataFrame({"a": [1]}, index=["r"]), [], CLASSES)
+
+
+def test_scores_keyed_while_reading_match_the_upfront_key(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cold analysis hashes the files while reading them; the key it stores is the one a
+    later analysis computes up front, so the score caches are hits."""
+    _write_store(tmp_path, COMMON)
+    ref = analyze_store(_split(COMMON), list(TRACKERS), tmp_path, "mixformerv2", n_resamples=50)
+    for c in _caches(tmp_path):
+        c.unlink()
+
+    def fail(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("scored again")
+    monkeypatch.setattr(analysis_mod, "score_tracker", fail)
+    same(analyze_store(_split(COMMON), list(TRACKERS), tmp_path, "mixformerv2",
+                       n_resamples=50), ref)
+
+
+def test_file_changed_after_reading_is_not_cached_under_its_new_bytes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The key names the bytes that were scored: an edit landing between reading and keying
+    gives a miss next time, never the old scores for the new bytes."""
+    _write_store(tmp_path, COMMON)
+    f = tmp_path / "good" / "lasot-test" / f"{COMMON[2]}.txt"
+    other = (tmp_path / "failing" / "lasot-test" / f"{COMMON[2]}.txt").read_bytes()
+    real = analysis_mod.read_results
+
+    def read_then_edit(*args: Any, **kwargs: Any) -> Any:
+        out = real(*args, **kwargs)
+        if f.read_bytes() != other:
+            f.write_bytes(other)
+        return out
+    with monkeypatch.context() as m:
+        m.setattr(analysis_mod, "read_results", read_then_edit)
+        analyze_store(_split(COMMON), ["good"], tmp_path, "mixformerv2", n_resamples=50)
+    got = analyze_store(_split(COMMON), ["good"], tmp_path, "mixformerv2", n_resamples=50)
+    same(got, analyze_store(_split(COMMON), ["good"], tmp_path, "mixformerv2", cache=False,
+                            n_resamples=50))

@@ -59,7 +59,8 @@ from mfv2bench.metrics.engine import (QUIET, BatchScores, ProtocolRejection, Seq
                                       score_batch)
 from mfv2bench.metrics.guard import DegenerateReport, check_outputs
 from mfv2bench.metrics.protocols import MetricProtocol, default_protocol, get_protocol
-from mfv2bench.metrics.score_cache import cache_key, gt_digest, load_scores, save_scores
+from mfv2bench.metrics.score_cache import (cache_key, cache_path, gt_digest, load_scores,
+                                          save_scores)
 from mfv2bench.metrics.scores import OverallScores, aggregate
 from mfv2bench.metrics.stats import (DEFAULT_RESAMPLES, DEFAULT_SEED, PairedTest,
                                      bootstrap_means, percentile_interval, resample_counts,
@@ -597,20 +598,27 @@ def _truthy(v: Any) -> bool:
 _WORKER_CONTEXT: dict[str, Any] = {}
 
 
-def _score_stored(tracker: str) -> tuple[str, BatchScores, DegenerateReport]:
+def _score_stored(tracker: str) -> tuple[str, BatchScores, DegenerateReport, str]:
     """Read, score and cache one tracker (runs in the caller or a forked worker)."""
     ctx = _WORKER_CONTEXT
     folder, files, key = ctx["plan"][tracker]
+    # key None: no score cache was there to look up, so the files were not hashed before
+    # reading; the key is made from the digests of the bytes that were read
+    read = {} if key is None else None
     # short files are kept: the protocol's pred_shorter rule decides, per sequence
-    raw = read_results(files, ctx["lengths"], nan=ctx["nan"], cache=ctx["cache"], short="keep")
+    raw = read_results(files, ctx["lengths"], nan=ctx["nan"], cache=ctx["cache"], short="keep",
+                       digests=read)
     batch, guard = score_tracker(ctx["split"], tracker, raw, ctx["protocol"], ctx["on_reject"])
+    if key is None:
+        key = cache_key(ctx["protocol"], ctx["gt_sig"], files.signature(known=read),
+                        ctx["on_reject"])
     if ctx["cache"] and folder.is_dir():
         save_scores(folder, ctx["protocol"], key, batch, guard)
-    return tracker, batch, guard
+    return tracker, batch, guard, key
 
 
-def _run_workers(names: list[str], workers: int) -> list[tuple[str, BatchScores,
-                                                                 DegenerateReport]]:
+def _run_workers(names: list[str], workers: int
+                 ) -> list[tuple[str, BatchScores, DegenerateReport, str]]:
     if workers > 1 and len(names) > 1 and "fork" in mp.get_all_start_methods():
         with ProcessPoolExecutor(max_workers=min(workers, len(names)),
                                  mp_context=mp.get_context("fork")) as pool:
@@ -635,8 +643,8 @@ def analyze_store(split: DatasetSplit, trackers: list[str], results_dir: str | P
     gt_sig = gt_digest(split.sequences) if cache else ""
     batches: dict[str, BatchScores] = {}
     degenerate: dict[str, DegenerateReport] = {}
-    plan: dict[str, tuple[Path, Any, str]] = {}
-    located: dict[str, tuple[Path, Any, str]] = {}
+    plan: dict[str, tuple[Path, Any, str | None]] = {}
+    located: dict[str, tuple[Path, Any, str | None]] = {}
     store = ResultsStore(results_dir)
     manifests: dict[str, dict[str, Any] | None] = {}
     current: dict[str, dict[str, Any]] | None = None
@@ -664,13 +672,18 @@ def analyze_store(split: DatasetSplit, trackers: list[str], results_dir: str | P
                     f"for {folder / split.key} and {folder}; run `mfv2bench eval` first or "
                     "pass --results)")
         files = locate_results(folder, names)
-        key = cache_key(p, gt_sig, files.signature(), on_reject) if cache else ""
+        key: str | None = ""
+        if cache and folder.is_dir() and not cache_path(folder, p).is_file():
+            key = None  # nothing to look up: hashed while reading (``_score_stored``)
+        elif cache:
+            key = cache_key(p, gt_sig, files.signature(), on_reject)
         located[t] = (folder, files, key)
     options = options_of(kwargs) if cache else None
-    if options is not None:  # the whole analysis, when nothing it depends on changed
+    a_path = cache_file(results_dir, p.name, split.key, trackers)
+    if options is not None and all(v[2] is not None for v in located.values()):
+        # the whole analysis, when nothing it depends on changed
         a_key = analysis_key(p.hash, split, trackers, {t: v[2] for t, v in located.items()},
                              options)
-        a_path = cache_file(results_dir, p.name, split.key, trackers)
         cached = load_analysis(a_path, a_key, _CACHED_TYPES)
         if cached is not None:
             cached.coverage, cached.coverage_reasons = _coverage(
@@ -678,25 +691,27 @@ def analyze_store(split: DatasetSplit, trackers: list[str], results_dir: str | P
                         for t in cached.trackers})
             return _apply_manifests(cached, manifests)
     for t, (folder, files, key) in located.items():
-        hit = load_scores(folder, p, key) if cache and folder.is_dir() else None
+        hit = load_scores(folder, p, key) if key and folder.is_dir() else None
         if hit is None:
             plan[t] = (folder, files, key)
         else:
             batches[t], degenerate[t] = hit
+    keys = {t: v[2] for t, v in located.items()}
     if plan:
         _WORKER_CONTEXT.update(split=split, protocol=p, lengths=lengths, on_reject=on_reject,
                                nan="error" if p.pred_nan == "reject" else "keep", cache=cache,
-                               plan=plan)
+                               plan=plan, gt_sig=gt_sig)
         try:
-            for t, batch, guard in _run_workers(list(plan), workers):
-                batches[t], degenerate[t] = batch, guard
+            for t, batch, guard, key in _run_workers(list(plan), workers):
+                batches[t], degenerate[t], keys[t] = batch, guard, key
         finally:
             _WORKER_CONTEXT.clear()
     ordered = [t for t in trackers]
     analysis = analysis_from_scores(split, p, {t: batches[t] for t in ordered},
                                     {t: degenerate[t] for t in ordered}, **kwargs)
     if options is not None:
-        save_analysis(a_path, a_key, analysis, _CACHED_TYPES)
+        save_analysis(a_path, analysis_key(p.hash, split, trackers, keys, options), analysis,
+                      _CACHED_TYPES)
     return _apply_manifests(analysis, manifests)
 
 

@@ -272,16 +272,18 @@ def _save_cache(folder: Path, entries: dict[str, dict], arrays: dict[str, np.nda
         pass  # an unwritable cache is simply not kept
 
 
-def read_box_files(paths: list[Path], nan: str = "error", cache: bool = True
-                   ) -> list[np.ndarray]:
-    """Read many x,y,w,h files (any mix of folders); uses and refreshes the per-folder cache."""
+def read_box_files(paths: list[Path], nan: str = "error", cache: bool = True,
+                   digests: list[str | None] | None = None) -> list[np.ndarray]:
+    """Read many x,y,w,h files (any mix of folders); uses and refreshes the per-folder cache.
+    With ``cache``, ``digests`` (a list) receives the content digest of the bytes each array
+    was parsed from (a cache key that names exactly what was read)."""
     def parse(datas: list[bytes], ps: list[Path]) -> list[np.ndarray]:
         return parse_many(datas, ps, nan=nan)
 
     def usable(arr: np.ndarray) -> bool:  # cached NaN boxes must give their file:line error
         return not (nan == "error" and np.isnan(arr).any())
 
-    return _read_cached(paths, parse, CACHE_NAME, cache, usable)
+    return _read_cached(paths, parse, CACHE_NAME, cache, usable, digests)
 
 
 def read_label_files(paths: list[Path], cache: bool = True) -> list[np.ndarray]:
@@ -349,9 +351,10 @@ def _folder_stats(folder: str, names: Iterable[str], missing_ok: bool = False
     return out
 
 
-def _read_cached(paths: list[Path], parse, cache_name: str, cache: bool, usable
-                 ) -> list[np.ndarray]:
+def _read_cached(paths: list[Path], parse, cache_name: str, cache: bool, usable,
+                 digests: list[str | None] | None = None) -> list[np.ndarray]:
     out: list[np.ndarray | None] = [None] * len(paths)
+    used: list[str | None] = [None] * len(paths)  # digest of what each array came from
     by_folder: dict[str, list[tuple[int, str]]] = {}
     for i, p in enumerate(paths):
         folder, name = os.path.split(os.fspath(p))
@@ -367,6 +370,7 @@ def _read_cached(paths: list[Path], parse, cache_name: str, cache: bool, usable
             arr = _cached_array(e, data) if _proven_unchanged(e, stats[name]) else None
             if arr is not None and usable(arr):
                 out[i] = arr
+                used[i] = e["digest"]  # type: ignore[index]
             else:
                 todo.append((i, name))
         if not todo:
@@ -383,6 +387,7 @@ def _read_cached(paths: list[Path], parse, cache_name: str, cache: bool, usable
                 digest = content_digest(raw)
                 record = {"digest": digest, "stat": stats[name], "checked_ns": now}
             arr = _cached_array(e, data) if e is not None and e.get("digest") == digest else None
+            used[i] = digest
             if arr is not None and usable(arr):  # same bytes, new times (copy, touch, chmod)
                 out[i] = arr
                 fresh[name] = (record, arr)
@@ -396,6 +401,8 @@ def _read_cached(paths: list[Path], parse, cache_name: str, cache: bool, usable
                 fresh[name] = (record, arr)
         if cache:
             _refresh_cache(Path(folder), cached, fresh, {}, cache_name)
+    if digests is not None:
+        digests[:] = used
     return out  # type: ignore[return-value]
 
 
@@ -556,20 +563,26 @@ class ResultFiles:
     def run_paths(self, seq: str) -> list[Path]:
         return [self.source.path(r) for r in self.runs[seq]]
 
-    def signature(self, cache: bool = True) -> list:
+    def signature(self, cache: bool = True, known: dict[str, str | None] | None = None
+                  ) -> list:
         """Content digest of every file (time files included) for cache keys: any change to
-        the bytes changes it, whatever the file times say. A zip is one file."""
+        the bytes changes it, whatever the file times say. A zip is one file. ``known``:
+        digests already taken (relative path -> digest of the bytes that were read), used
+        as they are."""
         if self.source.zip is not None:
             return [str(self.source.root), file_digests([self.source.root], cache=False)[0]]
         prefix = os.path.join(str(self.source.root), "")
         listing = self.listing
+        known = known or {}
         rels: list[str] = []
         for seq, run_rels in self.runs.items():
             rels.extend(run_rels)
             rels.append(self.times[seq])
             rels.extend(self.extra_times.get(seq, []))
-        present = [r for r in rels if listing is None or "/" in r or r in listing]
+        present = [r for r in rels if r not in known
+                   and (listing is None or "/" in r or r in listing)]
         digests = dict(zip(present, file_digests([prefix + r for r in present], cache=cache)))
+        digests.update(known)
         return [[r, digests.get(r)] for r in rels]
 
     def has_time_file(self, seq: str) -> bool:
@@ -688,7 +701,8 @@ def locate_results(source: str | Path, sequences: Iterable[str]) -> ResultFiles:
 
 def read_results(source: str | Path | ResultFiles, sequences: Iterable[str] | dict[str, int],
                  nan: str = "error", cache: bool = True, times: bool = True,
-                 short: str = "error") -> dict[str, RawResult]:
+                 short: str = "error", digests: dict[str, str | None] | None = None
+                 ) -> dict[str, RawResult]:
     """Read the results of the given sequences from a folder or zip in any known layout.
 
     ``sequences`` may map names to their frame counts; then a result with fewer rows is an
@@ -696,6 +710,10 @@ def read_results(source: str | Path | ResultFiles, sequences: Iterable[str] | di
     read with the line of any blank line inside it in ``RawResult.gaps`` (the metric protocol
     then decides, as its toolkit does). A sequence without a result file is a
     ``MissingDataError`` listing the first few missing names.
+
+    ``digests`` (a dict), for a folder read with ``cache``: receives each result file's
+    relative path -> content digest of the bytes its boxes were parsed from
+    (``ResultFiles.signature(known=...)`` then names exactly what was scored).
     """
     if short not in ("error", "keep"):
         raise ValueError(f"short={short!r}: 'error' or 'keep'")
@@ -708,7 +726,11 @@ def read_results(source: str | Path | ResultFiles, sequences: Iterable[str] | di
         arrays = parse_many([src.read(r) for r in rels], [src.path(r) for r in rels], nan=nan)
     else:
         root = os.fspath(src.root)
-        arrays = read_box_files([os.path.join(root, r) for r in rels], nan=nan, cache=cache)
+        used: list[str | None] | None = [] if digests is not None and cache else None
+        arrays = read_box_files([os.path.join(root, r) for r in rels], nan=nan, cache=cache,
+                                digests=used)
+        if used is not None and digests is not None:
+            digests.update(zip(rels, used))
     by_rel = dict(zip(rels, arrays))
     out: dict[str, RawResult] = {}
     for seq in names:
