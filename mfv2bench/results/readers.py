@@ -449,38 +449,52 @@ def file_digests(paths: list[Path], cache: bool = True) -> list[str | None]:
 
     Called for every result file of every tracker on each warm analysis (2,800 files for a
     LaSOT-sized set): one ``stat`` per file and a tight comparison, nothing else."""
-    out: list[str | None] = [None] * len(paths)
-    by_folder: dict[str, list[tuple[int, str]]] = {}
-    for i, p in enumerate(paths):
+    by_folder: dict[str, list[str]] = {}
+    for p in paths:
         folder, name = os.path.split(os.fspath(p))
-        by_folder.setdefault(folder, []).append((i, name))
+        by_folder.setdefault(folder, []).append(name)
+    found: dict[tuple[str, str], str | None] = {}
+    for folder, names in by_folder.items():
+        found.update(((folder, n), d) for n, d in zip(names, folder_digests(folder, names,
+                                                                            cache)))
+    return [found[os.path.split(os.fspath(p))] for p in paths]
+
+
+def folder_digests(folder: str, names: list[str], cache: bool = True) -> list[str | None]:
+    """``file_digests`` of the files ``names`` of one folder (the hot loop of a warm
+    analysis: one ``stat`` per file and a comparison with the cached record)."""
+    now = time.time_ns()  # before the stats (see the section comment)
+    cached = _load_cache(Path(folder), CACHE_NAME, data=False) if cache else None
+    files = cached[0]["files"] if cached is not None else {}
+    fresh: dict[str, dict] = {}
+    prefix = os.path.join(folder, "")
     stat = os.stat
-    for folder, entries in by_folder.items():
-        now = time.time_ns()  # before the stats (see the section comment)
-        cached = _load_cache(Path(folder), CACHE_NAME, data=False) if cache else None
-        files = cached[0]["files"] if cached is not None else {}
-        fresh: dict[str, dict] = {}
-        prefix = os.path.join(folder, "")
-        for i, name in entries:
-            try:
-                st = stat(prefix + name)
-            except FileNotFoundError:
+    racy = RACY_NS if not _HASH_ALWAYS else None
+    out: list[str | None] = []
+    for name in names:
+        try:
+            st = stat(prefix + name)
+        except FileNotFoundError:
+            out.append(None)
+            continue
+        record = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+        e = files.get(name)
+        if e is not None and racy is not None and e.get("stat") == record:
+            checked = e.get("checked_ns")  # inlined _proven_unchanged
+            if isinstance(checked, int) and record[2] < checked - racy:
+                out.append(e["digest"])
                 continue
-            record = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
-            e = files.get(name)
-            if e is not None and _proven_unchanged(e, record):
-                out[i] = e["digest"]
-                continue
-            try:
-                with open(prefix + name, "rb") as fh:
-                    digest = content_digest(fh.read())
-            except FileNotFoundError:
-                continue
-            out[i] = digest
-            fresh[name] = {"digest": digest, "stat": record, "checked_ns": now}
-        if cache and fresh:  # the arrays are read only now, to be kept
-            _refresh_cache(Path(folder), _load_cache(Path(folder), CACHE_NAME), {}, fresh,
-                           CACHE_NAME)
+        try:
+            with open(prefix + name, "rb") as fh:
+                digest = content_digest(fh.read())
+        except FileNotFoundError:
+            out.append(None)
+            continue
+        out.append(digest)
+        fresh[name] = {"digest": digest, "stat": record, "checked_ns": now}
+    if cache and fresh:  # the arrays are read only now, to be kept
+        _refresh_cache(Path(folder), _load_cache(Path(folder), CACHE_NAME), {}, fresh,
+                       CACHE_NAME)
     return out
 
 
@@ -581,7 +595,13 @@ class ResultFiles:
             rels.extend(self.extra_times.get(seq, []))
         present = [r for r in rels if r not in known
                    and (listing is None or "/" in r or r in listing)]
-        digests = dict(zip(present, file_digests([prefix + r for r in present], cache=cache)))
+        by_dir: dict[str, list[str]] = {}
+        for r in present:
+            by_dir.setdefault(r.rpartition("/")[0], []).append(r)
+        digests: dict[str, str | None] = {}
+        for sub, group in by_dir.items():
+            names = [r.rpartition("/")[2] for r in group]
+            digests.update(zip(group, folder_digests(prefix + sub, names, cache=cache)))
         digests.update(known)
         return [[r, digests.get(r)] for r in rels]
 
