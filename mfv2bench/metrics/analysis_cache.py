@@ -36,7 +36,7 @@ from mfv2bench.metrics.stats import DEFAULT_RESAMPLES, DEFAULT_SEED
 from mfv2bench.results import score_cache as store
 
 ANALYSIS_PREFIX = ".mfv2bench-analysis-"
-FORMAT = 1  # bump when the encoding or the key's content changes
+FORMAT = 2  # bump when the encoding or the key's content changes
 KEEP_FILES = 8  # analysis caches kept per results folder (the newest; others are removed)
 _OPTIONS = {"n_resamples": DEFAULT_RESAMPLES, "seed": DEFAULT_SEED, "level": 0.95,
             "pairwise": True}
@@ -118,6 +118,11 @@ def _prune(folder: Path) -> None:
 # exact encoding: JSON-ready tree + one blob of array bytes
 
 
+# element types a list may hold to be written as plain JSON (exact: str, int, float's repr,
+# bool, None; a bool stays a bool, an int an int)
+_PLAIN = (str, int, float, bool, type(None))
+
+
 class _Encoder:
     """Walks a value, appending array bytes to ``parts`` (8-byte aligned)."""
 
@@ -146,7 +151,7 @@ class _Encoder:
             if isinstance(s.dtype, np.dtype) and not s.dtype.hasobject:
                 cols.append([self.enc(name), None, self.array(s.to_numpy())])
             else:  # object or extension dtype (pandas' str): the values and the dtype's name
-                cols.append([self.enc(name), str(s.dtype), [self.enc(v) for v in s.tolist()]])
+                cols.append([self.enc(name), str(s.dtype), self.enc(s.tolist())])
         r = df.index
         return {"@df": cols, "index": [r.start, r.stop, r.step],
                 "columns_dtype": str(df.columns.dtype)}
@@ -163,6 +168,8 @@ class _Encoder:
         if isinstance(obj, pd.DataFrame):
             return self.frame(obj)
         if isinstance(obj, list):
+            if all(type(v) in _PLAIN for v in obj):  # names, flags: read back as they are
+                return {"@l": obj}
             return [self.enc(v) for v in obj]
         if isinstance(obj, tuple):
             return {"@t": [self.enc(v) for v in obj]}
@@ -191,6 +198,8 @@ class _Decoder:
             return [self.dec(v) for v in t]
         if not isinstance(t, dict):
             return t
+        if "@l" in t:
+            return list(t["@l"])
         if "@a" in t:
             dtype, shape, offset, nbytes = t["@a"]
             if offset + nbytes > len(self.blob):
