@@ -221,7 +221,23 @@ def _stat_key(path: Path) -> list[int]:
 
 def _compact(parts: list[np.ndarray]) -> np.ndarray:
     """The parts concatenated in the smallest exact dtype for the cache (integer results cost
-    4 or 2 bytes a value)."""
+    4 or 2 bytes a value). Each part is cast straight into the result and compared there (no
+    float64 copy of the whole: its page faults cost more than the casting)."""
+    if parts and all(p.shape[1:] == parts[0].shape[1:] for p in parts):
+        rows = sum(len(p) for p in parts)
+        if rows:
+            for dt in (np.int16, np.int32):
+                out = np.empty((rows,) + parts[0].shape[1:], dtype=dt)
+                start = 0
+                with np.errstate(invalid="ignore", over="ignore"):
+                    for p in parts:  # out of range, NaN, inf, fractions: not equal after
+                        o = out[start:start + len(p)]
+                        np.copyto(o, p, casting="unsafe")
+                        if not (o == p).all():
+                            break
+                        start += len(p)
+                    else:
+                        return out
     arr = np.concatenate(parts) if parts else np.zeros((0,))
     if arr.size == 0:
         return arr.astype(np.float64)
