@@ -235,3 +235,18 @@ def test_file_changed_after_reading_is_not_cached_under_its_new_bytes(
     got = analyze_store(_split(COMMON), ["good"], tmp_path, "mixformerv2", n_resamples=50)
     same(got, analyze_store(_split(COMMON), ["good"], tmp_path, "mixformerv2", cache=False,
                             n_resamples=50))
+
+
+def test_other_metrics_code_recomputes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mfv2bench.metrics import analysis_cache
+    digest = analysis_cache.code_digest()
+    assert len(digest) == 16 and digest == analysis_cache.code_digest()
+    _write_store(tmp_path, COMMON)
+    analyze_store(_split(COMMON), ["good"], tmp_path, "mixformerv2", n_resamples=50)
+    monkeypatch.setattr(analysis_cache, "code_digest", lambda: "edited")
+    calls = []
+    real = analysis_mod.analysis_from_scores
+    monkeypatch.setattr(analysis_mod, "analysis_from_scores",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    analyze_store(_split(COMMON), ["good"], tmp_path, "mixformerv2", n_resamples=50)
+    assert calls == [1]

@@ -7,10 +7,11 @@ a LaSOT-sized set). The whole ``Analysis`` is kept in
 ``<results_dir>/.mfv2bench-analysis-<protocol>-<id>.npz`` under a key made of every input it
 depends on: each tracker's score-cache key (protocol hash, GT digest, the content digest of every
 result and time file, ``on_reject``), the tracker order, the split's identity and missing
-sequences, every sequence's attributes and frame count, and the statistics options. Any change
-gives a new key and the analysis is recomputed, never served stale. Coverage (which depends on
-the package's official lists) is recomputed on every load, and run manifests are applied by the
-caller after it, exactly as for a fresh analysis.
+sequences, every sequence's attributes and frame count, the statistics options and a digest of
+the metrics package's source (``code_digest``: a development change that keeps the version
+number still recomputes). Any change gives a new key and the analysis is recomputed, never
+served stale. Coverage (which depends on the package's official lists) is recomputed on every
+load, and run manifests are applied by the caller after it, exactly as for a fresh analysis.
 
 The encoding is exact and typed, with no pickle: JSON for the structure (floats written with
 ``repr``, which reads back bit for bit; NaN and infinities as JSON allows them), numpy arrays in
@@ -23,6 +24,8 @@ cached.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -50,13 +53,28 @@ def options_of(kwargs: dict[str, Any]) -> dict[str, Any] | None:
     return {k: kwargs.get(k, v) for k, v in _OPTIONS.items()}
 
 
+@functools.lru_cache(maxsize=1)
+def code_digest() -> str:
+    """Digest of the metrics package's source files: an analysis made by other code (a
+    development change that kept the version number) is never served."""
+    h = hashlib.sha256()
+    for f in sorted(Path(__file__).resolve().parent.glob("*.py")):
+        h.update(f.name.encode("utf-8") + b"\0")
+        try:
+            h.update(f.read_bytes())
+        except OSError:
+            h.update(b"?")
+    return h.hexdigest()[:16]
+
+
 def analysis_key(protocol_hash: str, split: DatasetSplit, trackers: list[str],
                  score_keys: dict[str, str], options: dict[str, Any]) -> str:
     """Key of everything the analysis depends on (see the module docstring)."""
     seqs = split.sequences
     attrs = [s.attributes for s in seqs] if any(s.attributes for s in seqs) else None
     return stable_hash({
-        "format": FORMAT, "protocol": protocol_hash, "dataset": split.dataset,
+        "format": FORMAT, "code": code_digest(), "protocol": protocol_hash,
+        "dataset": split.dataset,
         "split": split.split, "missing": list(split.missing), "expected": split.expected,
         "n_frames": [len(s.frames) for s in seqs], "attributes": attrs,
         "trackers": [[t, score_keys[t]] for t in trackers], "options": options}, length=32)
