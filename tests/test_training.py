@@ -104,6 +104,39 @@ def test_pairs_boxes_lie_in_the_crop_and_resume_batches_repeat():
     assert 0 < int((neg.present == 0).sum()) < 40
 
 
+def _hidden_seq() -> "tdata.SeqData":
+    """20 frames of 320x240; the target is visible in 0-9, hidden behind an occluder in 10-14
+    (annotated box kept), out of view in 15-19 (annotation zeros)."""
+    frames = [np.full((240, 320, 3), 10 + 10 * t, np.uint8) for t in range(20)]
+    gt = np.tile(np.array([100.0, 80.0, 40.0, 30.0]), (20, 1))
+    gt[10:15, 0] = 120.0
+    gt[15:] = 0.0
+    vis = np.ones(20)
+    vis[10:] = 0.0
+    return tdata.SeqData("hidden", frames, gt, vis)
+
+
+def test_hidden_pairs_hold_the_annotated_or_last_box():
+    cfg = DataConfig(sequences=1, val_sequences=1, frames=(20, 24), pairs=200, val_pairs=4,
+                     center_jitter=0.0, scale_jitter=0.0, max_gap=100)
+    seq = _hidden_seq()
+    plain = tdata.make_pairs([seq], 200, 1, cfg, 64, 128, seed=5)
+    mixed = tdata.make_pairs([seq], 200, 1, cfg, 64, 128, seed=5, hidden_fraction=0.5)
+    # without jitter the search crop is centred on the held box: same relative box for all
+    # pairs (visible frames, occluded frames with their annotation, out-of-view frames with the
+    # last annotated box); hidden frames show up only when asked for
+    assert torch.allclose(mixed.boxes, mixed.boxes[:1].expand_as(mixed.boxes), atol=1e-6)
+    assert bool((mixed.present > 0).all())
+    assert torch.equal(plain.search, tdata.make_pairs([seq], 200, 1, cfg, 64, 128, seed=5,
+                                                      hidden_fraction=0.0).search)
+    # the template/online crops and the non-hidden search crops draw the same random stream
+    assert torch.equal(plain.template, mixed.template)
+    assert not torch.equal(plain.search, mixed.search)
+    assert tdata._held_box(seq, 12)[0] == 120.0 and tdata._held_box(seq, 17)[0] == 120.0
+    with pytest.raises(ConfigError, match="hidden_fraction"):
+        StageConfig(name="s", method="score", init="x", steps=1, hidden_fraction=0.2)
+
+
 # -- losses and stages ---------------------------------------------------------------------------
 
 def test_loss_pieces():

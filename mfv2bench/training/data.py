@@ -140,12 +140,25 @@ def _quota(n: int, k: int) -> list[int]:
     return [n // k + (1 if i < n % k else 0) for i in range(k)]
 
 
+def _held_box(seq: SeqData, t: int) -> np.ndarray | None:
+    """The box a tracker should hold at frame ``t``: its annotation when that has an area
+    (e.g. behind an occluder), else the last annotated box before ``t`` (out of view)."""
+    for k in range(t, -1, -1):
+        if seq.gt[k, 2] > 0 and seq.gt[k, 3] > 0 and np.isfinite(seq.gt[k]).all():
+            return seq.gt[k]
+    return None
+
+
 def make_pairs(seqs: Iterable[SeqData], n: int, n_seqs: int, cfg: DataConfig, template_size: int,
-               search_size: int, seed: int, negative_fraction: float = 0.0) -> PairSet:
+               search_size: int, seed: int, negative_fraction: float = 0.0,
+               hidden_fraction: float = 0.0) -> PairSet:
     """``n`` pairs spread evenly over the ``n_seqs`` sequences of ``seqs`` (deterministic in
     ``seed``), one sequence in memory at a time. Negative pairs (a share ``negative_fraction``)
-    take the search crop from the previous sequence's frames (no target in it)."""
+    take the search crop from the previous sequence's frames (no target in it). Hidden pairs
+    (a share ``hidden_fraction``, in sequences that have such frames) take the search frame
+    where the target is partly or fully hidden, the box target being ``_held_box``."""
     rng = np.random.default_rng([seed, 4242])
+    hrng = np.random.default_rng([seed, 4243])  # its own stream: hidden_fraction 0 changes nothing
     T, S = template_size, search_size
     tmpl = np.empty((n, 3, T, T), np.uint8)
     onl = np.empty((n, 3, T, T), np.uint8)
@@ -163,12 +176,19 @@ def make_pairs(seqs: Iterable[SeqData], n: int, n_seqs: int, cfg: DataConfig, te
         if not len(good_t):
             log.warning("sequence %s: no visible target frame, skipped", seq.name)
             continue
+        hard = np.flatnonzero(seq.visible < 0.9) if hidden_fraction > 0 else np.empty(0, np.int64)
         for _ in range(quota):
             t0 = int(good_t[rng.integers(len(good_t))])
             near_t = good_t[np.abs(good_t - t0) <= cfg.max_gap]
             near_s = good_s[np.abs(good_s - t0) <= cfg.max_gap]
             t1 = int(near_t[rng.integers(len(near_t))])
             t2 = int(near_s[rng.integers(len(near_s))]) if len(near_s) else t0
+            held = None
+            if len(hard) and hrng.random() < hidden_fraction:
+                th = int(hard[hrng.integers(len(hard))])
+                held = _held_box(seq, th)
+                if held is not None:
+                    t2 = th
             for dst, t in ((tmpl, t0), (onl, t1)):
                 dst[k] = _to_chw(sample_target(seq.frames[t], seq.gt[t], cfg.template_factor, T).image)
             if prev is not None and negative_fraction > 0 and rng.random() < negative_fraction:
@@ -178,10 +198,11 @@ def make_pairs(seqs: Iterable[SeqData], n: int, n_seqs: int, cfg: DataConfig, te
                 srch[k] = _to_chw(crop.image)
                 present[k] = 0.0
             else:
-                jb = _jittered(seq.gt[t2], rng, cfg.center_jitter, cfg.scale_jitter)
+                target = seq.gt[t2] if held is None else held
+                jb = _jittered(target, rng, cfg.center_jitter, cfg.scale_jitter)
                 crop = sample_target(seq.frames[t2], jb, cfg.search_factor, S)
                 srch[k] = _to_chw(crop.image)
-                boxes[k] = _crop_box(seq.gt[t2], crop.origin, crop.resize_factor, S)
+                boxes[k] = _crop_box(target, crop.origin, crop.resize_factor, S)
                 if boxes[k, 2] - boxes[k, 0] <= 0 or boxes[k, 3] - boxes[k, 1] <= 0:
                     present[k] = 0.0
             k += 1
@@ -193,7 +214,8 @@ def make_pairs(seqs: Iterable[SeqData], n: int, n_seqs: int, cfg: DataConfig, te
 
 
 def build_pairs(cfg: DataConfig, template_size: int, search_size: int, seed: int,
-                negative_fraction: float = 0.0, workspace=None) -> tuple[PairSet, PairSet]:
+                negative_fraction: float = 0.0, workspace=None,
+                hidden_fraction: float = 0.0) -> tuple[PairSet, PairSet]:
     """Training and validation pairs (validation from sequences disjoint from training's)."""
     if cfg.source == "synthetic":
         def source(a: int, b: int) -> Iterator[SeqData]:
@@ -202,9 +224,9 @@ def build_pairs(cfg: DataConfig, template_size: int, search_size: int, seed: int
         def source(a: int, b: int) -> Iterator[SeqData]:
             return dataset_sequences(cfg, a, b, workspace=workspace)
     train = make_pairs(source(0, cfg.sequences), cfg.pairs, cfg.sequences, cfg, template_size,
-                       search_size, seed, negative_fraction)
+                       search_size, seed, negative_fraction, hidden_fraction)
     val = make_pairs(source(cfg.sequences, cfg.val_sequences), cfg.val_pairs, cfg.val_sequences,
-                     cfg, template_size, search_size, seed + 7919, negative_fraction)
+                     cfg, template_size, search_size, seed + 7919, negative_fraction, hidden_fraction)
     log.info("pairs: %d train (%d sequences), %d val (%d sequences), %.0f MB",
              len(train), cfg.sequences, len(val), cfg.val_sequences,
              (train.nbytes() + val.nbytes()) / 1e6)

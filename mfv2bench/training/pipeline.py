@@ -61,8 +61,9 @@ def load_trained(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tens
     return meta["config"], load_checkpoint(path), meta
 
 
-def _pairs_for(recipe: Recipe, negatives: bool, cache: dict, workspace) -> tuple[PairSet, PairSet]:
-    key = "score" if negatives else "box"
+def _pairs_for(recipe: Recipe, negatives: bool, cache: dict, workspace,
+               hidden_fraction: float = 0.0) -> tuple[PairSet, PairSet]:
+    key = "score" if negatives else f"box-hidden-{hidden_fraction}" if hidden_fraction else "box"
     if key not in cache:
         st = recipe.stages[0].model_config()
         data = recipe.data
@@ -71,7 +72,7 @@ def _pairs_for(recipe: Recipe, negatives: bool, cache: dict, workspace) -> tuple
         cache[key] = build_pairs(data, st["template_size"], st["search_size"],
                                  recipe.seed + (17 if negatives else 0),
                                  negative_fraction=data.negative_fraction if negatives else 0.0,
-                                 workspace=workspace)
+                                 hidden_fraction=hidden_fraction, workspace=workspace)
     return cache[key]
 
 
@@ -139,7 +140,8 @@ def _train(recipe: Recipe, run_dir: Path, wanted: list[str], command: str,
         seed = recipe.seed * 1000 + index
         t0 = time.perf_counter()
         stage = Stage(scfg, resolve(scfg.init), resolve(scfg.teacher), seed).to(dist.device)
-        train, val = _pairs_for(recipe, scfg.method == "score", pair_cache, workspace)
+        train, val = _pairs_for(recipe, scfg.method == "score", pair_cache, workspace,
+                                scfg.hidden_fraction)
         res: StageResult = run_stage(stage, train, val, out, seed, flip=recipe.data.flip,
                                      progress_bar=progress_bar, log_file=log_file, key=stage_hash,
                                      dist=dist)

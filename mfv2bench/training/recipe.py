@@ -147,6 +147,10 @@ class StageConfig:
     checkpoint_seconds: float = 60.0
     # forward precision (bf16: autocast, fp32 master weights); hashed only when not fp32
     precision: str = field(default="fp32", metadata={HASHED_WHEN_SET: True})
+    # share of training pairs whose search frame shows the target partly or fully hidden
+    # (occluded, out of view), so the tracker learns to hold the box through occlusions; the
+    # box target of a fully hidden frame is its annotation, else the last annotated box
+    hidden_fraction: float = field(default=0.0, metadata={HASHED_WHEN_SET: True})
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -168,6 +172,11 @@ class StageConfig:
             raise ConfigError(f"{where}: method {self.method!r} needs a teacher stage")
         if self.method in ("prune", "mlp", "score") and not self.init:
             raise ConfigError(f"{where}: method {self.method!r} starts from a trained model: set init")
+        if not 0.0 <= self.hidden_fraction < 1.0:
+            raise ConfigError(f"{where}: hidden_fraction must be in [0, 1)")
+        if self.hidden_fraction and self.method == "score":
+            raise ConfigError(f"{where}: the score stage labels hidden targets as absent; "
+                              "hidden_fraction is for box-training stages")
         if not 0.0 < self.decay_fraction <= 1.0:
             raise ConfigError(f"{where}: decay_fraction must be in (0, 1]")
         self.model_config()  # shape errors now, not after an hour of training
