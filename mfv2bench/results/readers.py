@@ -609,15 +609,19 @@ class ResultFiles:
             rels.extend(run_rels)
             rels.append(self.times[seq])
             rels.extend(self.extra_times.get(seq, []))
-        present = [r for r in rels if r not in known
-                   and (listing is None or "/" in r or r in listing)]
-        by_dir: dict[str, list[str]] = {}
-        for r in present:
-            by_dir.setdefault(r.rpartition("/")[0], []).append(r)
+        present = [r for r in rels if listing is None or r in listing or "/" in r]
+        if known:
+            present = [r for r in present if r not in known]
         digests: dict[str, str | None] = {}
-        for sub, group in by_dir.items():
-            names = [r.rpartition("/")[2] for r in group]
-            digests.update(zip(group, folder_digests(prefix + sub, names, cache=cache)))
+        if not any("/" in r for r in present):  # flat layout: one folder
+            digests.update(zip(present, folder_digests(prefix, present, cache=cache)))
+        else:
+            by_dir: dict[str, list[str]] = {}
+            for r in present:
+                by_dir.setdefault(r.rpartition("/")[0], []).append(r)
+            for sub, group in by_dir.items():
+                names = [r.rpartition("/")[2] for r in group]
+                digests.update(zip(group, folder_digests(prefix + sub, names, cache=cache)))
         digests.update(known)
         return [[r, digests.get(r)] for r in rels]
 
@@ -649,11 +653,13 @@ def find_run_folders(root: str | Path, sequences: Iterable[str],
         entries = list(os.scandir(base))
     except OSError:
         return [""]
-    flat = not wanted.isdisjoint(stems(e.name for e in entries if not e.is_dir()))
     found: dict[str, dict[int, str]] = {}
     for e in entries:
-        m = _RUN_DIR.match(e.name)
-        if m is None or k(e.name) in wanted or not e.is_dir():
+        name = e.name  # '<param>_NNN': a cheap look at the end before the regex
+        if len(name) < 5 or name[-4] != "_" or not name[-3:].isdigit():
+            continue
+        m = _RUN_DIR.match(name)
+        if m is None or k(name) in wanted or not e.is_dir():
             continue
         try:
             if wanted.isdisjoint(stems(os.listdir(e.path))):
@@ -663,6 +669,7 @@ def find_run_folders(root: str | Path, sequences: Iterable[str],
         found.setdefault(m.group("param"), {})[int(m.group("run"))] = e.name
     if not found:
         return [""]
+    flat = not wanted.isdisjoint(stems(e.name for e in entries if not e.is_dir()))
     if len(found) > 1:
         sets = "; ".join(f"{p}_{min(ids):03d}..{p}_{max(ids):03d}" for p, ids in sorted(found.items()))
         raise InputError(f"run folders of {len(found)} parameter sets ({sets}): which are the "
