@@ -367,6 +367,28 @@ def _folder_stats(folder: str, names: Iterable[str], missing_ok: bool = False
     return out
 
 
+def _read_with_stat(path: str) -> tuple[bytes, list[int]]:
+    """A file's bytes and its stat record taken on the open file before reading (open, fstat,
+    read to the end, close: no second path lookup, no buffered-file set-up)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        raise MissingDataError(f"file not found: {path}") from None
+    try:
+        st = os.fstat(fd)
+        parts = []
+        want = st.st_size + 1  # one byte more: the end shows in the next (empty) read
+        while True:
+            chunk = os.read(fd, want)
+            if not chunk:
+                break
+            parts.append(chunk)
+            want = 1 << 20
+    finally:
+        os.close(fd)
+    return (parts[0] if len(parts) == 1 else b"".join(parts)), _stat_record(st)
+
+
 def _read_cached(paths: list[Path], parse, cache_name: str, cache: bool, usable,
                  digests: list[str | None] | None = None) -> list[np.ndarray]:
     out: list[np.ndarray | None] = [None] * len(paths)
@@ -377,9 +399,15 @@ def _read_cached(paths: list[Path], parse, cache_name: str, cache: bool, usable,
         by_folder.setdefault(folder, []).append((i, name))
     for folder, entries in by_folder.items():
         now = time.time_ns()  # before the stat: a write after it moves ctime past the record
-        stats = _folder_stats(folder, [name for _, name in entries])
         cached = _load_cache(Path(folder), cache_name) if cache else None
         files, data = (cached[0]["files"], cached[1]) if cached is not None else ({}, None)
+        raws: dict[str, bytes] = {}
+        if cached is None:  # nothing to check against: read every file once (open, fstat, read)
+            stats: dict[str, list[int] | None] = {}
+            for _, name in entries:
+                raws[name], stats[name] = _read_with_stat(os.path.join(folder, name))
+        else:
+            stats = _folder_stats(folder, [name for _, name in entries])
         todo = []
         for i, name in entries:
             e = files.get(name)
@@ -394,8 +422,10 @@ def _read_cached(paths: list[Path], parse, cache_name: str, cache: bool, usable,
         fresh: dict[str, tuple[dict, np.ndarray]] = {}
         to_parse, datas = [], []
         for i, name in todo:
-            with open(os.path.join(folder, name), "rb") as fh:
-                raw = fh.read()
+            raw = raws.pop(name, None)
+            if raw is None:
+                with open(os.path.join(folder, name), "rb") as fh:
+                    raw = fh.read()
             e = files.get(name)
             if _proven_unchanged(e, stats[name]):  # digest known (e.g. kept by file_digests)
                 digest, record = e["digest"], {k: e[k] for k in ("digest", "stat", "checked_ns")}
