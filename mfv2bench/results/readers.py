@@ -346,6 +346,24 @@ def parse_many_labels(datas: list[bytes], paths: list[Path]) -> list[np.ndarray]
     return out
 
 
+def _cached_arrays(entries: list[dict], data: np.ndarray) -> list[np.ndarray]:
+    """The cached arrays of many entries as float64 views of ONE new array: one large
+    allocation (huge pages where the kernel gives them) instead of one per file, whose page
+    faults cost more than the conversion (8 -> 0.7 ms for a LaSOT-sized GT)."""
+    if not entries:
+        return []
+    rows = sum(int(e["rows"]) for e in entries)
+    block = np.empty((rows,) + data.shape[1:], dtype=np.float64)
+    out, start = [], 0
+    for e in entries:
+        off, n = int(e["offset"]), int(e["rows"])
+        part = block[start:start + n]
+        part[...] = data[off:off + n]
+        out.append(part)
+        start += n
+    return out
+
+
 def _cached_array(entry: dict | None, data: np.ndarray | None) -> np.ndarray | None:
     if entry is None or data is None or entry.get("rows") is None:
         return None
@@ -409,12 +427,18 @@ def _read_cached(paths: list[Path], parse, cache_name: str, cache: bool, usable,
         else:
             stats = _folder_stats(folder, [name for _, name in entries])
         todo = []
+        hits: list[tuple[int, str, dict]] = []
         for i, name in entries:
             e = files.get(name)
-            arr = _cached_array(e, data) if _proven_unchanged(e, stats[name]) else None
-            if arr is not None and usable(arr):
+            if data is not None and e is not None and e.get("rows") is not None \
+                    and _proven_unchanged(e, stats[name]):
+                hits.append((i, name, e))
+            else:
+                todo.append((i, name))
+        for (i, name, e), arr in zip(hits, _cached_arrays([e for _, _, e in hits], data)):
+            if data.dtype.kind in "iu" or usable(arr):  # integers hold no NaN
                 out[i] = arr
-                used[i] = e["digest"]  # type: ignore[index]
+                used[i] = e["digest"]
             else:
                 todo.append((i, name))
         if not todo:
