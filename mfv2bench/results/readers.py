@@ -436,7 +436,7 @@ def _read_cached(paths: list[Path], parse, cache_name: str, cache: bool, usable,
             else:
                 todo.append((i, name))
         for (i, name, e), arr in zip(hits, _cached_arrays([e for _, _, e in hits], data)):
-            if data.dtype.kind in "iu" or usable(arr):  # integers hold no NaN
+            if np.issubdtype(data.dtype, np.integer) or usable(arr):  # integers hold no NaN
                 out[i] = arr
                 used[i] = e["digest"]
             else:
