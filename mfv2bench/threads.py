@@ -8,10 +8,20 @@ import os
 _ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
+_BUDGET = [1]  # the last count given to set_threads (1 until a caller asks for more)
+
+
+def thread_budget() -> int:
+    """Threads the program allowed with ``set_threads`` (1 when it never did): how many our own
+    thread pools (the analysis of several trackers) may use."""
+    return _BUDGET[0]
+
+
 def set_threads(n: int) -> int:
     """Pin torch (intra-op and, if still possible, inter-op), OpenCV, pyarrow and BLAS env to
     ``n`` threads."""
     n = max(1, int(n))
+    _BUDGET[0] = n
     for var in _ENV_VARS:
         os.environ[var] = str(n)
     try:

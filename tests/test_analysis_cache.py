@@ -250,3 +250,18 @@ def test_other_metrics_code_recomputes(tmp_path: Path, monkeypatch: pytest.Monke
                         lambda *a, **k: calls.append(1) or real(*a, **k))
     analyze_store(_split(COMMON), ["good"], tmp_path, "mixformerv2", n_resamples=50)
     assert calls == [1]
+
+
+def test_trackers_scored_in_threads_equal_one_after_the_other(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a thread budget (``threads.set_threads``) the trackers are read and scored in a
+    thread pool: the analysis is the same."""
+    _write_store(tmp_path, COMMON)
+    one = analyze_store(_split(COMMON), list(TRACKERS), tmp_path, "mixformerv2", cache=False,
+                        n_resamples=50)
+    monkeypatch.setattr(analysis_mod, "thread_budget", lambda: 2)
+    threaded = analyze_store(_split(COMMON), list(TRACKERS), tmp_path, "mixformerv2",
+                             n_resamples=50)  # cold, with caches written from the threads
+    same(threaded, one)
+    same(analyze_store(_split(COMMON), list(TRACKERS), tmp_path, "mixformerv2",
+                       n_resamples=50), one)

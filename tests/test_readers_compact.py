@@ -37,3 +37,26 @@ def test_labels_and_empty() -> None:
     assert out.dtype == np.int16 and out.tolist() == [0, 1, 1, 0, 1]
     assert _compact([]).dtype == np.float64
     assert _compact([np.zeros((0, 4))]).dtype == np.float64
+
+
+def test_tab_files_read_in_a_thread_equal_the_main_thread(tmp_path) -> None:
+    """fastparse's numpy path (tabs) is skipped off the main thread (its warning filter is
+    process-wide); the exact parsers give the same arrays."""
+    import threading
+
+    from mfv2bench.results.readers import read_box_files
+    rng = np.random.default_rng(3)
+    paths = []
+    for k in range(5):
+        rows = np.floor(rng.uniform(0, 500, (300, 4))).astype(int)
+        p = tmp_path / f"s{k}.txt"
+        p.write_text("".join("\t".join(map(str, r)) + "\n" for r in rows))
+        paths.append(p)
+    main = read_box_files(paths, cache=False)
+    out: list = []
+    t = threading.Thread(target=lambda: out.append(read_box_files(paths, cache=False)))
+    t.start()
+    t.join()
+    for a, b in zip(main, out[0]):
+        np.testing.assert_array_equal(a, b)
+        assert b.dtype == np.float64

@@ -42,7 +42,7 @@ flags; percent), ``pairwise_table()``, ``to_json()`` (everything, every curve), 
 from __future__ import annotations
 
 import multiprocessing as mp
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -69,6 +69,7 @@ from mfv2bench.results import manifest as mf
 from mfv2bench.results.layout import run_folder, tracker_folder
 from mfv2bench.results.readers import RawResult, locate_results, read_results
 from mfv2bench.results.store import ResultsStore
+from mfv2bench.threads import thread_budget
 
 # order in which LaSOT's attributes are listed (LaSOT toolkit annos/att)
 LASOT_ATTRIBUTES = ("IV", "POC", "DEF", "MB", "CM", "ROT", "BC", "VC", "SV", "FOC", "FM", "OV",
@@ -619,9 +620,16 @@ def _score_stored(tracker: str) -> tuple[str, BatchScores, DegenerateReport, str
 
 def _run_workers(names: list[str], workers: int
                  ) -> list[tuple[str, BatchScores, DegenerateReport, str]]:
+    """Score the trackers in ``workers`` forked processes, else in as many threads as the
+    program allowed (``threads.thread_budget``: reading, pyarrow's parser, hashing and numpy's
+    large operations release the GIL), else one after the other."""
     if workers > 1 and len(names) > 1 and "fork" in mp.get_all_start_methods():
         with ProcessPoolExecutor(max_workers=min(workers, len(names)),
                                  mp_context=mp.get_context("fork")) as pool:
+            return list(pool.map(_score_stored, names))
+    threads = min(thread_budget(), len(names))
+    if threads > 1:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
             return list(pool.map(_score_stored, names))
     return [_score_stored(t) for t in names]
 
@@ -636,7 +644,8 @@ def analyze_store(split: DatasetSplit, trackers: list[str], results_dir: str | P
     With ``cache``, parsed boxes and per-sequence scores are kept beside the raw files, and the
     finished analysis in ``results_dir`` (``analysis_cache``), reused while no file, nor the GT,
     the split or an option changed. ``workers`` > 1 reads and scores trackers whose scores are
-    not cached in that many forked processes."""
+    not cached in that many forked processes; with one worker, in as many threads as
+    ``threads.set_threads`` allowed."""
     p = get_protocol(protocol if protocol is not None else default_protocol(split.dataset))
     lengths = {s.name: len(s.gt) for s in split.sequences}
     names = list(lengths)

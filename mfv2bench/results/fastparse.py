@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 import warnings
 
 import numpy as np
@@ -104,6 +105,10 @@ def _parse_batch(chunks: list[bytes], ncols: int) -> list[np.ndarray] | None:
         if not (((after >= 49) & (after <= 57)).all()
                 and ((mi == 0) | (before == 44) | (before == 10) | (before == 9)).all()):
             return None
+    if threading.current_thread() is not threading.main_thread():
+        # catch_warnings changes the process-wide filters (not thread-safe before Python
+        # 3.14): in a worker thread the caller's exact parsers decide instead
+        return None
     with warnings.catch_warnings():  # numpy warns (or raises) on an empty or malformed value
         warnings.simplefilter("error")
         try:
