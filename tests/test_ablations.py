@@ -77,7 +77,8 @@ def test_the_shipped_table_is_consistent():
     specs = [line.split('"')[1] for line in path.read_text().splitlines()
              if line.startswith("spec = ")]
     t = load_table(path, specs)
-    assert t.reference == "mfv2-micro-noupdate" and len(t.claims) == 4
+    assert t.reference == "mfv2-micro-noupdate" and len(t.claims) == 7
+    assert all((REPO / "trackers" / f"{s}.toml").is_file() for s in specs)
     assert {c.direction for c in t.claims} == {"better", "keeps"}
 
 
