@@ -22,7 +22,7 @@ from mfv2bench.training import data as tdata
 from mfv2bench.training.losses import (corner_marginals, cosine_gamma, edge_targets, giou_loss,
                                        train_forward)
 from mfv2bench.training.loop import run_stage
-from mfv2bench.training.pipeline import load_trained, save_trained
+from mfv2bench.training.pipeline import export_stage, load_trained, save_trained
 from mfv2bench.training.recipe import DataConfig, StageConfig, load_recipe, recipe_from_dict
 from mfv2bench.training.stages import Stage, spread_layers
 
@@ -276,6 +276,21 @@ def test_checkpoint_layout_loads_with_the_safe_loader(tmp_path):
     cfg, sd, meta = load_trained(path)
     assert meta["stage"] == "x" and cfg["depth"] == 1
     load_into(MixFormerV2(cfg), load_checkpoint(path))
+
+
+def test_fp16_export_halves_the_floats_and_loads_back(tmp_path):
+    model = MixFormerV2(StageConfig(name="x", method="direct", depth=1, steps=1).model_config())
+    save_trained(tmp_path / "run" / "x" / "model.pth", model.config, model.state_dict(),
+                 {"stage": "x"})
+    export_stage(tmp_path / "run", "x", tmp_path / "w.pth", fp16=True)
+    raw = torch.load(tmp_path / "w.pth", weights_only=True)["net"]
+    assert {v.dtype for v in raw.values() if v.is_floating_point()} == {torch.float16}
+    cfg, sd, meta = load_trained(tmp_path / "w.pth")
+    assert meta["stored_dtype"].startswith("float16") and meta["stage"] == "x"
+    again = MixFormerV2(cfg)
+    load_into(again, sd)
+    ref = model.state_dict()["backbone.blocks.0.mlp.fc1.weight"]
+    assert torch.allclose(again.state_dict()["backbone.blocks.0.mlp.fc1.weight"], ref, atol=1e-3)
 
 
 @pytest.mark.slow

@@ -31,6 +31,9 @@ from ..workspace import Workspace
                    "changes the recipe hash.")
 @click.option("--export", "exports", multiple=True, metavar="STAGE=PATH",
               help="After training, copy a stage's checkpoint (and its JSON sidecar) to PATH.")
+@click.option("--export-fp16", "export_fp16", is_flag=True,
+              help="Store the exported checkpoints' floating-point tensors as float16 (half the "
+                   "size; loaded back into float32 parameters).")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar (default: only on a terminal).")
 @click.option("--device", default="cpu", show_default=True,
@@ -42,8 +45,8 @@ from ..workspace import Workspace
               help="Allow init / teacher checkpoint files that hold pickled objects besides "
                    "tensors (runs code from the file: only for files of trusted origin).")
 @click.pass_obj
-def command(ws: Workspace, recipe, out_dir, stages, threads, scale, exports, progress, device,
-            force_bf16, trust) -> None:
+def command(ws: Workspace, recipe, out_dir, stages, threads, scale, exports, export_fp16,
+            progress, device, force_bf16, trust) -> None:
     """Train the stages of RECIPE (TOML under recipes/), resuming a killed run.
 
     Several processes: torchrun --nproc_per_node N -m mfv2bench.cli train RECIPE --device cuda"""
@@ -74,7 +77,7 @@ def command(ws: Workspace, recipe, out_dir, stages, threads, scale, exports, pro
     if os.environ.get("RANK", "0").strip() not in ("", "0"):
         return  # under torchrun: rank 0 exports and reports
     for name, path in targets:
-        export_stage(run_dir, name, path)
+        export_stage(run_dir, name, path, fp16=export_fp16)
     rows = {k: {f: v.get(f) for f in ("method", "steps", "train_seconds", "samples_per_s", "val_iou")}
             for k, v in summary["stages"].items()}
     click.echo(json.dumps({"run": str(run_dir), "recipe_hash": summary["recipe_hash"],

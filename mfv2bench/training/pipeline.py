@@ -172,8 +172,12 @@ def _train(recipe: Recipe, run_dir: Path, wanted: list[str], command: str,
     return summary
 
 
-def export_stage(run_dir: str | Path, stage: str, dest: str | Path) -> Path:
-    """Copy a finished stage's checkpoint and sidecar to ``dest`` (the shipped weights)."""
+FP16_NOTE = "float16 (loaded into float32 parameters; keeps the repository small)"
+
+
+def export_stage(run_dir: str | Path, stage: str, dest: str | Path, fp16: bool = False) -> Path:
+    """Copy a finished stage's checkpoint and sidecar to ``dest`` (the shipped weights);
+    ``fp16``: floating-point tensors stored as float16 (our loader casts them back)."""
     src = Path(run_dir) / stage / MODEL_FILE
     if not src.is_file():
         raise ConfigError(f"stage {stage!r} is not finished in {run_dir}")
@@ -182,6 +186,9 @@ def export_stage(run_dir: str | Path, stage: str, dest: str | Path) -> Path:
     if chain:
         meta = {**meta, "pipeline": chain,
                 "pipeline_train_seconds": round(sum(c["train_seconds"] for c in chain), 1)}
+    if fp16:
+        sd = {k: v.half() if v.is_floating_point() else v for k, v in sd.items()}
+        meta = {**meta, "stored_dtype": FP16_NOTE}
     save_trained(Path(dest), config, sd, meta)
     return Path(dest)
 
